@@ -1,0 +1,50 @@
+# Two commands for a fresh machine with Python 3.13, git and make:
+#   make run   - install and run the whole site on embedded defaults
+#   make test  - install and run the whole test suite (with ruff and mypy)
+
+PYTHON ?= $(shell command -v python3.13 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+DATA_DIR ?= $(CURDIR)/var
+export PORT DATA_DIR
+
+.PHONY: run test install install-dev lint messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.base-installed: requirements/base.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/base.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements/dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
+	touch $@ $(VENV)/.base-installed
+
+install: $(VENV)/.base-installed
+
+install-dev: $(VENV)/.dev-installed
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py seed_demo
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho --procfile Procfile start --port $(PORT)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+test: lint
+	$(BIN)/pytest
+
+# Regenerate the English catalogue after changing Swedish source strings.
+messages: install-dev
+	$(BIN)/python manage.py makemessages --locale en --no-obsolete --no-location
+	$(BIN)/python manage.py compilemessages --locale en
+
+clean:
+	rm -rf var/ .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,29 @@
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+
+from ecpat_site import views
+from ecpat_site.health import healthz
+from privacy.views import quick_exit
+
+# Not translated: machines and the quick exit must find these at one address.
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("exit/", quick_exit, name="quick-exit"),
+    path("admin/", admin.site.urls),
+]
+
+# Swedish at the root, English under /en/.
+urlpatterns += i18n_patterns(
+    path("", views.home, name="home"),
+    path("", include("privacy.urls")),
+    path("chat/", include("supportline.urls")),
+    path("hotline/", include("hotline.urls")),
+    path("kunskap/", include("prevention.urls")),
+    prefix_default_language=False,
+)
+
+handler400 = views.bad_request
+handler403 = views.permission_denied
+handler404 = views.page_not_found
+handler500 = views.server_error

@@ -1,0 +1,37 @@
+"""`manage.py check --deploy` is clean under production settings."""
+
+import subprocess
+import sys
+
+from tests.processes import ROOT, clean_env
+
+PRODUCTION = {
+    "DJANGO_ENV": "production",
+    "SECRET_KEY": "a-long-random-production-secret-key-with-enough-entropy-0123456789",
+    "FIELD_ENCRYPTION_KEYS": "Jk8T7QH6l2lcXq0wmKzK5b9E6wq1Pz3c8X0s4mYtR2A=",
+    "ALLOWED_HOSTS": "stod.example.org",
+}
+
+
+def manage(*args, **env):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_check_deploy_reports_nothing(tmp_path):
+    result = manage("check", "--deploy", "--fail-level", "WARNING", DATA_DIR=str(tmp_path), **PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_production_refuses_to_start_without_secrets(tmp_path):
+    for missing in ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "ALLOWED_HOSTS"):
+        env = {k: v for k, v in PRODUCTION.items() if k != missing}
+        result = manage("check", DATA_DIR=str(tmp_path), **env)
+        assert result.returncode != 0
+        assert missing in result.stderr

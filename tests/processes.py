@@ -1,0 +1,209 @@
+"""Real processes for tests: the ASGI server, a Celery worker, a neutral site."""
+
+import contextlib
+import http.server
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+CHROMIUM = "/usr/bin/chromium"
+
+# Variables that choose the mode; a subprocess gets exactly what a test gives it.
+_MODE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "DJANGO_ENV", "DJANGO_SETTINGS_MODULE", "DATA_DIR")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    """The current environment without any mode variable, plus ``overrides``."""
+    env = {k: v for k, v in os.environ.items() if k not in _MODE_VARIABLES}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(overrides)
+    return env
+
+
+def service_env(**overrides: str) -> dict[str, str]:
+    """Environment for a subprocess in the same mode as this test run."""
+    env = clean_env(DJANGO_SETTINGS_MODULE="ecpat_site.settings.test")
+    if settings.REDIS_URL:
+        env["REDIS_URL"] = settings.REDIS_URL
+    env.update(overrides)
+    return env
+
+
+def database_url_for_subprocess() -> str:
+    """A URL for the test database that pytest-django created."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def wait_for_http(url: str, timeout: float = 30.0, process: subprocess.Popen[Any] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - local test server
+                return
+        except urllib.error.HTTPError:
+            return  # it answered
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+class ManagedProcess:
+    """A subprocess whose combined output is captured to a file."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path | None = None) -> None:
+        self.args = args
+        self.env = env
+        self.log_path = log_path or Path(os.devnull)
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    def start(self) -> None:
+        self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            self.args,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> None:
+        if self.process and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, sig)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if self._log:
+            self._log.close()
+            self._log = None
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+class AsgiServer(ManagedProcess):
+    """``uvicorn ecpat_site.asgi:application``, as README and compose run it."""
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        extra_args: tuple[str, ...] = (),
+        log_path: Path | None = None,
+        port: int | None = None,
+    ) -> None:
+        self.port = port or free_port()
+        args = [str(BIN / "uvicorn"), "ecpat_site.asgi:application", "--host", "127.0.0.1", "--port", str(self.port)]
+        super().__init__([*args, *extra_args], env, log_path)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        super().start()
+        assert self.process is not None
+        wait_for_http(f"{self.url}/healthz", process=self.process)
+
+
+class CeleryWorker(ManagedProcess):
+    """A real Celery worker process serving both queues."""
+
+    def __init__(self, env: dict[str, str], log_path: Path | None = None, pool: str = "prefork") -> None:
+        args = [
+            str(BIN / "celery"),
+            "--app",
+            "ecpat_site",
+            "worker",
+            "--queues",
+            "default,police_handoff",
+            "--concurrency",
+            "1",
+            "--pool",
+            pool,
+            "--loglevel",
+            "INFO",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+            "--hostname",
+            f"test-{os.getpid()}-{free_port()}@%h",
+        ]
+        super().__init__(args, env, log_path)
+
+    def start(self) -> None:
+        super().start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited early:\n{self.output()}")
+            if " ready." in self.output():
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"worker not ready:\n{self.output()}")
+
+
+class _NeutralHandler(http.server.BaseHTTPRequestHandler):
+    body = b"<!doctype html><html lang='sv'><head><title>Neutral</title></head><body><h1>Vadret idag</h1></body></html>"
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class NeutralSite:
+    """Stands in for the neutral external site that quick exit leads to."""
+
+    def __init__(self) -> None:
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NeutralHandler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.server.server_address[1]}/neutral"
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
