@@ -40,8 +40,16 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "health_check",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "reversion",
     "ecpat_site",
     "privacy",
+    "audit",
+    "retention",
+    "staff",
     "supportline",
     "hotline",
     "prevention",
@@ -56,8 +64,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ecpat_site.urls"
@@ -128,7 +138,7 @@ if REDIS_URL:
                         "max_connections": REDIS_MAX_CONNECTIONS,
                     }
                 ],
-                "prefix": "ecpat-asgi",
+                "prefix": env("CHANNEL_LAYER_PREFIX", default="ecpat-asgi"),
             },
         }
     }
@@ -197,7 +207,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # Django's LOGGING (and its redaction)
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_TIMEZONE = "Europe/Stockholm"
 # The beat schedule lives here, next to the retention settings it enforces.
-# Each app's retention and sweeper jobs are added here by its issue.
+# Each app's retention and sweeper jobs are listed here, next to RETENTION_DAYS.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
 
 # --- Sessions, auth, security headers -------------------------------------
@@ -207,6 +217,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout by username only: the site never sees client addresses (privacy.asgi),
+# and axes' access log (which would hold addresses and User-Agents) is off.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_VERBOSE = False
+# axes.W006 asks to lock by IP address too; the site deliberately never sees one.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
@@ -258,6 +283,15 @@ FIELD_ENCRYPTION_KEYS: list[str] = env.list(
 # When a reverse proxy sits in front, the header that carries the client's
 # address; used only to derive the daily-rotating keyed hash for rate limits.
 CLIENT_ADDRESS_HEADER: str = env("CLIENT_ADDRESS_HEADER", default="")
+
+# --- Retention: every period in one place (shown in the admin) -------------
+RETENTION_DAYS: dict[str, int] = {
+    "transcripts": env.int("RETENTION_TRANSCRIPT_DAYS", default=30),
+    "tip_contact_details": env.int("RETENTION_TIP_CONTACT_DAYS", default=90),
+    "closed_tips": env.int("RETENTION_CLOSED_TIP_DAYS", default=365),
+    "audit_records": env.int("RETENTION_AUDIT_DAYS", default=730),
+    "feedback": env.int("RETENTION_FEEDBACK_DAYS", default=365),
+}
 
 # --- Logging --------------------------------------------------------------
 # Nothing may log a client address or User-Agent. Server access loggers are

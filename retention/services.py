@@ -1,0 +1,36 @@
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from retention.models import RetentionRun
+
+
+def retention_cutoff(kind: str, now: datetime | None = None) -> datetime:
+    """The moment before which data of ``kind`` is due for deletion."""
+    return (now or timezone.now()) - timedelta(days=settings.RETENTION_DAYS[kind])
+
+
+def run_retention(kind: str, purge: Callable[[datetime], int]) -> RetentionRun:
+    """Runs ``purge(cutoff)`` for ``kind`` and records the run, success or failure.
+
+    ``purge`` deletes what is older than the cutoff and returns how many items
+    it deleted. A failure is recorded (and shown in the admin and /healthz)
+    and then re-raised so Celery sees it too.
+    """
+    if kind not in settings.RETENTION_DAYS:
+        raise KeyError(f"No retention period configured for {kind!r} in RETENTION_DAYS")
+    started = timezone.now()
+    try:
+        deleted = purge(retention_cutoff(kind, started))
+    except Exception as exc:
+        RetentionRun.objects.create(
+            kind=kind,
+            started_at=started,
+            finished_at=timezone.now(),
+            outcome=RetentionRun.Outcome.FAILED,
+            error=type(exc).__name__,
+        )
+        raise
+    return RetentionRun.objects.create(kind=kind, started_at=started, finished_at=timezone.now(), deleted=deleted)

@@ -1,0 +1,43 @@
+"""Who may reach staff data: an active staff member, verified with a second factor."""
+
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.http import HttpRequest
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.models import Device
+
+from staff.roles import Role, has_role
+
+
+def is_verified(request: HttpRequest) -> bool:
+    """True when the request's user passed the second factor in this session."""
+    user = request.user
+    return bool(user.is_authenticated and getattr(user, "is_verified", lambda: False)())
+
+
+def has_verified_role(request: HttpRequest, role: Role) -> bool:
+    return is_verified(request) and has_role(request.user, role)
+
+
+def _scope_is_verified(user: AbstractBaseUser | AnonymousUser, session: Any) -> bool:
+    if not user.is_authenticated or session is None:
+        return False
+    persistent_id = session.get(DEVICE_ID_SESSION_KEY)
+    if not persistent_id:
+        return False
+    device = Device.from_persistent_id(persistent_id)
+    return bool(device is not None and device.user_id == user.pk and device.confirmed)
+
+
+async def scope_has_verified_role(scope: dict[str, Any], role: Role) -> bool:
+    """For WebSocket consumers: OTPMiddleware does not run there, so check the session."""
+
+    def check() -> bool:
+        user = scope.get("user")
+        if user is None:
+            return False
+        return _scope_is_verified(user, scope.get("session")) and has_role(user, role)
+
+    return await sync_to_async(check)()

@@ -1,0 +1,73 @@
+"""The five staff roles, as groups, and the permissions each one holds.
+
+Least privilege: an editor sees no chats and no tips, a counsellor sees no
+tips, an analyst sees no chats. Each app declares what its roles may do with
+its own models as ``role_permissions`` on its AppConfig; after every
+``migrate``, ``sync_role_permissions`` makes the groups hold exactly that.
+"""
+
+from enum import StrEnum
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+
+class Role(StrEnum):
+    COUNSELLOR = "counsellor"
+    SUPERVISOR = "supervisor"
+    ANALYST = "analyst"
+    EDITOR = "editor"
+    ADMINISTRATOR = "administrator"
+
+
+# "app_label.codename" per role, for models that belong to no app of ours.
+BASE_ROLE_PERMISSIONS: dict[Role, set[str]] = {
+    Role.COUNSELLOR: set(),
+    Role.SUPERVISOR: set(),
+    Role.ANALYST: set(),
+    Role.EDITOR: set(),
+    Role.ADMINISTRATOR: {
+        "auth.view_user",
+        "auth.add_user",
+        "auth.change_user",
+        "auth.view_group",
+    },
+}
+
+
+def has_role(user: AbstractBaseUser | AnonymousUser, role: Role) -> bool:
+    """True for an active staff member in ``role``; superusers hold every role."""
+    if not (user.is_authenticated and user.is_active and getattr(user, "is_staff", False)):
+        return False
+    if getattr(user, "is_superuser", False):
+        return True
+    return bool(user.groups.filter(name=role.value).exists())  # type: ignore[attr-defined]
+
+
+def role_permissions() -> dict[Role, set[str]]:
+    """The base mapping merged with every app's ``AppConfig.role_permissions``."""
+    from django.apps import apps
+
+    merged = {role: set(perms) for role, perms in BASE_ROLE_PERMISSIONS.items()}
+    for config in apps.get_app_configs():
+        for role, perms in getattr(config, "role_permissions", {}).items():
+            merged[Role(role)] |= set(perms)
+    return merged
+
+
+def sync_role_permissions(sender: Any = None, **kwargs: Any) -> None:
+    """Makes each role group hold exactly the permissions from ``role_permissions()``."""
+    from django.contrib.auth.models import Group, Permission
+
+    using = kwargs.get("using", "default")
+    for role, wanted in role_permissions().items():
+        group, _ = Group.objects.using(using).get_or_create(name=role.value)
+        permissions = []
+        for dotted in sorted(wanted):
+            app_label, codename = dotted.split(".", 1)
+            permission = (
+                Permission.objects.using(using).filter(content_type__app_label=app_label, codename=codename).first()
+            )
+            if permission is not None:  # the app's own migrate creates it
+                permissions.append(permission)
+        group.permissions.set(permissions)
