@@ -11,12 +11,12 @@ import httpx
 import pytest
 import websockets
 from asgiref.sync import sync_to_async
-from django.db import connection
 from websockets.typing import Origin
 
 from ecpat_site.tasks import ping
 from tests.conftest import services_available
 from tests.processes import AsgiServer, CeleryWorker, database_url_for_subprocess, service_env
+from tests.storage import dump_all_tables
 
 CLIENT_ADDRESS = "127.0.0.77"
 FORWARDED_ADDRESS = "198.51.100.77"
@@ -28,15 +28,6 @@ COMMANDS = {
     "plain": (),
     "production": ("--workers", "2", "--no-access-log", "--no-server-header"),
 }
-
-
-def all_table_text() -> str:
-    chunks = []
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names(cursor):
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608 - names from introspection
-            chunks.append(repr(cursor.fetchall()))
-    return "\n".join(chunks)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -81,7 +72,7 @@ async def test_client_address_and_agent_leave_no_trace(command, tmp_path):
 
     logs = server.output() + (worker.output() if worker else "")
     assert "Not Found" in logs, "the server's log was not captured"
-    tables = await sync_to_async(all_table_text)()
+    tables = await sync_to_async(dump_all_tables)()
     for marker in MARKERS:
         assert marker not in logs, f"{marker!r} was logged"
         assert marker not in tables, f"{marker!r} was stored"
