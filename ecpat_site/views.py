@@ -1,5 +1,6 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 
@@ -9,16 +10,20 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html")
 
 
+def _error(request: HttpRequest, heading: str, status: int) -> HttpResponse:
+    return render(request, "error.html", {"heading": heading}, status=status)
+
+
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "400.html", status=400)
+    return _error(request, _("Något blev fel i det som skickades"), 400)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "403.html", status=403)
+    return _error(request, _("Du har inte tillgång till sidan"), 403)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "404.html", status=404)
+    return _error(request, _("Sidan finns inte"), 404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

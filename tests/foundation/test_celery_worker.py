@@ -3,13 +3,10 @@
 No eager mode anywhere: the task crosses a broker to another process.
 """
 
-import subprocess
-import sys
-
 import pytest
 
 from ecpat_site.tasks import ping
-from tests.processes import ROOT, CeleryWorker, clean_env, service_env
+from tests.processes import CeleryWorker, clean_env, manage, service_env
 
 
 @pytest.mark.services
@@ -30,14 +27,7 @@ def test_worker_round_trips_over_the_embedded_broker(tmp_path):
     worker = CeleryWorker(env, log_path=tmp_path / "worker.log", pool="solo")
     worker.start()
     try:
-        result = subprocess.run(
-            [sys.executable, "manage.py", "ping_worker", "--timeout", "30"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=90,
-        )
+        result = manage("ping_worker", "--timeout", "30", env=env)
     finally:
         worker.stop()
     assert result.returncode == 0, result.stdout + result.stderr + worker.output()

@@ -1,9 +1,6 @@
 """`manage.py check --deploy` is clean under production settings."""
 
-import subprocess
-import sys
-
-from tests.processes import ROOT, clean_env
+from tests.processes import clean_env, manage
 
 PRODUCTION = {
     "DJANGO_ENV": "production",
@@ -13,18 +10,12 @@ PRODUCTION = {
 }
 
 
-def manage(*args, **env):
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=clean_env(**env),
-        capture_output=True,
-        text=True,
-    )
+def manage_with(*args, **env):
+    return manage(*args, env=clean_env(**env))
 
 
 def test_check_deploy_reports_nothing(tmp_path):
-    result = manage("check", "--deploy", "--fail-level", "WARNING", DATA_DIR=str(tmp_path), **PRODUCTION)
+    result = manage_with("check", "--deploy", "--fail-level", "WARNING", DATA_DIR=str(tmp_path), **PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
 
@@ -37,6 +28,6 @@ def test_the_only_silenced_check_is_the_ip_lockout_one(settings):
 def test_production_refuses_to_start_without_secrets(tmp_path):
     for missing in ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "ALLOWED_HOSTS"):
         env = {k: v for k, v in PRODUCTION.items() if k != missing}
-        result = manage("check", DATA_DIR=str(tmp_path), **env)
+        result = manage_with("check", DATA_DIR=str(tmp_path), **env)
         assert result.returncode != 0
         assert missing in result.stderr

@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from tests.processes import ROOT, clean_env, free_port, wait_for_http
+from tests.processes import ROOT, clean_env, free_port, manage, wait_for_http
 
 
 @pytest.fixture
@@ -43,14 +43,7 @@ def test_make_run_serves_the_whole_site(running_site):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as response:
         assert b'"status": "ok"' in response.read()
     # The worker started by `make run` answers on both queues, over the filesystem broker.
-    result = subprocess.run(
-        [sys.executable, "manage.py", "ping_worker", "--timeout", "60"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=150,
-    )
+    result = manage("ping_worker", "--timeout", "60", env=env, timeout=150)
     assert result.returncode == 0, result.stdout + result.stderr + log_path.read_text()
     output = log_path.read_text()
     assert "username: demo" in output
