@@ -1,7 +1,6 @@
 import dataclasses
 
 from django import db
-
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable
 

@@ -84,7 +84,9 @@ class StaffUserAdmin(AuditedViewMixin, AuditedChangesMixin, UserAdmin):  # type:
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         enrolled = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
-        return super().get_queryset(request).prefetch_related("groups").annotate(has_second_factor=Exists(enrolled))
+        queryset: QuerySet[Any] = super().get_queryset(request)
+        annotated: QuerySet[Any] = queryset.prefetch_related("groups").annotate(has_second_factor=Exists(enrolled))
+        return annotated
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         readonly = tuple(super().get_readonly_fields(request, obj))
@@ -102,7 +104,9 @@ class StaffUserAdmin(AuditedViewMixin, AuditedChangesMixin, UserAdmin):  # type:
     def second_factor(self, obj: Any) -> bool:
         return bool(obj.has_second_factor)
 
-    @admin.action(permissions=["change"], description=_("Återställ tvåstegsverifiering (ny registrering vid nästa inloggning)"))
+    @admin.action(
+        permissions=["change"], description=_("Återställ tvåstegsverifiering (ny registrering vid nästa inloggning)")
+    )
     def reset_second_factor(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for user in queryset:
             reset_second_factor(actor=request.user, user=user)

@@ -37,7 +37,7 @@ def _forget_client(request: Any) -> None:
         request.axes_http_accept = ""
 
 
-class AnonymousClientHandler(AxesDatabaseHandler):  # type: ignore[misc]
+class AnonymousClientHandler(AxesDatabaseHandler):
     """Axes' database handler, with the client's address and User-Agent blanked first."""
 
     def is_allowed(self, request: Any, credentials: dict[str, Any] | None = None) -> bool:

@@ -38,7 +38,10 @@ def pending_user(request: HttpRequest) -> Any | None:
     if age > timedelta(minutes=settings.STAFF_LOGIN_STEP_MINUTES).total_seconds():
         clear(request)
         return None
-    user = get_user_model().objects.filter(pk=pending.get("user_id"), is_active=True, is_staff=True).first()
+    user_id = pending.get("user_id")
+    if user_id is None:
+        return None
+    user = get_user_model().objects.filter(pk=user_id, is_active=True, is_staff=True).first()
     if user is None or not constant_time_compare(user.get_session_auth_hash(), str(pending.get("auth_hash", ""))):
         clear(request)
         return None

@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from audit.services import record_event
-from staff.sessions import SEEN_RESOLUTION_SECONDS, SEEN_KEY, is_expired, start
+from staff.sessions import SEEN_KEY, SEEN_RESOLUTION_SECONDS, is_expired, start
 
 
 class StaffSessionMiddleware:

@@ -11,7 +11,7 @@ def confirmed_totp_device(user: Any) -> TOTPDevice | None:
 
 
 def has_second_factor(user: Any) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())
 
 
 def backup_code_device(user: Any) -> StaticDevice | None:

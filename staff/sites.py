@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path
 from django.utils.decorators import method_decorator
@@ -23,7 +23,7 @@ from django_otp.admin import OTPAdminSite
 from staff import views
 
 
-def same_origin_referrer(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def same_origin_referrer(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Lets the browser send the real Origin on the staff area's own form posts.
 
     The site-wide ``Referrer-Policy: no-referrer`` makes browsers send
@@ -32,7 +32,7 @@ def same_origin_referrer(view: Callable[..., HttpResponse]) -> Callable[..., Htt
     """
 
     @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         response = view(request, *args, **kwargs)
         response.headers["Referrer-Policy"] = "same-origin"
         return response
@@ -41,8 +41,8 @@ def same_origin_referrer(view: Callable[..., HttpResponse]) -> Callable[..., Htt
 
 
 class StaffAdminSite(OTPAdminSite):
-    site_header = _("ECPAT Sverige – personal")
-    site_title = _("ECPAT Sverige – personal")
+    site_header = _("ECPAT Sverige: personal")
+    site_title = _("ECPAT Sverige: personal")
     index_title = _("Översikt")
     # Without it the final catch-all would redirect unknown paths to the login
     # page; a 404 for anyone reveals less.
@@ -59,7 +59,8 @@ class StaffAdminSite(OTPAdminSite):
             path("login/verify/", same_origin_referrer(self._step(views.verify_step)), name="staff_verify"),
             path("login/enrol/", same_origin_referrer(self._step(views.enrol_step)), name="staff_enrol"),
         ]
-        return steps + super().get_urls()
+        urls: list[URLResolver | URLPattern] = super().get_urls()
+        return steps + urls
 
     @method_decorator(same_origin_referrer)
     @method_decorator(sensitive_post_parameters("password"))
@@ -75,7 +76,8 @@ class StaffAdminSite(OTPAdminSite):
         # staff member outside the role gets the same 403 as on the models.
         if not self.get_app_list(request, app_label):
             raise PermissionDenied
-        return super().app_index(request, app_label, extra_context)
+        response: TemplateResponse = super().app_index(request, app_label, extra_context)
+        return response
 
     def _step(self, view: Any) -> Any:
         @sensitive_post_parameters("token")

@@ -71,7 +71,9 @@ def enrol_step(request: HttpRequest, site: "StaffAdminSite") -> HttpResponse:
         try:
             enrolment = confirm_enrolment(user=user, device_id=device.pk, token=form.cleaned_data["token"])
         except EnrolmentError:
-            form.add_error("token", _("Koden stämmer inte. Kontrollera att klockan i telefonen går rätt och försök igen."))
+            form.add_error(
+                "token", _("Koden stämmer inte. Kontrollera att klockan i telefonen går rätt och försök igen.")
+            )
         else:
             next_url = login.next_url(request) or reverse("admin:index", current_app=site.name)
             _log_in(request, user, enrolment.device)
@@ -111,7 +113,7 @@ def _log_in(request: HttpRequest, user: Any, device: Device) -> None:
 def _qr_svg(data: str) -> str:
     image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, border=2)
     # Generated here from our own otpauth URL; inline so nothing leaves the server.
-    return mark_safe(image.to_string(encoding="unicode"))  # noqa: S308
+    return mark_safe(str(image.to_string(encoding="unicode")))  # noqa: S308
 
 
 def _render(request: HttpRequest, site: "StaffAdminSite", template: str, context: dict[str, Any]) -> HttpResponse:

@@ -14,9 +14,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from celery.schedules import crontab
 from django.utils.csp import CSP  # type: ignore[import-untyped,unused-ignore]
 from django.utils.translation import gettext_lazy as _
-from celery.schedules import crontab
 from kombu import Queue
 
 from ecpat_site.settings.environment import BASE_DIR, env
@@ -331,7 +331,9 @@ ADMINS: list[tuple[str, str]] = []  # error e-mails would carry request data
 # The admin is the staff area, behind a mandatory second factor: every
 # @admin.register lands on staff.sites.StaffAdminSite.
 INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "staff.apps.StaffAdminConfig"
-MIDDLEWARE.insert(MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1, "staff.middleware.StaffSessionMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1, "staff.middleware.StaffSessionMiddleware"
+)
 LOGIN_URL = "admin:login"
 # Staff sessions end after this much inactivity, and in any case after the lifetime.
 STAFF_SESSION_IDLE_MINUTES: int = env.int("STAFF_SESSION_IDLE_MINUTES", default=30)

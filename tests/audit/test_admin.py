@@ -6,7 +6,8 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from audit.services import record_event
 from staff.roles import Role
-from tests.factories import StaffUserFactory, login_verified
+from tests.factories import login_verified
+from tests.staff.helpers import staff_member
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,7 @@ def event():
 
 @pytest.mark.parametrize("role", [Role.ADMINISTRATOR, None], ids=["administrator", "superuser"])
 def test_viewing_a_record_creates_an_audit_record(client, event, role):
-    user = StaffUserFactory(role=role, is_superuser=role is None)
+    user = staff_member(role=role, is_superuser=role is None)
     login_verified(client, user)
     response = client.get(reverse("admin:audit_auditevent_change", args=[event.pk]))
     assert response.status_code == 200
@@ -29,8 +30,8 @@ def test_viewing_a_record_creates_an_audit_record(client, event, role):
 
 
 def test_viewing_a_staff_member_creates_an_audit_record(client):
-    administrator = StaffUserFactory(role=Role.ADMINISTRATOR)
-    colleague = StaffUserFactory(role=Role.COUNSELLOR)
+    administrator = staff_member(role=Role.ADMINISTRATOR)
+    colleague = staff_member(role=Role.COUNSELLOR)
     login_verified(client, administrator)
     assert client.get(reverse("admin:auth_user_change", args=[colleague.pk])).status_code == 200
     assert AuditEvent.objects.filter(
@@ -39,13 +40,13 @@ def test_viewing_a_staff_member_creates_an_audit_record(client):
 
 
 def test_a_refused_view_is_not_recorded_as_viewed(client, event):
-    login_verified(client, StaffUserFactory(role=Role.EDITOR))
+    login_verified(client, staff_member(role=Role.EDITOR))
     assert client.get(reverse("admin:audit_auditevent_change", args=[event.pk])).status_code == 403
     assert not AuditEvent.objects.filter(action="audit.auditevent.viewed").exists()
 
 
 def test_not_even_a_superuser_can_add_change_or_delete(client, event):
-    login_verified(client, StaffUserFactory(is_superuser=True))
+    login_verified(client, staff_member(is_superuser=True))
     assert client.get(reverse("admin:audit_auditevent_add")).status_code == 403
     assert client.get(reverse("admin:audit_auditevent_delete", args=[event.pk])).status_code == 403
     response = client.post(
@@ -61,7 +62,7 @@ def test_not_even_a_superuser_can_add_change_or_delete(client, event):
 
 
 def test_the_list_filters_and_searches(client, event):
-    login_verified(client, StaffUserFactory(role=Role.ADMINISTRATOR))
+    login_verified(client, staff_member(role=Role.ADMINISTRATOR))
     url = reverse("admin:audit_auditevent_changelist")
     assert client.get(url, {"q": "hotline.Tip"}).context["cl"].result_count == 1
     assert client.get(url, {"q": "nothing-like-it"}).context["cl"].result_count == 0
@@ -70,8 +71,8 @@ def test_the_list_filters_and_searches(client, event):
 
 
 def test_admin_changes_are_recorded(client):
-    administrator = StaffUserFactory(role=Role.ADMINISTRATOR)
-    colleague = StaffUserFactory(role=Role.COUNSELLOR)
+    administrator = staff_member(role=Role.ADMINISTRATOR)
+    colleague = staff_member(role=Role.COUNSELLOR)
     login_verified(client, administrator)
     response = client.post(
         reverse("admin:auth_user_changelist"), {"action": "deactivate", "_selected_action": [colleague.pk]}

@@ -10,17 +10,19 @@ from django.utils import timezone
 from audit.models import AuditChainAnchor, AuditEvent
 from audit.selectors import first_broken_link
 from audit.services import purge_events_before, record_event
-from tests.factories import StaffUserFactory
+from tests.staff.helpers import staff_member
 
 pytestmark = pytest.mark.django_db
 
 
 def three_events(user):
-    return [record_event(actor=user, action="hotline.tip.viewed", object_type="hotline.Tip", object_id=n) for n in range(3)]
+    return [
+        record_event(actor=user, action="hotline.tip.viewed", object_type="hotline.Tip", object_id=n) for n in range(3)
+    ]
 
 
 def test_an_untouched_chain_verifies(capsys):
-    events = three_events(StaffUserFactory())
+    events = three_events(staff_member())
     assert events[1].previous_hash == events[0].hash
     call_command("verify_audit_chain")
     assert "intact (3 events)" in capsys.readouterr().out
@@ -36,7 +38,7 @@ def test_an_untouched_chain_verifies(capsys):
     ids=["action", "actor", "time"],
 )
 def test_a_row_edited_in_the_database_is_the_first_broken_link(sql):
-    events = three_events(StaffUserFactory())
+    events = three_events(staff_member())
     if connection.vendor != "postgresql":
         sql = sql.replace("created_at - interval '1 day'", "datetime(created_at, '-1 day')")
     with connection.cursor() as cursor:
@@ -47,21 +49,21 @@ def test_a_row_edited_in_the_database_is_the_first_broken_link(sql):
 
 
 def test_a_deleted_row_breaks_the_chain_at_the_next_one():
-    events = three_events(StaffUserFactory())
+    events = three_events(staff_member())
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [events[1].pk])
     assert first_broken_link() == events[2]
 
 
 def test_deleting_the_oldest_rows_outside_retention_is_detected():
-    events = three_events(StaffUserFactory())
+    events = three_events(staff_member())
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [events[0].pk])
     assert first_broken_link() == events[1]
 
 
 def test_retention_deletes_only_old_events_and_the_chain_still_verifies():
-    user = StaffUserFactory()
+    user = staff_member()
     now = timezone.now()
     old = three_events(user)
     AuditEvent.objects.filter(pk__in=[e.pk for e in old]).update(created_at=now - timedelta(days=800))
@@ -89,7 +91,7 @@ def test_retention_deletes_only_old_events_and_the_chain_still_verifies():
 
 
 def test_after_purging_everything_new_events_chain_onto_the_anchor():
-    user = StaffUserFactory()
+    user = staff_member()
     three_events(user)
     assert purge_events_before(timezone.now() + timedelta(seconds=1)) == 3
     event = record_event(actor=user, action="staff.login.succeeded")

@@ -7,7 +7,8 @@ from axe_playwright_python.sync_playwright import Axe
 from django_otp.oath import totp
 
 from staff.roles import Role
-from tests.factories import StaffUserFactory, confirmed_totp_device
+from tests.factories import confirmed_totp_device
+from tests.staff.helpers import staff_member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,10 +25,12 @@ def watch_console(page):
     problems: list[str] = []
     page.on(
         "console",
-        lambda message: problems.append(f"{message.text} {message.location.get('url')}")
-        # The site has no favicon (yet); anything else, CSP refusals included, counts.
-        if message.type == "error" and "favicon.ico" not in str(message.location.get("url"))
-        else None,
+        lambda message: (
+            problems.append(f"{message.text} {message.location.get('url')}")
+            # The site has no favicon (yet); anything else, CSP refusals included, counts.
+            if message.type == "error" and "favicon.ico" not in str(message.location.get("url"))
+            else None
+        ),
     )
     page.on("pageerror", lambda error: problems.append(str(error)))
     return problems
@@ -39,7 +42,7 @@ def code_from_secret(secret: str) -> str:
 
 
 def test_first_login_enrols_totp_and_reaches_the_admin(page, asgi_server):
-    user = StaffUserFactory(role=Role.ADMINISTRATOR)
+    user = staff_member(role=Role.ADMINISTRATOR)
     problems = watch_console(page)
 
     page.goto(asgi_server.url + "/admin/auth/user/")
@@ -84,7 +87,7 @@ def test_first_login_enrols_totp_and_reaches_the_admin(page, asgi_server):
 
 
 def test_returning_staff_member_logs_in_with_a_code(page, asgi_server):
-    user = StaffUserFactory(role=Role.EDITOR)
+    user = staff_member(role=Role.EDITOR)
     device = confirmed_totp_device(user)
     problems = watch_console(page)
 

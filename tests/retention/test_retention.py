@@ -17,7 +17,8 @@ from retention.models import RetentionRun
 from retention.selectors import Status, retention_overview
 from retention.services import run_retention
 from staff.roles import Role
-from tests.factories import StaffUserFactory, login_verified
+from tests.factories import login_verified
+from tests.staff.helpers import staff_member
 
 AUDIT_JOB = {"retention.audit_records": {"task": "audit.tasks.purge_audit_records", "schedule": crontab(hour=3)}}
 
@@ -29,7 +30,7 @@ def statuses():
 @pytest.mark.django_db
 def test_the_audit_job_deletes_what_is_due_and_nothing_else(settings):
     settings.RETENTION_DAYS = {**settings.RETENTION_DAYS, "audit_records": 30}
-    user = StaffUserFactory()
+    user = staff_member()
     now = timezone.now()
     with time_machine.travel(now - timedelta(days=31), tick=False):
         for n in range(2):
@@ -83,7 +84,7 @@ def test_statuses_from_settings_and_runs(settings):
 def test_the_retention_page_lists_every_period_its_job_and_problems(client, settings):
     settings.CELERY_BEAT_SCHEDULE = dict(AUDIT_JOB)
     RetentionRun.objects.create(kind="audit_records", outcome=RetentionRun.Outcome.FAILED, error="OperationalError")
-    login_verified(client, StaffUserFactory(role=Role.ADMINISTRATOR))
+    login_verified(client, staff_member(role=Role.ADMINISTRATOR))
     response = client.get(reverse("admin:retention_retentionrun_changelist"))
     assert response.status_code == 200
     html = response.content.decode()

@@ -23,7 +23,7 @@ def _value_for(field: models.Field[Any, Any]) -> Any:
     if field.choices:
         return field.choices[0][0]
     if isinstance(field, models.ForeignKey | models.OneToOneField):
-        return object_of(field.related_model)  # type: ignore[arg-type]
+        return object_of(field.related_model)
     if isinstance(field, models.EmailField):
         return "staff-table@example.org"
     if isinstance(field, models.URLField):
@@ -35,7 +35,7 @@ def _value_for(field: models.Field[Any, Any]) -> Any:
     if isinstance(field, models.DateTimeField):
         return timezone.now()
     if isinstance(field, models.DateField):
-        return datetime.date.today()
+        return timezone.localdate()
     if isinstance(field, models.DurationField):
         return datetime.timedelta(minutes=1)
     if isinstance(field, models.UUIDField):
@@ -65,7 +65,12 @@ def object_of(model: type[models.Model]) -> models.Model:
     for field in model._meta.concrete_fields:
         if field.primary_key and (field.has_default() or isinstance(field, models.AutoField)):
             continue
-        if field.null or field.has_default() or getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        if (
+            field.null
+            or field.has_default()
+            or getattr(field, "auto_now", False)
+            or getattr(field, "auto_now_add", False)
+        ):
             continue
         values[field.name] = _value_for(field)
     return model._default_manager.create(**values)

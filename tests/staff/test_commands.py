@@ -12,6 +12,7 @@ from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from staff.roles import Role, has_role
+from tests.staff.helpers import found
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ def test_create_first_admin_prints_a_working_otpauth_url(client, monkeypatch):
     out = io.StringIO()
     call_command("create_first_admin", "--username", "chief", stdout=out)
     output = out.getvalue()
-    url = re.search(r"otpauth URL: (otpauth://totp/\S+)", output).group(1)
+    url = found(r"otpauth URL: (otpauth://totp/\S+)", output)
     assert "issuer=ECPAT" in url
 
     from django.contrib.auth import get_user_model
@@ -49,7 +50,7 @@ def test_create_first_admin_prints_a_working_otpauth_url(client, monkeypatch):
 
 def test_create_first_admin_applies_the_password_validators(monkeypatch):
     monkeypatch.setenv("FIRST_ADMIN_PASSWORD", "short")
-    with pytest.raises(CommandError, match="för kort|too short"):
+    with pytest.raises(CommandError, match=r"för kort|too short"):
         call_command("create_first_admin", "--username", "chief", stdout=io.StringIO())
 
 
@@ -58,14 +59,14 @@ def test_seed_demo_enrols_the_demo_account_and_keeps_its_device(client):
     call_command("seed_demo", stdout=out)
     first = out.getvalue()
     assert "username: demo" in first
-    password = re.search(r"password: (\S+)", first).group(1)
-    url = re.search(r"otpauth URL: (\S+)", first).group(1)
+    password = found(r"password: (\S+)", first)
+    url = found(r"otpauth URL: (\S+)", first)
     assert re.search(r"TOTP secret: [A-Z2-7]+", first)
 
     again = io.StringIO()
     call_command("seed_demo", stdout=again)
     assert url in again.getvalue()
-    password = re.search(r"password: (\S+)", again.getvalue()).group(1)
+    password = found(r"password: (\S+)", again.getvalue())
 
     client.post("/admin/login/", {"username": "demo", "password": password})
     assert client.post(reverse("admin:staff_verify"), {"token": code_from_otpauth(url)}).status_code == 302

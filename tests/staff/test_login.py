@@ -13,7 +13,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEvent
 from staff.roles import Role
-from tests.factories import StaffUserFactory, confirmed_totp_device
+from tests.factories import confirmed_totp_device
+from tests.staff.helpers import found, staff_member
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,7 @@ def password_step(client, user, password=PASSWORD, **extra):
 
 
 def test_first_login_enrols_a_totp_device_and_shows_backup_codes_once(client):
-    user = StaffUserFactory(role=Role.ANALYST)
+    user = staff_member(role=Role.ANALYST)
     response = password_step(client, user)
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:staff_enrol")
@@ -42,7 +43,7 @@ def test_first_login_enrols_a_totp_device_and_shows_backup_codes_once(client):
     html = page.content.decode()
     assert "<svg" in html and "data:" not in html
     device = TOTPDevice.objects.get(user=user, confirmed=False)
-    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', html).group(1)
+    secret = found(r'id="totp-secret">([A-Z2-7]+)<', html)
     assert secret and "no-store" in page["Cache-Control"]
 
     wrong = client.post(reverse("admin:staff_enrol"), {"token": "000000" if code_for(device) != "000000" else "111111"})
@@ -63,13 +64,15 @@ def test_first_login_enrols_a_totp_device_and_shows_backup_codes_once(client):
 
 
 def test_enrolled_user_logs_in_with_a_code_from_the_app(client):
-    user = StaffUserFactory(role=Role.ANALYST)
+    user = staff_member(role=Role.ANALYST)
     device = confirmed_totp_device(user)
     response = password_step(client, user)
     assert response["Location"] == reverse("admin:staff_verify")
     assert client.get("/admin/").status_code == 302
 
-    bad = client.post(reverse("admin:staff_verify"), {"token": "12 34 56" if code_for(device) != "123456" else "654321"})
+    bad = client.post(
+        reverse("admin:staff_verify"), {"token": "12 34 56" if code_for(device) != "123456" else "654321"}
+    )
     assert bad.status_code == 200
     assert 'aria-invalid="true"' in bad.content.decode()
     assert client.get("/admin/").status_code == 302
@@ -85,7 +88,7 @@ def test_enrolled_user_logs_in_with_a_code_from_the_app(client):
 def test_a_backup_code_works_once(client):
     from staff.services import replace_backup_codes
 
-    user = StaffUserFactory(role=Role.EDITOR)
+    user = staff_member(role=Role.EDITOR)
     confirmed_totp_device(user)
     code = replace_backup_codes(user)[0]
     password_step(client, user)
@@ -101,7 +104,7 @@ def test_a_backup_code_works_once(client):
 
 
 def test_next_url_survives_both_steps_but_not_to_another_site(client):
-    user = StaffUserFactory(role=Role.ADMINISTRATOR)
+    user = staff_member(role=Role.ADMINISTRATOR)
     device = confirmed_totp_device(user)
     client.post(LOGIN + "?next=/admin/auth/user/", {"username": user.username, "password": PASSWORD})
     assert client.post(reverse("admin:staff_verify"), {"token": code_for(device)})["Location"] == "/admin/auth/user/"
@@ -119,7 +122,7 @@ def test_the_second_step_needs_the_first(client):
 
 
 def test_non_staff_cannot_even_start(client):
-    user = StaffUserFactory(is_staff=False)
+    user = staff_member(is_staff=False)
     response = password_step(client, user)
     assert response.status_code == 200
     assert not TOTPDevice.objects.filter(user=user).exists()
@@ -127,7 +130,7 @@ def test_non_staff_cannot_even_start(client):
 
 
 def test_a_password_change_voids_a_half_finished_login(client):
-    user = StaffUserFactory(role=Role.ANALYST)
+    user = staff_member(role=Role.ANALYST)
     confirmed_totp_device(user)
     password_step(client, user)
     user.set_password("another-long-password-42")
@@ -136,7 +139,7 @@ def test_a_password_change_voids_a_half_finished_login(client):
 
 
 def test_wrong_password_keeps_the_username_and_says_so_in_swedish(client):
-    user = StaffUserFactory()
+    user = staff_member()
     response = password_step(client, user, password="wrong")
     html = response.content.decode()
     assert response.status_code == 200
@@ -145,7 +148,7 @@ def test_wrong_password_keeps_the_username_and_says_so_in_swedish(client):
 
 
 def test_lockout_after_repeated_failures_and_no_client_trace_stored(client, settings):
-    user = StaffUserFactory(role=Role.COUNSELLOR)
+    user = staff_member(role=Role.COUNSELLOR)
     confirmed_totp_device(user)
     trace = {"REMOTE_ADDR": "203.0.113.9", "HTTP_USER_AGENT": "Secret/1.0", "HTTP_X_FORWARDED_FOR": "198.51.100.7"}
     for _ in range(settings.AXES_FAILURE_LIMIT):
@@ -170,7 +173,7 @@ def test_lockout_after_repeated_failures_and_no_client_trace_stored(client, sett
 def test_an_administrator_unlocks_a_locked_account(client, settings):
     from staff.services import unlock_account
 
-    user = StaffUserFactory(role=Role.COUNSELLOR)
+    user = staff_member(role=Role.COUNSELLOR)
     for _ in range(settings.AXES_FAILURE_LIMIT):
         password_step(client, user, password="wrong")
     assert password_step(client, user).status_code == 429

@@ -17,8 +17,9 @@ from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, reverse
 
 from staff.roles import Role, role_permissions
-from tests.factories import StaffUserFactory, login_verified
+from tests.factories import login_verified
 from tests.staff.admin_objects import object_of
+from tests.staff.helpers import staff_member
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +89,7 @@ def test_every_admin_url_has_an_expectation():
 @pytest.mark.parametrize("role", list(Role))
 def test_each_role_reaches_exactly_what_it_should(client, role):
     granted = role_permissions()[role]
-    user = StaffUserFactory(role=role)
+    user = staff_member(role=role)
     login_verified(client, user)
     wrong: list[str] = []
 
@@ -115,7 +116,7 @@ def test_each_role_reaches_exactly_what_it_should(client, role):
     for app_label in sorted({model._meta.app_label for model in admin.site._registry}):
         check(reverse("admin:app_list", args=[app_label]), app_reachable(app_label, granted))
 
-    for name, (path, predicate) in sorted(EXTRA_URLS.items()):
+    for _name, (path, predicate) in sorted(EXTRA_URLS.items()):
         check(path(), predicate(granted))
 
     # The index lists exactly the models the role may see or change.
@@ -125,9 +126,7 @@ def test_each_role_reaches_exactly_what_it_should(client, role):
         for model in app["models"]
     }
     visible = {
-        model._meta.label
-        for model in admin.site._registry
-        if any(expected_model_views(model, granted).values())
+        model._meta.label for model in admin.site._registry if any(expected_model_views(model, granted).values())
     }
     if listed != visible:
         wrong.append(f"index lists {sorted(listed)}, expected {sorted(visible)}")
@@ -166,7 +165,7 @@ def every_admin_path() -> list[str]:
 @pytest.mark.parametrize("superuser", [False, True], ids=["administrator", "superuser"])
 def test_a_login_without_the_second_factor_reaches_no_data(client, superuser):
     """A password-only session (here forced, as a stolen password would give) gets only the login page."""
-    user = StaffUserFactory(role=Role.ADMINISTRATOR, is_superuser=superuser)
+    user = staff_member(role=Role.ADMINISTRATOR, is_superuser=superuser)
     client.force_login(user)
     for path in every_admin_path():
         for method in (client.get, client.post):

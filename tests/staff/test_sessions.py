@@ -11,7 +11,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from staff.access import scope_has_verified_role
 from staff.roles import Role
-from tests.factories import StaffUserFactory
+from tests.staff.helpers import staff_member
 from tests.staff.test_login import code_for, password_step
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +27,7 @@ def log_in(client, user):
 
 
 def test_an_idle_session_ends(client, settings):
-    user = StaffUserFactory(role=Role.ANALYST)
+    user = staff_member(role=Role.ANALYST)
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         log_in(client, user)
@@ -47,7 +47,7 @@ def test_an_idle_session_ends(client, settings):
 
 def test_an_active_session_still_ends_at_its_absolute_lifetime(client, settings):
     settings.STAFF_SESSION_MAX_HOURS = 2
-    user = StaffUserFactory(role=Role.ANALYST)
+    user = staff_member(role=Role.ANALYST)
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         log_in(client, user)
@@ -68,7 +68,7 @@ async def test_websocket_checks_refuse_an_expired_session(settings):
     from staff import sessions
 
     def make():
-        user = StaffUserFactory(role=Role.COUNSELLOR)
+        user = staff_member(role=Role.COUNSELLOR)
         device = TOTPDevice.objects.create(user=user, name="t", confirmed=True)
         session = SessionStore()
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id

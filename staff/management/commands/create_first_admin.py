@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from staff.services import FirstAdministratorExists, create_first_administrator
 
-PASSWORD_VARIABLE = "FIRST_ADMIN_PASSWORD"
+PASSWORD_VARIABLE = "FIRST_ADMIN_PASSWORD"  # noqa: S105 - the name of a variable, not a password
 
 
 class Command(BaseCommand):
