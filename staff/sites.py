@@ -47,6 +47,7 @@ class StaffAdminSite(OTPAdminSite):
     # Without it the final catch-all would redirect unknown paths to the login
     # page; a 404 for anyone reveals less.
     final_catch_all_view = False
+    index_template = "staff/index.html"
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
@@ -68,6 +69,16 @@ class StaffAdminSite(OTPAdminSite):
     @method_decorator(never_cache)
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         return views.password_step(request, self)
+
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
+        from retention.selectors import retention_problems
+
+        context = dict(extra_context or {})
+        if request.user.has_perm("retention.view_retentionrun"):
+            # A failed or missed retention run is shown where administrators land.
+            context["retention_problems"] = retention_problems()
+        response: TemplateResponse = super().index(request, context)
+        return response
 
     def app_index(
         self, request: HttpRequest, app_label: str, extra_context: dict[str, Any] | None = None

@@ -135,3 +135,14 @@ def test_a_kind_without_a_job_does_not_fail_healthz(settings):
     response = Client().get("/healthz")
     assert response.status_code == 200
     assert response.json()["checks"]["retention"] == "ok"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("role", "warned"), [(Role.ADMINISTRATOR, True), (Role.EDITOR, False)])
+def test_the_admin_index_warns_administrators_of_a_failed_run(client, settings, role, warned):
+    settings.CELERY_BEAT_SCHEDULE = dict(AUDIT_JOB)
+    login_verified(client, staff_member(role=role))
+    assert 'id="retention-problems"' not in client.get(reverse("admin:index")).content.decode()
+    RetentionRun.objects.create(kind="audit_records", outcome=RetentionRun.Outcome.FAILED, error="X")
+    html = client.get(reverse("admin:index")).content.decode()
+    assert ('id="retention-problems"' in html) is warned
