@@ -146,3 +146,31 @@ def test_the_admin_index_warns_administrators_of_a_failed_run(client, settings, 
     RetentionRun.objects.create(kind="audit_records", outcome=RetentionRun.Outcome.FAILED, error="X")
     html = client.get(reverse("admin:index")).content.decode()
     assert ('id="retention-problems"' in html) is warned
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_runs_the_beat_entry_and_records_the_run(tmp_path):
+    """What beat sends (the entry's task name, no arguments) reaches a worker and deletes what is due."""
+    from ecpat_site.celery import app as celery_app
+    from tests.processes import CeleryWorker, database_url_for_subprocess, service_env
+
+    user = staff_member()
+    with time_machine.travel(timezone.now() - timedelta(days=800), tick=False):
+        due = record_event(actor=user, action="hotline.tip.viewed", object_id=1)
+    kept = record_event(actor=user, action="hotline.tip.viewed", object_id=2)
+    entry = celery_app.conf.beat_schedule["retention.audit_records"]
+
+    env = service_env(DATABASE_URL=database_url_for_subprocess(), DATA_DIR=str(tmp_path))
+    worker = CeleryWorker(env, log_path=tmp_path / "worker.log")
+    worker.start()
+    try:
+        deleted = celery_app.send_task(entry["task"]).get(timeout=60)
+    finally:
+        worker.stop()
+    assert deleted == 1, worker.output()
+    assert list(AuditEvent.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert not AuditEvent.objects.filter(pk=due.pk).exists()
+    run = RetentionRun.objects.get(kind="audit_records")
+    assert run.deleted == 1
+    assert first_broken_link() is None
