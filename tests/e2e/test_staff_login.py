@@ -79,6 +79,11 @@ def test_first_login_enrols_totp_and_reaches_the_admin(page, asgi_server):
     # Forms, widgets and the retention page load without any CSP refusal either.
     page.goto(asgi_server.url + f"/admin/auth/user/{user.pk}/change/")
     assert page.locator("#user_form").is_visible()
+    # Saving a form works from a real browser (CSRF with the admin's referrer policy).
+    page.get_by_label("Förnamn").fill("Kim")
+    page.locator("#user_form input[name=_save]").click()
+    page.wait_for_url("**/admin/auth/user/")
+    assert page.locator(".messagelist .success").is_visible()
     page.goto(asgi_server.url + "/admin/retention/retentionrun/")
     assert page.locator("#retention-periods-table").is_visible()
     page.goto(asgi_server.url + "/admin/")
