@@ -77,7 +77,7 @@ def enrol_step(request: HttpRequest, site: "StaffAdminSite") -> HttpResponse:
         else:
             next_url = login.next_url(request) or reverse("admin:index", current_app=site.name)
             _log_in(request, user, enrolment.device)
-            # Shown once, in this response only: nothing keeps the codes but their hashes' owner.
+            # Shown once, in this response only; never stored in the session or logged.
             return _render(
                 request,
                 site,

@@ -173,3 +173,22 @@ def test_a_login_without_the_second_factor_reaches_no_data(client, superuser):
             assert response.status_code == 302, path
             assert response["Location"].startswith(reverse("admin:login")), path
             assert not response.content, path
+
+
+def test_every_declared_permission_exists():
+    """A typo in an app's role_permissions would silently grant nothing; catch it here."""
+    from django.contrib.auth.models import Group, Permission
+
+    existing = {
+        f"{app_label}.{codename}"
+        for app_label, codename in Permission.objects.values_list("content_type__app_label", "codename")
+    }
+    for role, granted in role_permissions().items():
+        assert granted <= existing, f"{role}: unknown permissions {sorted(granted - existing)}"
+        group_perms = {
+            f"{app_label}.{codename}"
+            for app_label, codename in Group.objects.get(name=role.value).permissions.values_list(
+                "content_type__app_label", "codename"
+            )
+        }
+        assert group_perms == granted, role
