@@ -52,3 +52,23 @@ class AuditEvent(models.Model):
             ensure_ascii=False,
         )
         return hashlib.sha256(payload.encode()).hexdigest()
+
+
+class AuditChainAnchor(models.Model):
+    """Where the chain starts once retention has deleted its oldest events.
+
+    Holds the hash of the last deleted event: the oldest remaining event must
+    point at it, so deleting old events outside retention is still detected.
+    One row at most.
+    """
+
+    hash = models.CharField(max_length=64)
+    deleted_events = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        default_permissions = ()
+        verbose_name = "kedjans startpunkt"
+
+    def __str__(self) -> str:
+        return self.hash

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
+from staff import sessions
 from staff.roles import Role, has_role
 
 
@@ -22,7 +23,7 @@ def has_verified_role(request: HttpRequest, role: Role) -> bool:
 
 
 def _scope_is_verified(user: AbstractBaseUser | AnonymousUser, session: Any) -> bool:
-    if not user.is_authenticated or session is None:
+    if not user.is_authenticated or session is None or sessions.is_expired(session):
         return False
     persistent_id = session.get(DEVICE_ID_SESSION_KEY)
     if not persistent_id:

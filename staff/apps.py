@@ -1,10 +1,12 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.db.models.signals import post_migrate
 
 
 class StaffConfig(AppConfig):
     """Staff roles, two-factor login and access checks for the admin."""
 
+    default = True
     name = "staff"
     verbose_name = "Personal"
 
@@ -13,3 +15,10 @@ class StaffConfig(AppConfig):
 
         # Runs after every migrate, once all apps' permissions exist.
         post_migrate.connect(sync_role_permissions, dispatch_uid="staff.sync_role_permissions")
+
+
+class StaffAdminConfig(admin_apps.AdminConfig):
+    """Django's admin, but every ``@admin.register`` lands on the two-factor site."""
+
+    default = False
+    default_site = "staff.sites.StaffAdminSite"

@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from celery.schedules import crontab
 from django.utils.csp import CSP  # type: ignore[import-untyped,unused-ignore]
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
@@ -325,3 +326,40 @@ LOGGING: dict[str, Any] = {
     },
 }
 ADMINS: list[tuple[str, str]] = []  # error e-mails would carry request data
+
+# --- staff, audit, retention ------------------------------------------------
+# The admin is the staff area, behind a mandatory second factor: every
+# @admin.register lands on staff.sites.StaffAdminSite.
+INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "staff.apps.StaffAdminConfig"
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1, "staff.middleware.StaffSessionMiddleware"
+)
+LOGIN_URL = "admin:login"
+# Staff sessions end after this much inactivity, and in any case after the lifetime.
+STAFF_SESSION_IDLE_MINUTES: int = env.int("STAFF_SESSION_IDLE_MINUTES", default=30)
+STAFF_SESSION_MAX_HOURS: int = env.int("STAFF_SESSION_MAX_HOURS", default=12)
+# Time allowed between the password and the second factor.
+STAFF_LOGIN_STEP_MINUTES: int = env.int("STAFF_LOGIN_STEP_MINUTES", default=10)
+STAFF_BACKUP_CODE_COUNT = 10
+OTP_TOTP_ISSUER: str = env("OTP_TOTP_ISSUER", default="ECPAT Sverige")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Axes stores no client address and no User-Agent (staff.lockout).
+AXES_HANDLER = "staff.lockout.AnonymousClientHandler"
+AXES_CLIENT_IP_CALLABLE = "staff.lockout.no_client_address"
+AXES_CLIENT_STR_CALLABLE = "staff.lockout.client_description"
+AXES_LOCKOUT_CALLABLE = "staff.lockout.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["password", "token", "otp_token", "csrfmiddlewaretoken"]
+# Locked accounts are unlocked from the user list (an action), not in axes' own admin.
+AXES_ENABLE_ADMIN = False
+# A retention kind whose last successful run is older than this counts as missed.
+RETENTION_MISSED_AFTER_HOURS: int = env.int("RETENTION_MISSED_AFTER_HOURS", default=48)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # Named "retention.<kind>": the retention page and /healthz find each
+        # kind's job by this name.
+        "retention.audit_records": {
+            "task": "audit.tasks.purge_audit_records",
+            "schedule": crontab(hour=3, minute=10),
+        },
+    }
+)

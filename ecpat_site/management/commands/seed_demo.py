@@ -6,10 +6,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from staff.services import TOTP_DEVICE_NAME, totp_secret
 
 
 class Command(BaseCommand):
-    help = "Creates the demo staff account (with a fresh password each run) and demo content."
+    help = "Creates the demo staff account (with a fresh password each run, and a TOTP device) and demo content."
 
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.ENVIRONMENT == "production":
@@ -20,5 +23,11 @@ class Command(BaseCommand):
         user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
-        self.stdout.write(self.style.SUCCESS("Demo staff login for /admin/:"))
+        # The same device across runs, so an authenticator app set up once keeps working.
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=True)
+        self.stdout.write(self.style.SUCCESS("Demo staff login for /admin/ (password, then a code from an app):"))
         self.stdout.write(f"  username: demo\n  password: {password}")
+        self.stdout.write(f"  TOTP secret: {totp_secret(device)}")
+        self.stdout.write(f"  otpauth URL: {device.config_url}")

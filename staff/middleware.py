@@ -1,0 +1,32 @@
+from collections.abc import Callable
+
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from audit.services import record_event
+from staff.sessions import SEEN_KEY, SEEN_RESOLUTION_SECONDS, is_expired, start
+
+
+class StaffSessionMiddleware:
+    """Logs a staff member out when their session is idle or too old.
+
+    Sits after the authentication and OTP middleware. A session without
+    timestamps (logged in some other way, or from before this middleware)
+    starts its clock at its first request.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated and getattr(user, "is_staff", False):
+            if is_expired(request.session):
+                record_event(actor=user, action="staff.session.expired", object_type="auth.User", object_id=user.pk)
+                logout(request)
+            elif SEEN_KEY not in request.session:
+                start(request.session)
+            elif timezone.now().timestamp() - float(request.session[SEEN_KEY]) >= SEEN_RESOLUTION_SECONDS:
+                request.session[SEEN_KEY] = timezone.now().timestamp()
+        return self.get_response(request)

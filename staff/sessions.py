@@ -1,0 +1,29 @@
+"""Staff sessions end after a spell of inactivity and after an absolute lifetime."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+STARTED_KEY = "staff_session_started"
+SEEN_KEY = "staff_session_seen"
+# Refreshing "last seen" on every request would write the session each time.
+SEEN_RESOLUTION_SECONDS = 30
+
+
+def start(session: Any) -> None:
+    now = timezone.now().timestamp()
+    session[STARTED_KEY] = now
+    session[SEEN_KEY] = now
+
+
+def is_expired(session: Any) -> bool:
+    """True once the session was idle too long or has lived past its absolute lifetime."""
+    started, seen = session.get(STARTED_KEY), session.get(SEEN_KEY)
+    if started is None or seen is None:
+        return False
+    now = timezone.now().timestamp()
+    idle = timedelta(minutes=settings.STAFF_SESSION_IDLE_MINUTES).total_seconds()
+    lifetime = timedelta(hours=settings.STAFF_SESSION_MAX_HOURS).total_seconds()
+    return now - float(seen) > idle or now - float(started) > lifetime

@@ -1,0 +1,194 @@
+"""Every admin URL, for every role: exactly what role_permissions() grants, 403 elsewhere.
+
+Generic on purpose: it walks every ModelAdmin registered on the admin site
+and every URL the site has, and derives each role's expectation from
+``staff.roles.role_permissions()``, so models added by any app are covered
+the moment they are registered. An admin URL it does not understand fails
+the test until it is given an expectation in ``EXTRA_URLS``.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib import admin
+from django.contrib.admin.utils import quote
+from django.contrib.auth import get_user_model
+from django.urls import URLPattern, URLResolver, reverse
+
+from staff.roles import Role, role_permissions
+from tests.factories import login_verified
+from tests.staff.admin_objects import object_of
+from tests.staff.helpers import staff_member
+
+pytestmark = pytest.mark.django_db
+
+MODEL_VIEWS = ("changelist", "add", "change", "history", "delete")
+
+# Site-wide pages every verified staff member reaches (they show only what
+# the role may see), and pages that hold no data at all.
+OPEN_TO_STAFF = {"index", "password_change", "password_change_done", "jsi18n"}
+NOT_DATA = {
+    "login": "redirects a logged-in member to the index",
+    "logout": "POST only",
+    "staff_verify": "a login step; without a pending login it redirects to the login page",
+    "staff_enrol": "a login step; without a pending login it redirects to the login page",
+    "view_on_site": "a redirect to the object's public page, which checks access itself",
+    "autocomplete": "checked per ModelAdmin below, where autocomplete_fields exist",
+}
+# name -> (path builder, predicate on the role's permission set) for custom
+# admin URLs that are neither site-wide nor one of a ModelAdmin's five.
+EXTRA_URLS: dict[str, tuple[Callable[[], str], Callable[[set[str]], bool]]] = {
+    "auth_user_password_change": (
+        lambda: reverse("admin:auth_user_password_change", args=[object_of(get_user_model()).pk]),
+        lambda granted: "auth.change_user" in granted,
+    ),
+}
+
+
+def url_names(patterns: list[Any]) -> set[str]:
+    names: set[str] = set()
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            names |= url_names(entry.url_patterns)
+        elif isinstance(entry, URLPattern) and entry.name:
+            names.add(entry.name)
+    return names
+
+
+def model_url_name(model: Any, view: str) -> str:
+    return f"{model._meta.app_label}_{model._meta.model_name}_{view}"
+
+
+def expected_model_views(model: Any, granted: set[str]) -> dict[str, bool]:
+    opts = model._meta
+
+    def has(action: str) -> bool:
+        return f"{opts.app_label}.{action}_{opts.model_name}" in granted
+
+    sees = has("view") or has("change")
+    return {"changelist": sees, "add": has("add"), "change": sees, "history": sees, "delete": has("delete")}
+
+
+def app_reachable(app_label: str, granted: set[str]) -> bool:
+    return any(
+        any(perm.startswith(f"{app_label}.") and perm.endswith(f"_{model._meta.model_name}") for perm in granted)
+        for model in admin.site._registry
+        if model._meta.app_label == app_label
+    )
+
+
+def test_every_admin_url_has_an_expectation():
+    understood = OPEN_TO_STAFF | set(NOT_DATA) | set(EXTRA_URLS) | {"app_list"}
+    for model in admin.site._registry:
+        understood |= {model_url_name(model, view) for view in MODEL_VIEWS}
+    unknown = url_names(admin.site.get_urls()) - understood
+    assert not unknown, f"admin URLs without an expectation, add them to EXTRA_URLS: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_reaches_exactly_what_it_should(client, role):
+    granted = role_permissions()[role]
+    user = staff_member(role=role)
+    login_verified(client, user)
+    wrong: list[str] = []
+
+    def check(path: str, allowed: bool, *, denied_status: int = 403) -> None:
+        status = client.get(path).status_code
+        if (allowed and status != 200) or (not allowed and status != denied_status):
+            wrong.append(f"{path}: got {status}, expected {200 if allowed else denied_status}")
+
+    for name in sorted(OPEN_TO_STAFF):
+        check(reverse(f"admin:{name}"), True)
+
+    for model, model_admin in sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label):
+        obj = object_of(model)
+        expected = expected_model_views(model, granted)
+        for view, allowed in expected.items():
+            args = [quote(obj.pk)] if view in ("change", "history", "delete") else []
+            check(reverse(f"admin:{model_url_name(model, view)}", args=args), allowed)
+        for field_name in model_admin.get_autocomplete_fields(None):  # type: ignore[arg-type]
+            remote = model._meta.get_field(field_name).related_model
+            query = f"?app_label={model._meta.app_label}&model_name={model._meta.model_name}&field_name={field_name}"
+            remote_admin_sees = expected_model_views(remote, granted)["changelist"]
+            check(reverse("admin:autocomplete") + query, expected["changelist"] and remote_admin_sees)
+
+    for app_label in sorted({model._meta.app_label for model in admin.site._registry}):
+        check(reverse("admin:app_list", args=[app_label]), app_reachable(app_label, granted))
+
+    for _name, (path, predicate) in sorted(EXTRA_URLS.items()):
+        check(path(), predicate(granted))
+
+    # The index lists exactly the models the role may see or change.
+    listed = {
+        model["model"]._meta.label
+        for app in client.get(reverse("admin:index")).context["app_list"]
+        for model in app["models"]
+    }
+    visible = {
+        model._meta.label for model in admin.site._registry if any(expected_model_views(model, granted).values())
+    }
+    if listed != visible:
+        wrong.append(f"index lists {sorted(listed)}, expected {sorted(visible)}")
+
+    assert not wrong, f"{role}: " + "; ".join(wrong)
+
+
+def test_least_privilege_between_the_roles():
+    """The issue's rules, stated once: editors see no chats or tips, counsellors no tips, analysts no chats."""
+    perms = role_permissions()
+
+    def apps_of(role: Role) -> set[str]:
+        return {perm.split(".", 1)[0] for perm in perms[role]}
+
+    assert not apps_of(Role.EDITOR) & {"supportline", "hotline"}
+    assert "hotline" not in apps_of(Role.COUNSELLOR)
+    assert "hotline" not in apps_of(Role.SUPERVISOR)
+    assert "supportline" not in apps_of(Role.ANALYST)
+    # Nobody, not even an administrator, may delete audit records or tips.
+    for role in Role:
+        assert not {p for p in perms[role] if p.startswith(("audit.delete_", "audit.change_", "hotline.delete_tip"))}
+
+
+def every_admin_path() -> list[str]:
+    paths = [reverse(f"admin:{name}") for name in sorted(OPEN_TO_STAFF)]
+    for model in admin.site._registry:
+        obj = object_of(model)
+        for view in MODEL_VIEWS:
+            args = [quote(obj.pk)] if view in ("change", "history", "delete") else []
+            paths.append(reverse(f"admin:{model_url_name(model, view)}", args=args))
+        paths.append(reverse("admin:app_list", args=[model._meta.app_label]))
+    paths += [path() for path, _ in EXTRA_URLS.values()]
+    return paths
+
+
+@pytest.mark.parametrize("superuser", [False, True], ids=["administrator", "superuser"])
+def test_a_login_without_the_second_factor_reaches_no_data(client, superuser):
+    """A password-only session (here forced, as a stolen password would give) gets only the login page."""
+    user = staff_member(role=Role.ADMINISTRATOR, is_superuser=superuser)
+    client.force_login(user)
+    for path in every_admin_path():
+        for method in (client.get, client.post):
+            response = method(path)
+            assert response.status_code == 302, path
+            assert response["Location"].startswith(reverse("admin:login")), path
+            assert not response.content, path
+
+
+def test_every_declared_permission_exists():
+    """A typo in an app's role_permissions would silently grant nothing; catch it here."""
+    from django.contrib.auth.models import Group, Permission
+
+    existing = {
+        f"{app_label}.{codename}"
+        for app_label, codename in Permission.objects.values_list("content_type__app_label", "codename")
+    }
+    for role, granted in role_permissions().items():
+        assert granted <= existing, f"{role}: unknown permissions {sorted(granted - existing)}"
+        group_perms = {
+            f"{app_label}.{codename}"
+            for app_label, codename in Group.objects.get(name=role.value).permissions.values_list(
+                "content_type__app_label", "codename"
+            )
+        }
+        assert group_perms == granted, role
