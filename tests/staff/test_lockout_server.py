@@ -6,8 +6,9 @@ import httpx
 import pytest
 from axes.models import AccessAttempt
 
-from tests.foundation.test_no_client_trace import FORWARDED_ADDRESS, MARKERS, USER_AGENT, all_table_text
+from tests.foundation.test_no_client_trace import FORWARDED_ADDRESS, MARKERS, USER_AGENT
 from tests.staff.helpers import staff_member
+from tests.storage import dump_all_tables
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,6 +29,6 @@ def test_lockout_through_uvicorn_stores_no_address_or_user_agent(asgi_server, se
             statuses.append(response.status_code)
     assert statuses[-1] == 429, statuses
     assert AccessAttempt.objects.filter(username=user.username).exists()
-    text = all_table_text()
+    text = dump_all_tables()
     for marker in MARKERS:
         assert marker not in text
