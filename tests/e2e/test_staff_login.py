@@ -5,6 +5,7 @@ import base64
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django_otp.oath import totp
+from playwright.sync_api import expect
 
 from staff.roles import Role
 from tests.factories import confirmed_totp_device
@@ -53,7 +54,7 @@ def test_first_login_enrols_totp_and_reaches_the_admin(page, asgi_server):
     page.get_by_role("button", name="Fortsätt").click()
 
     page.wait_for_url("**/admin/login/enrol/")
-    assert page.locator(".qr svg").is_visible()
+    expect(page.locator(".qr svg")).to_be_visible()
     assert_no_axe_violations(page)
     page.set_viewport_size({"width": 320, "height": 800})
     assert_no_axe_violations(page)
@@ -62,32 +63,32 @@ def test_first_login_enrols_totp_and_reaches_the_admin(page, asgi_server):
     # A wrong code: a clear error next to the field, and the page stays.
     page.get_by_label("Kod från appen").fill("12345")
     page.get_by_role("button", name="Bekräfta").click()
-    assert page.locator(".errorlist").is_visible()
+    expect(page.locator(".errorlist")).to_be_visible()
     assert_no_axe_violations(page)
 
     secret = page.locator("#totp-secret").inner_text().strip()
     page.get_by_label("Kod från appen").fill(code_from_secret(secret))
     page.get_by_role("button", name="Bekräfta").click()
-    assert page.locator("#backup-codes li").count() == 10
+    expect(page.locator("#backup-codes li")).to_have_count(10)
     assert_no_axe_violations(page)
 
     page.get_by_role("link", name="Jag har sparat koderna").click()
     page.wait_for_url("**/admin/auth/user/")
-    assert page.get_by_role("link", name=user.username).is_visible()
+    expect(page.get_by_role("link", name=user.username)).to_be_visible()
     # The admin's own JavaScript runs under the strict CSP.
     assert page.evaluate("() => typeof window.django === 'object' && typeof window.django.jQuery === 'function'")
     # Forms, widgets and the retention page load without any CSP refusal either.
     page.goto(asgi_server.url + f"/admin/auth/user/{user.pk}/change/")
-    assert page.locator("#user_form").is_visible()
+    expect(page.locator("#user_form")).to_be_visible()
     # Saving a form works from a real browser (CSRF with the admin's referrer policy).
     page.get_by_label("Förnamn").fill("Kim")
     page.locator("#user_form input[name=_save]").click()
     page.wait_for_url("**/admin/auth/user/")
-    assert page.locator(".messagelist .success").is_visible()
+    expect(page.locator(".messagelist .success")).to_be_visible()
     page.goto(asgi_server.url + "/admin/retention/retentionrun/")
-    assert page.locator("#retention-periods-table").is_visible()
+    expect(page.locator("#retention-periods-table")).to_be_visible()
     page.goto(asgi_server.url + "/admin/")
-    assert page.get_by_role("heading", name="Översikt").is_visible()
+    expect(page.get_by_role("heading", name="Översikt")).to_be_visible()
     assert problems == []
 
 
