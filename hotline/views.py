@@ -4,6 +4,8 @@ Every page here is ``never_cache``: nothing a reporter typed or was shown may
 stay in a cache. Nothing about the reporter's network or device is read.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -27,6 +29,14 @@ REPORTER_STATUS_TEXTS = {
     Tip.Status.CLOSED: _("Vi är klara med ditt tips. Tack för att du hörde av dig."),
 }
 
+def _page(request: HttpRequest, template: str, context: dict[str, Any] | None = None, status: int = 200) -> HttpResponse:
+    response = render(request, template, context, status=status)
+    # Chromium sends "Origin: null" on a form POST under no-referrer, failing the CSRF
+    # origin check; same-origin still tells other sites nothing.
+    response["Referrer-Policy"] = "same-origin"
+    return response
+
+
 RATE_LIMITED = _("Du har försökt många gånger på kort tid. Vänta en stund och försök sedan igen.")
 
 
@@ -35,12 +45,12 @@ RATE_LIMITED = _("Du har försökt många gånger på kort tid. Vänta en stund 
 def index(request: HttpRequest) -> HttpResponse:
     """The tip form; a valid tip is stored and its receipt code shown once."""
     if request.method != "POST":
-        return render(request, "hotline/index.html", {"form": TipForm()})
+        return _page(request, "hotline/index.html", {"form": TipForm()})
     form = TipForm(request.POST)
     if form.is_honeypot_filled:
-        return render(request, "hotline/thanks.html")
+        return _page(request, "hotline/thanks.html")
     if not form.is_valid():
-        return render(request, "hotline/index.html", {"form": form}, status=400)
+        return _page(request, "hotline/index.html", {"form": form}, status=400)
     allowed = hit(
         "hotline-tip",
         request_client_key(request),
@@ -49,7 +59,7 @@ def index(request: HttpRequest) -> HttpResponse:
     )
     if not allowed:
         form.add_error(None, RATE_LIMITED)
-        return render(request, "hotline/index.html", {"form": form}, status=429)
+        return _page(request, "hotline/index.html", {"form": form}, status=429)
     data = form.cleaned_data
     submitted = services.tip_submit(
         category=data["category"],
@@ -61,7 +71,7 @@ def index(request: HttpRequest) -> HttpResponse:
         urgent=data["urgent"],
     )
     context = {"receipt_code": submitted.receipt_code, "urgent": submitted.tip.is_urgent}
-    return render(request, "hotline/receipt.html", context)
+    return _page(request, "hotline/receipt.html", context)
 
 
 @never_cache
@@ -69,7 +79,7 @@ def index(request: HttpRequest) -> HttpResponse:
 def status(request: HttpRequest) -> HttpResponse:
     """With a receipt code: the tip's status, the analyst's questions, and a form to answer."""
     if request.method != "POST":
-        return render(request, "hotline/status.html", {"code_form": ReceiptCodeForm()})
+        return _page(request, "hotline/status.html", {"code_form": ReceiptCodeForm()})
     code_form = ReceiptCodeForm(request.POST)
     allowed = hit(
         "hotline-status",
@@ -79,14 +89,14 @@ def status(request: HttpRequest) -> HttpResponse:
     )
     if not allowed:
         code_form.add_error(None, RATE_LIMITED)
-        return render(request, "hotline/status.html", {"code_form": code_form}, status=429)
+        return _page(request, "hotline/status.html", {"code_form": code_form}, status=429)
     if not code_form.is_valid():
-        return render(request, "hotline/status.html", {"code_form": code_form}, status=400)
+        return _page(request, "hotline/status.html", {"code_form": code_form}, status=400)
     code = code_form.cleaned_data["code"]
     tip = services.tip_for_receipt(code)
     if tip is None:
         code_form.add_error("code", _("Vi hittar inget tips med den koden. Kontrollera att du har skrivit rätt."))
-        return render(request, "hotline/status.html", {"code_form": code_form}, status=404)
+        return _page(request, "hotline/status.html", {"code_form": code_form}, status=404)
 
     answer_form = ReporterAnswerForm(initial={"code": code})
     answer_sent = False
@@ -107,4 +117,4 @@ def status(request: HttpRequest) -> HttpResponse:
         "answer_form": answer_form if tip.status != Tip.Status.CLOSED else None,
         "answer_sent": answer_sent,
     }
-    return render(request, "hotline/status_detail.html", context)
+    return _page(request, "hotline/status_detail.html", context)
