@@ -29,7 +29,10 @@ REPORTER_STATUS_TEXTS = {
     Tip.Status.CLOSED: _("Vi är klara med ditt tips. Tack för att du hörde av dig."),
 }
 
-def _page(request: HttpRequest, template: str, context: dict[str, Any] | None = None, status: int = 200) -> HttpResponse:
+
+def _page(
+    request: HttpRequest, template: str, context: dict[str, Any] | None = None, status: int = 200
+) -> HttpResponse:
     response = render(request, template, context, status=status)
     # Chromium sends "Origin: null" on a form POST under no-referrer, failing the CSRF
     # origin check; same-origin still tells other sites nothing.

@@ -2,7 +2,6 @@ import pytest
 from django.contrib.auth.models import Group
 
 from audit.models import AuditEvent
-from hotline import services
 from hotline.models import PoliceHandoff, Tip
 from staff.roles import Role
 from tests.factories import StaffUserFactory, login_verified
@@ -102,7 +101,9 @@ def test_no_delete_or_add_in_the_admin(analyst_client):
     assert Tip.objects.filter(pk=tip.pk).exists()
 
 
-def test_a_failed_handoff_shows_prominently_and_can_be_retried(analyst_client, analyst, django_capture_on_commit_callbacks):
+def test_a_failed_handoff_shows_prominently_and_can_be_retried(
+    analyst_client, analyst, django_capture_on_commit_callbacks
+):
     tip = submit_tip(urgent=True).tip
     PoliceHandoff.objects.filter(tip=tip).update(status=PoliceHandoff.Status.FAILED, failure_reason="HTTP 400 nope")
     listing = analyst_client.get("/admin/hotline/tip/")

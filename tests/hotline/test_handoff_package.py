@@ -46,9 +46,7 @@ def receiver(https_settings, request):
 
 
 def urgent_handoff(**overrides):
-    tip = submit_tip(
-        urgent=True, contact="min-mejl@example.org", urls=["https://example.com/x"], **overrides
-    ).tip
+    tip = submit_tip(urgent=True, contact="min-mejl@example.org", urls=["https://example.com/x"], **overrides).tip
     return PoliceHandoff.objects.get(tip=tip)
 
 
