@@ -110,7 +110,7 @@ def test_duplicates_link_to_earlier_tips_by_keyed_url_hash():
     second = submit_tip(urls=["https://example.com/same", "https://example.net/new"]).tip
     assert selectors.related_tips(second) == [first]
     assert selectors.related_tips(first) == [second]
-    flags = dict(selectors.tips_for_analysts().values_list("pk", "reported_before"))
+    flags = {tip.pk: getattr(tip, "reported_before", None) for tip in selectors.tips_for_analysts()}
     assert flags == {first.pk: False, unrelated.pk: False, second.pk: True}
 
 

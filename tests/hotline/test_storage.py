@@ -55,7 +55,9 @@ def test_a_database_dump_holds_no_tip_text_in_plain_form(client, analyst):
         },
     )
     assert response.status_code == 200
-    code = re.search(r'id="receipt-code">([^<]+)<', response.text).group(1)
+    match = re.search(r'id="receipt-code">([^<]+)<', response.text)
+    assert match is not None
+    code = match.group(1)
     tip = Tip.objects.get()
     services.tip_ask_reporter(tip_id=tip.pk, actor=analyst, body=MARKERS["question"])
     client.post("/hotline/status/", {"code": code, "answer": MARKERS["answer"]})

@@ -40,7 +40,9 @@ def test_submitting_a_tip_shows_the_receipt_once(client):
     response = client.post("/hotline/", FORM)
     assert response.status_code == 200
     assert no_store(response)
-    code = re.search(r'id="receipt-code">([^<]+)<', response.text).group(1)
+    match = re.search(r'id="receipt-code">([^<]+)<', response.text)
+    assert match is not None
+    code = match.group(1)
     tip = Tip.objects.get()
     assert services.tip_for_receipt(code) == tip
     assert [u.url for u in tip.urls.all()] == ["https://example.com/x"]
