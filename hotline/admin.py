@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -149,6 +149,8 @@ class TipAdmin(AnalystOnlyAdmin):
     ) -> HttpResponse:
         if not _is_analyst(request):
             raise PermissionDenied
+        if not object_id.isdigit():
+            raise Http404
         tip = get_object_or_404(selectors.tips_for_analysts(), pk=object_id)
         if request.method == "POST":
             return self._act(request, tip)

@@ -117,3 +117,23 @@ def test_a_failed_handoff_shows_prominently_and_can_be_retried(
     handoff = PoliceHandoff.objects.get(tip=tip)
     assert handoff.status == PoliceHandoff.Status.PENDING
     assert AuditEvent.objects.filter(action="hotline.handoff.retried", actor=analyst).count() == 1
+
+
+def test_the_tip_list_makes_the_same_number_of_queries_for_many_tips(analyst_client, django_assert_max_num_queries):
+    submit_tip()
+    analyst_client.get("/admin/hotline/tip/")  # warm caches (content types, permissions)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as one:
+        analyst_client.get("/admin/hotline/tip/")
+    for n in range(6):
+        submit_tip(urgent=n % 2 == 0, urls=[f"https://example.com/{n % 3}"])
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        response = analyst_client.get("/admin/hotline/tip/")
+    assert response.context["cl"].result_count == 7
+
+
+def test_an_unknown_tip_id_is_a_404(analyst_client):
+    assert analyst_client.get("/admin/hotline/tip/abc/change/").status_code == 404
+    assert analyst_client.get("/admin/hotline/tip/999999/change/").status_code == 404
