@@ -137,3 +137,21 @@ def test_the_tip_list_makes_the_same_number_of_queries_for_many_tips(analyst_cli
 def test_an_unknown_tip_id_is_a_404(analyst_client):
     assert analyst_client.get("/admin/hotline/tip/abc/change/").status_code == 404
     assert analyst_client.get("/admin/hotline/tip/999999/change/").status_code == 404
+
+
+def test_the_handoff_list_action_retries_only_failed_handoffs(analyst_client, django_capture_on_commit_callbacks):
+    failed = PoliceHandoff.objects.get(tip=submit_tip(urgent=True).tip)
+    delivered = PoliceHandoff.objects.get(tip=submit_tip(urgent=True).tip)
+    PoliceHandoff.objects.filter(pk=failed.pk).update(status=PoliceHandoff.Status.FAILED)
+    PoliceHandoff.objects.filter(pk=delivered.pk).update(status=PoliceHandoff.Status.DELIVERED)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = analyst_client.post(
+            "/admin/hotline/policehandoff/",
+            {"action": "retry_delivery", "_selected_action": [str(failed.pk), str(delivered.pk)]},
+        )
+    assert response.status_code == 302
+    assert len(callbacks) == 1
+    failed.refresh_from_db()
+    delivered.refresh_from_db()
+    assert failed.status == PoliceHandoff.Status.PENDING
+    assert delivered.status == PoliceHandoff.Status.DELIVERED

@@ -40,15 +40,17 @@ def test_a_wrong_code_takes_as_long_as_a_right_one():
     wrong_verifier = right[:10] + ("2222-2222-2222" if not right.endswith("2222") else "3333-3333-3333")
     unknown_lookup = "2222-2222-" + right[10:]
 
-    def timed(code):
-        start = time.perf_counter()
-        for _ in range(5):
+    def fastest(code):
+        # The minimum of several runs is robust against a busy machine.
+        durations = []
+        for _ in range(7):
+            start = time.perf_counter()
             services.tip_for_receipt(code)
-        return time.perf_counter() - start
+            durations.append(time.perf_counter() - start)
+        return min(durations)
 
-    timed(right)  # warm up
-    right_time = timed(right)
+    right_time = fastest(right)
     for other in (wrong_verifier, unknown_lookup, "nonsense"):
         assert services.tip_for_receipt(other) is None
         # The slow hash dominates: a wrong code is never answered much faster.
-        assert timed(other) > right_time * 0.6
+        assert fastest(other) > right_time * 0.5
