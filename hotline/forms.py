@@ -100,6 +100,7 @@ class TipForm(forms.Form):
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         limit = settings.HOTLINE_DESCRIPTION_MAX_LENGTH
         description = self.fields["description"]
