@@ -1,8 +1,17 @@
 import base64
 
 import pytest
+from django.utils import translation
 
 from hotline.forms import TipForm
+
+
+@pytest.fixture(autouse=True)
+def swedish():
+    # An earlier request to /en/ leaves English active in this thread.
+    with translation.override("sv"):
+        yield
+
 
 VALID = {
     "urls": "HTTPS://Example.COM/page?utm_source=x&id=3\nexample.org/b",
