@@ -6,4 +6,5 @@ app_name = "hotline"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("status/", views.status, name="status"),
 ]

@@ -363,3 +363,48 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+
+# --- hotline ---------------------------------------------------------------
+# Keyed hashes of normalised URLs (de-duplication) and of receipt lookups.
+# A development default only; production.py requires its own.
+HOTLINE_HASH_KEY: str = env("HOTLINE_HASH_KEY", default="insecure-local-hotline-hash-key")
+HOTLINE_DESCRIPTION_MAX_LENGTH: int = env.int("HOTLINE_DESCRIPTION_MAX_LENGTH", default=5000)
+# New tips and receipt-code attempts per anonymous client and window.
+HOTLINE_TIP_RATE_LIMIT: int = env.int("HOTLINE_TIP_RATE_LIMIT", default=5)
+HOTLINE_TIP_RATE_WINDOW_SECONDS: int = env.int("HOTLINE_TIP_RATE_WINDOW_SECONDS", default=3600)
+HOTLINE_STATUS_RATE_LIMIT: int = env.int("HOTLINE_STATUS_RATE_LIMIT", default=10)
+HOTLINE_STATUS_RATE_WINDOW_SECONDS: int = env.int("HOTLINE_STATUS_RATE_WINDOW_SECONDS", default=600)
+# scrypt cost for receipt codes (2**14 with r=8 takes ~50 ms and 16 MiB).
+HOTLINE_RECEIPT_SCRYPT_N: int = env.int("HOTLINE_RECEIPT_SCRYPT_N", default=2**14)
+# Police hand-off: "https" or "dropfolder".
+POLICE_HANDOFF_BACKEND: str = env("POLICE_HANDOFF_BACKEND", default="dropfolder")
+POLICE_HANDOFF_URL: str = env("POLICE_HANDOFF_URL", default="")
+POLICE_HANDOFF_SECRET: str = env("POLICE_HANDOFF_SECRET", default="insecure-local-police-handoff-secret")
+# Base64 Curve25519 public key of the receiver; when set, bodies are sealed to it.
+POLICE_HANDOFF_PUBLIC_KEY: str = env("POLICE_HANDOFF_PUBLIC_KEY", default="")
+POLICE_HANDOFF_DROPFOLDER: str = env("POLICE_HANDOFF_DROPFOLDER", default=str(DATA_DIR / "police-handoff"))
+POLICE_HANDOFF_TIMEOUT_SECONDS: float = env.float("POLICE_HANDOFF_TIMEOUT_SECONDS", default=20.0)
+POLICE_HANDOFF_MAX_ATTEMPTS: int = env.int("POLICE_HANDOFF_MAX_ATTEMPTS", default=10)
+POLICE_HANDOFF_RETRY_BASE_SECONDS: float = env.float("POLICE_HANDOFF_RETRY_BASE_SECONDS", default=30.0)
+POLICE_HANDOFF_RETRY_MAX_SECONDS: float = env.float("POLICE_HANDOFF_RETRY_MAX_SECONDS", default=3600.0)
+# A claimed attempt not finished within this lease counts as interrupted
+# (worker killed); keep it above the timeout.
+POLICE_HANDOFF_LEASE_SECONDS: float = env.float("POLICE_HANDOFF_LEASE_SECONDS", default=120.0)
+POLICE_HANDOFF_SWEEP_SECONDS: float = env.float("POLICE_HANDOFF_SWEEP_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "hotline-sweep-police-handoffs": {
+            "task": "hotline.tasks.sweep_police_handoffs",
+            "schedule": POLICE_HANDOFF_SWEEP_SECONDS,
+        },
+        "retention.tip_contact_details": {
+            "task": "hotline.tasks.purge_tip_contact_details",
+            "schedule": timedelta(hours=6),
+        },
+        "retention.closed_tips": {
+            "task": "hotline.tasks.purge_closed_tips",
+            "schedule": timedelta(hours=6),
+        },
+    }
+)
+# --- end hotline -----------------------------------------------------------

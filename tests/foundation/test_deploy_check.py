@@ -7,6 +7,8 @@ PRODUCTION = {
     "SECRET_KEY": "a-long-random-production-secret-key-with-enough-entropy-0123456789",
     "FIELD_ENCRYPTION_KEYS": "Jk8T7QH6l2lcXq0wmKzK5b9E6wq1Pz3c8X0s4mYtR2A=",
     "ALLOWED_HOSTS": "stod.example.org",
+    "HOTLINE_HASH_KEY": "a-long-random-hotline-hash-key-0123456789abcdef",
+    "POLICE_HANDOFF_SECRET": "a-long-random-police-handoff-secret-0123456789",
 }
 
 
@@ -26,7 +28,8 @@ def test_the_only_silenced_check_is_the_ip_lockout_one(settings):
 
 
 def test_production_refuses_to_start_without_secrets(tmp_path):
-    for missing in ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "ALLOWED_HOSTS"):
+    required = ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "ALLOWED_HOSTS", "HOTLINE_HASH_KEY", "POLICE_HANDOFF_SECRET")
+    for missing in required:
         env = {k: v for k, v in PRODUCTION.items() if k != missing}
         result = manage_with("check", DATA_DIR=str(tmp_path), **env)
         assert result.returncode != 0

@@ -1,0 +1,288 @@
+"""The analysts' staff area: the tip queue, one tip's page with its lifecycle actions, hand-offs.
+
+Every view checks ``has_verified_role(request, Role.ANALYST)`` itself,
+whatever the admin site does. Tips are never edited through a ModelForm:
+each change is one lifecycle action, a POST that calls one service.
+Reported URLs are shown as plain text; opening one is an explicit,
+audited POST.
+"""
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from hotline import selectors, services
+from hotline.forms import AnalystQuestionForm, TakedownNoticeForm
+from hotline.models import HandoffAttempt, PoliceHandoff, Tip
+from staff.access import has_verified_role
+from staff.roles import Role
+
+
+def _is_analyst(request: HttpRequest) -> bool:
+    return has_verified_role(request, Role.ANALYST)
+
+
+def format_duration(value: timedelta | None) -> str:
+    if value is None:
+        return "-"
+    hours = value.total_seconds() / 3600
+    if hours < 48:
+        return f"{hours:.1f} h"
+    return f"{hours / 24:.1f} d"
+
+
+class AgeFilter(admin.SimpleListFilter):
+    title = _("ålder")
+    parameter_name = "age"
+    _ranges = {"day": (None, 1), "week": (1, 7), "month": (7, 30), "older": (30, None)}
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("day", _("Senaste dygnet")),
+            ("week", _("1 till 7 dagar")),
+            ("month", _("7 till 30 dagar")),
+            ("older", _("Äldre än 30 dagar")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() not in self._ranges:
+            return queryset
+        newer_than, older_than = self._ranges[str(self.value())]
+        now = timezone.now()
+        if newer_than is not None:
+            queryset = queryset.filter(received_at__lte=now - timedelta(days=newer_than))
+        if older_than is not None:
+            queryset = queryset.filter(received_at__gt=now - timedelta(days=older_than))
+        return queryset
+
+
+class AnalystOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _is_analyst(request) and super().has_module_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _is_analyst(request) and super().has_view_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _is_analyst(request) and super().has_change_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Tip)
+class TipAdmin(AnalystOnlyAdmin):
+    list_display = (
+        "reference_link",
+        "received_at",
+        "urgent",
+        "category",
+        "status",
+        "assigned_to",
+        "reported_before",
+        "handoff_status",
+        "removal_time",
+    )
+    list_filter = ("status", "category", "priority", AgeFilter)
+    list_display_links = None
+    list_per_page = 50
+    actions = None
+    change_list_template = "hotline/admin/tip_change_list.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Tip]:
+        return selectors.tips_for_analysts()
+
+    @admin.display(description=_("Tips"), ordering="pk")
+    def reference_link(self, tip: Tip) -> str:
+        url = reverse("admin:hotline_tip_change", args=[tip.pk])
+        return format_html('<a href="{}">{}</a>', url, tip.reference)
+
+    @admin.display(description=_("Akut"), boolean=True, ordering="priority")
+    def urgent(self, tip: Tip) -> bool:
+        return tip.is_urgent
+
+    @admin.display(description=_("Rapporterad förut"), boolean=True)
+    def reported_before(self, tip: Tip) -> bool:
+        return bool(getattr(tip, "reported_before", False))
+
+    @admin.display(description=_("Till polisen"))
+    def handoff_status(self, tip: Tip) -> str:
+        handoff = getattr(tip, "handoff", None)
+        if handoff is None:
+            return "-"
+        if handoff.status == PoliceHandoff.Status.FAILED:
+            return format_html('<strong class="errornote">{}</strong>', handoff.get_status_display())
+        return str(handoff.get_status_display())
+
+    @admin.display(description=_("Tid till borttagning"))
+    def removal_time(self, tip: Tip) -> str:
+        return format_duration(tip.time_to_removal)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if not _is_analyst(request):
+            raise PermissionDenied
+        medians = selectors.removal_medians()
+        context = {
+            **(extra_context or {}),
+            "failed_handoffs": selectors.failed_handoff_count(),
+            "median_30": format_duration(medians[30]),
+            "median_90": format_duration(medians[90]),
+        }
+        return super().changelist_view(request, context)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if not _is_analyst(request):
+            raise PermissionDenied
+        if not object_id.isdigit():
+            raise Http404
+        tip = get_object_or_404(selectors.tips_for_analysts(), pk=object_id)
+        if request.method == "POST":
+            return self._act(request, tip)
+        services.tip_record_view(tip_id=tip.pk, actor=request.user)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": tip.reference,
+            "tip": tip,
+            "urls": list(tip.urls.all()),
+            "related": selectors.related_tips(tip),
+            "conversation": selectors.reporter_messages(tip),
+            "rechecks": list(tip.rechecks.all()),
+            "handoff": getattr(tip, "handoff", None),
+            "attempts": list(tip.handoff.attempt_log.all()) if hasattr(tip, "handoff") else [],
+            "outcomes": Tip.Outcome.choices,
+            "question_form": AnalystQuestionForm(),
+            "takedown_form": TakedownNoticeForm(),
+            "is_assignee": tip.assigned_to_id == request.user.pk,
+            "time_to_removal": format_duration(tip.time_to_removal),
+        }
+        return TemplateResponse(request, "hotline/admin/tip_detail.html", context)
+
+    def _act(self, request: HttpRequest, tip: Tip) -> HttpResponse:
+        """Runs one lifecycle action from the tip page (POST ``action``)."""
+        action = request.POST.get("action", "")
+        actor = request.user
+        back = redirect("admin:hotline_tip_change", tip.pk)
+        if action == "open_url":
+            url_id = request.POST.get("url_id", "")
+            if not url_id.isdigit() or not tip.urls.filter(pk=int(url_id)).exists():
+                raise PermissionDenied
+            return HttpResponseRedirect(services.tip_open_url(url_id=int(url_id), actor=actor))
+        simple: dict[str, Callable[..., Any]] = {
+            "start": services.tip_start_assessment,
+            "release": services.tip_release,
+            "forward": services.tip_forward_to_police,
+            "confirm_removal": services.tip_confirm_removal,
+            "close": services.tip_close,
+        }
+        try:
+            if action in simple:
+                simple[action](tip_id=tip.pk, actor=actor)
+            elif action == "assess":
+                services.tip_assess(tip_id=tip.pk, actor=actor, outcome=request.POST.get("outcome", ""))
+            elif action == "recheck":
+                still_online = request.POST.get("still_online") == "yes"
+                services.tip_record_recheck(tip_id=tip.pk, actor=actor, still_online=still_online)
+            elif action == "takedown":
+                form = TakedownNoticeForm(request.POST)
+                if not form.is_valid():
+                    messages.error(request, _("Skriv vilken värd eller leverantör som fick begäran."))
+                    return back
+                services.tip_record_takedown_notice(
+                    tip_id=tip.pk, actor=actor, host_provider=form.cleaned_data["host_provider"]
+                )
+            elif action == "ask":
+                question = AnalystQuestionForm(request.POST)
+                if not question.is_valid():
+                    messages.error(request, _("Skriv en fråga först."))
+                    return back
+                services.tip_ask_reporter(tip_id=tip.pk, actor=actor, body=question.cleaned_data["body"])
+            elif action == "retry_handoff" and hasattr(tip, "handoff"):
+                if not request.user.has_perm("hotline.retry_policehandoff"):
+                    raise PermissionDenied
+                services.handoff_retry(handoff_id=tip.handoff.pk, actor=actor)
+            else:
+                messages.error(request, _("Okänd åtgärd."))
+                return back
+        except services.TransitionError:
+            messages.error(
+                request, _("Det går inte just nu: tipset har en annan status eller granskas av någon annan.")
+            )
+            return back
+        messages.success(request, _("Klart."))
+        return back
+
+
+class HandoffAttemptInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = HandoffAttempt
+    fields = ("number", "started_at", "finished_at", "outcome", "status_code", "detail")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _is_analyst(request)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PoliceHandoff)
+class PoliceHandoffAdmin(AnalystOnlyAdmin):
+    list_display = ("__str__", "tip", "status_display", "attempts", "created_at", "delivered_at", "acknowledgement")
+    list_filter = ("status",)
+    fields = (
+        "tip",
+        "idempotency_key",
+        "status",
+        "attempts",
+        "created_at",
+        "next_attempt_at",
+        "delivered_at",
+        "acknowledgement",
+        "failure_reason",
+    )
+    readonly_fields = fields
+    inlines = [HandoffAttemptInline]
+    actions = ["retry_delivery"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PoliceHandoff]:
+        # Failed first: they need a person.
+        return super().get_queryset(request).select_related("tip").order_by("-status", "-created_at")
+
+    @admin.display(description=_("Status"), ordering="status")
+    def status_display(self, handoff: PoliceHandoff) -> str:
+        if handoff.status == PoliceHandoff.Status.FAILED:
+            return format_html(
+                '<strong class="errornote">{}: {}</strong>', handoff.get_status_display(), handoff.failure_reason
+            )
+        return str(handoff.get_status_display())
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return _is_analyst(request) and request.user.has_perm("hotline.retry_policehandoff")
+
+    @admin.action(description=_("Försök leverera igen"), permissions=["retry"])
+    def retry_delivery(self, request: HttpRequest, queryset: QuerySet[PoliceHandoff]) -> None:
+        failed = list(queryset.filter(status=PoliceHandoff.Status.FAILED).values_list("pk", flat=True))
+        for handoff_id in failed:
+            services.handoff_retry(handoff_id=handoff_id, actor=request.user)
+        messages.success(request, _("%(count)d överlämningar köades igen.") % {"count": len(failed)})

@@ -1,0 +1,225 @@
+"""Tips, their conversation with the reporter, takedown tracking and the police outbox.
+
+Everything the reporter wrote is encrypted at rest (``EncryptedTextField``).
+Where a lookup is needed (de-duplication, receipt codes) a keyed hash is
+stored beside the encrypted value.
+"""
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from privacy.fields import EncryptedTextField
+
+
+class TipQuerySet(models.QuerySet["Tip"]):
+    def in_queue_order(self) -> "TipQuerySet":
+        """Urgent tips first, then the oldest."""
+        return self.order_by("priority", "received_at")
+
+    def open(self) -> "TipQuerySet":
+        return self.exclude(status=Tip.Status.CLOSED)
+
+
+class Tip(models.Model):
+    """One anonymous report. The lifecycle is enforced in ``hotline.services``."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Mottaget")
+        IN_ASSESSMENT = "in_assessment", _("Granskas")
+        ASSESSED = "assessed", _("Bedömt")
+        FORWARDED = "forwarded", _("Skickat till polisen")
+        TAKEDOWN_SENT = "takedown_sent", _("Begäran om borttagning skickad")
+        REMOVAL_CONFIRMED = "removal_confirmed", _("Borttaget")
+        CLOSED = "closed", _("Avslutat")
+
+    class Outcome(models.TextChoices):
+        NOT_ILLEGAL = "not_illegal", _("Inte olagligt")
+        OUT_OF_REMIT = "out_of_remit", _("Utanför vårt uppdrag")
+        DUPLICATE = "duplicate", _("Dubblett")
+        CONTENT_GONE = "content_gone", _("Innehållet finns inte längre")
+        ILLEGAL = "illegal", _("Olagligt")
+
+    class Category(models.TextChoices):
+        ABUSE_MATERIAL = "abuse_material", _("Bilder eller filmer på sexuella övergrepp mot barn")
+        GROOMING = "grooming", _("Grooming eller försök att få kontakt med barn")
+        SEXTORTION = "sextortion", _("Sextortion (utpressning med sexuella bilder)")
+        TRAFFICKING = "trafficking", _("Barn som utnyttjas i prostitution eller människohandel")
+        OTHER = "other", _("Något annat")
+
+    class Priority(models.IntegerChoices):
+        URGENT = 1, _("Akut: ett barn är i fara")
+        NORMAL = 2, _("Normal")
+
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    category = models.CharField(max_length=20, choices=Category.choices)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED, db_index=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+
+    place = EncryptedTextField(blank=True)
+    occurred = EncryptedTextField(blank=True)
+    description = EncryptedTextField(blank=True)
+    contact = EncryptedTextField(null=True, blank=True)
+    contact_purged_at = models.DateTimeField(null=True, blank=True)
+
+    # Receipt code = lookup part + verifier part (see docs/hotline.md).
+    receipt_lookup = models.CharField(max_length=64, unique=True)
+    receipt_verifier = models.CharField(max_length=200)
+
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assessment_started_at = models.DateTimeField(null=True, blank=True)
+    assessed_at = models.DateTimeField(null=True, blank=True)
+    forwarded_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    host_provider = models.CharField(max_length=200, blank=True)
+    takedown_notice_sent_at = models.DateTimeField(null=True, blank=True)
+    removal_confirmed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    objects = TipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["priority", "received_at"]
+        # No one deletes a tip by hand: only retention purges closed tips.
+        default_permissions = ("view", "change")
+        verbose_name = _("tips")
+        verbose_name_plural = _("tips")
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def reference(self) -> str:
+        return f"HL-{self.pk}"
+
+    @property
+    def is_urgent(self) -> bool:
+        return self.priority == self.Priority.URGENT
+
+    @property
+    def time_to_removal(self) -> timedelta | None:
+        if self.removal_confirmed_at is None:
+            return None
+        return self.removal_confirmed_at - self.received_at
+
+
+class TipURL(models.Model):
+    """A reported address, normalised; never fetched, previewed or linked."""
+
+    tip = models.ForeignKey(Tip, on_delete=models.CASCADE, related_name="urls")
+    url = EncryptedTextField()
+    # HMAC-SHA256 of the normalised URL under HOTLINE_HASH_KEY.
+    url_hash = models.CharField(max_length=64, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"URL {self.pk} of {self.tip_id}"
+
+
+class TipMessage(models.Model):
+    """A question from an analyst or an answer from the reporter."""
+
+    class Sender(models.TextChoices):
+        ANALYST = "analyst", _("ECPAT")
+        REPORTER = "reporter", _("Du")
+
+    tip = models.ForeignKey(Tip, on_delete=models.CASCADE, related_name="messages")
+    sender = models.CharField(max_length=10, choices=Sender.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = EncryptedTextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.sender} message {self.pk}"
+
+
+class TakedownRecheck(models.Model):
+    """An analyst looked again whether the reported content is still online."""
+
+    tip = models.ForeignKey(Tip, on_delete=models.CASCADE, related_name="rechecks")
+    checked_at = models.DateTimeField(default=timezone.now)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    still_online = models.BooleanField()
+
+    class Meta:
+        ordering = ["checked_at"]
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"Recheck {self.pk} of {self.tip_id}"
+
+
+class PoliceHandoff(models.Model):
+    """Transactional outbox row: written with the decision to forward, delivered by a task."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Väntar")
+        DELIVERING = "delivering", _("Skickas")
+        DELIVERED = "delivered", _("Levererad")
+        FAILED = "failed", _("Misslyckades")
+
+    tip = models.OneToOneField(Tip, on_delete=models.CASCADE, related_name="handoff")
+    # Sent as the Idempotency-Key on every attempt: the receiver keeps one delivery per key.
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    acknowledgement = models.CharField(max_length=200, blank=True)
+    failure_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        default_permissions = ("view",)
+        permissions = [("retry_policehandoff", "Can retry a failed police hand-off")]
+        verbose_name = _("överlämning till polisen")
+        verbose_name_plural = _("överlämningar till polisen")
+
+    def __str__(self) -> str:
+        return f"Hand-off {self.idempotency_key}"
+
+
+class HandoffAttempt(models.Model):
+    """One delivery attempt: when, how it ended, the status code. Never the payload."""
+
+    class Outcome(models.TextChoices):
+        IN_PROGRESS = "in_progress", _("Pågår")
+        ACCEPTED = "accepted", _("Mottagen")
+        RETRY = "retry", _("Försöker igen")
+        REJECTED = "rejected", _("Avvisad")
+        INTERRUPTED = "interrupted", _("Avbruten")
+
+    handoff = models.ForeignKey(PoliceHandoff, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, default=Outcome.IN_PROGRESS)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["number"]
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"Attempt {self.number} of {self.handoff_id}"
