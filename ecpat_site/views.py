@@ -26,6 +26,11 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     return _error(request, _("Sidan finns inte"), 404)
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    # Usually a form left open too long; the reason is for developers, not shown.
+    return _error(request, _("Sidan hann bli för gammal. Gå tillbaka, ladda om sidan och försök igen."), 403)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     # No context processors: whatever broke may be one of them.
     from django.template import loader

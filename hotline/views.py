@@ -17,6 +17,7 @@ from hotline import selectors, services
 from hotline.forms import ReceiptCodeForm, ReporterAnswerForm, TipForm
 from hotline.models import Tip
 from privacy.ratelimit import hit, request_client_key
+from privacy.referrer import same_origin_referrer
 
 # What a reporter may know about their tip: fixed texts, never an analyst's notes.
 REPORTER_STATUS_TEXTS = {
@@ -33,17 +34,14 @@ REPORTER_STATUS_TEXTS = {
 def _page(
     request: HttpRequest, template: str, context: dict[str, Any] | None = None, status: int = 200
 ) -> HttpResponse:
-    response = render(request, template, context, status=status)
-    # Chromium sends "Origin: null" on a form POST under no-referrer, failing the CSRF
-    # origin check; same-origin still tells other sites nothing.
-    response["Referrer-Policy"] = "same-origin"
-    return response
+    return render(request, template, context, status=status)
 
 
 RATE_LIMITED = _("Du har försökt många gånger på kort tid. Vänta en stund och försök sedan igen.")
 
 
 @never_cache
+@same_origin_referrer
 @require_http_methods(["GET", "HEAD", "POST"])
 def index(request: HttpRequest) -> HttpResponse:
     """The tip form; a valid tip is stored and its receipt code shown once."""
@@ -78,6 +76,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+@same_origin_referrer
 @require_http_methods(["GET", "HEAD", "POST"])
 def status(request: HttpRequest) -> HttpResponse:
     """With a receipt code: the tip's status, the analyst's questions, and a form to answer."""

@@ -5,12 +5,11 @@
 until they have passed both their password and a TOTP (or backup) code.
 """
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path
 from django.utils.decorators import method_decorator
@@ -20,24 +19,8 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django_otp.admin import OTPAdminSite
 
+from privacy.referrer import same_origin_referrer
 from staff import views
-
-
-def same_origin_referrer(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """Lets the browser send the real Origin on the staff area's own form posts.
-
-    The site-wide ``Referrer-Policy: no-referrer`` makes browsers send
-    ``Origin: null`` on every POST (Fetch standard), which Django's CSRF
-    check rightly refuses. Within /admin/ the referrer stays same-origin only.
-    """
-
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        response = view(request, *args, **kwargs)
-        response.headers["Referrer-Policy"] = "same-origin"
-        return response
-
-    return wrapped
 
 
 class StaffAdminSite(OTPAdminSite):

@@ -236,7 +236,9 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+# Form pages use same-origin instead (privacy.referrer): still nothing to other sites.
 SECURE_REFERRER_POLICY = "no-referrer"
+CSRF_FAILURE_VIEW = "ecpat_site.views.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -72,3 +72,21 @@ def test_server_error_page_shows_no_traceback(client: Client, settings):
     response = server_error(client.get("/").wsgi_request)
     assert response.status_code == 500
     assert "Traceback" not in response.content.decode()
+
+
+def test_referrer_is_sent_nowhere_except_same_origin_on_form_pages(client: Client):
+    home = client.get("/")
+    assert home["Referrer-Policy"] == "no-referrer"
+    assert '<meta name="referrer" content="no-referrer">' in home.text
+    # A form page must let the browser send its real Origin, or CSRF refuses the post.
+    form = client.get("/hotline/")
+    assert form["Referrer-Policy"] == "same-origin"
+    assert '<meta name="referrer" content="same-origin">' in form.text
+
+
+def test_csrf_failure_is_a_friendly_swedish_page():
+    csrf_client = Client(enforce_csrf_checks=True)
+    response = csrf_client.post("/hotline/", {"description": "x"})
+    assert response.status_code == 403
+    assert "Sidan hann bli för gammal" in response.text
+    assert "<style" not in response.text
