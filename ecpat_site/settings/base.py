@@ -325,3 +325,19 @@ LOGGING: dict[str, Any] = {
     },
 }
 ADMINS: list[tuple[str, str]] = []  # error e-mails would carry request data
+
+# --- prevention -------------------------------------------------------------
+# The sitemap framework renders /sitemap.xml (prevention.sitemaps).
+INSTALLED_APPS += ["django.contrib.sitemaps"]
+# How long a public article page may stay cached; every edit drops the cache sooner.
+PREVENTION_CACHE_SECONDS: int = env.int("PREVENTION_CACHE_SECONDS", default=600)
+# SQL parameters can carry what visitors typed (search words, chat text): never log them.
+LOGGING["loggers"]["django.db.backends"] = {"handlers": ["console"], "level": "INFO", "propagate": False}
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "prevention-publish-due-articles": {
+            "task": "prevention.tasks.publish_due_articles",
+            "schedule": timedelta(minutes=1),
+        },
+    }
+)

@@ -1,0 +1,77 @@
+"""The public pages' cache: one entry per language and path, dropped on every edit.
+
+Every cached page's key carries a *generation* number. The services that write
+articles and topics bump it after their transaction commits, so the next visit
+renders fresh pages; old entries simply expire. Scheduled articles need no
+bump: a page is never cached past the next scheduled publication.
+"""
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.translation import get_language
+
+GENERATION_KEY = "prevention:generation"
+
+View = Callable[..., HttpResponse]
+
+
+def current_generation() -> int:
+    generation = cache.get(GENERATION_KEY)
+    if generation is None:
+        # Start from the clock, not from 1, so a lost key never revives old pages.
+        generation = time.time_ns()
+        cache.add(GENERATION_KEY, generation, timeout=None)
+        generation = cache.get(GENERATION_KEY, generation)
+    return int(generation)
+
+
+def bump_generation() -> None:
+    """Makes every cached public page stale. Call after the write has committed."""
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:  # the key was evicted or never set
+        cache.set(GENERATION_KEY, time.time_ns(), timeout=None)
+
+
+def page_key(request: HttpRequest) -> str:
+    return f"prevention:page:{current_generation()}:{get_language()}:{request.path}"
+
+
+def _timeout() -> int:
+    from prevention.selectors import next_publication_after
+
+    timeout: int = settings.PREVENTION_CACHE_SECONDS
+    now = timezone.now()
+    upcoming = next_publication_after(now)
+    if upcoming is not None:
+        timeout = min(timeout, max(1, int((upcoming - now).total_seconds()) + 1))
+    return timeout
+
+
+def cached_public_page(view: View) -> View:
+    """Caches a public page's HTML per language and path (GET and HEAD without a query string)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method not in ("GET", "HEAD") or request.GET:
+            return view(request, *args, **kwargs)
+        key = page_key(request)
+        hit = cache.get(key)
+        if hit is not None:
+            content, content_type = hit
+            return HttpResponse(content, content_type=content_type)
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200 and not response.cookies and not getattr(response, "streaming", False):
+            if hasattr(response, "render") and callable(response.render):
+                response.render()
+            cache.set(key, (response.content, response["Content-Type"]), _timeout())
+        return response
+
+    return wrapper
