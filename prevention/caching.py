@@ -44,15 +44,16 @@ def page_key(request: HttpRequest) -> str:
     return f"prevention:page:{current_generation()}:{get_language()}:{request.path}"
 
 
-def _timeout() -> int:
+def _valid_until() -> float:
+    """Now plus the cache period, but never past the next scheduled publication."""
     from prevention.selectors import next_publication_after
 
-    timeout: int = settings.PREVENTION_CACHE_SECONDS
     now = timezone.now()
+    until = now.timestamp() + settings.PREVENTION_CACHE_SECONDS
     upcoming = next_publication_after(now)
     if upcoming is not None:
-        timeout = min(timeout, max(1, int((upcoming - now).total_seconds()) + 1))
-    return timeout
+        until = min(until, upcoming.timestamp())
+    return until
 
 
 def cached_public_page(view: View) -> View:
@@ -64,14 +65,18 @@ def cached_public_page(view: View) -> View:
             return view(request, *args, **kwargs)
         key = page_key(request)
         hit = cache.get(key)
-        if hit is not None:
-            content, content_type = hit
+        # The expiry is checked against Django's clock too, so a scheduled
+        # article appears on time even where the cache's own TTL is coarse.
+        if hit is not None and timezone.now().timestamp() < hit[2]:
+            content, content_type, _ = hit
             return HttpResponse(content, content_type=content_type)
         response = view(request, *args, **kwargs)
         if response.status_code == 200 and not response.cookies and not getattr(response, "streaming", False):
             if hasattr(response, "render") and callable(response.render):
                 response.render()
-            cache.set(key, (response.content, response["Content-Type"]), _timeout())
+            valid_until = _valid_until()
+            timeout = max(1, int(valid_until - timezone.now().timestamp()) + 1)
+            cache.set(key, (response.content, response["Content-Type"], valid_until), timeout)
         return response
 
     return wrapper
