@@ -87,7 +87,7 @@ def search(request: HttpRequest) -> HttpResponse:
     hits = None
     if form.is_valid():
         hits = search_articles(form.cleaned_data["q"], language=_language())
-    response = render(request, "prevention/search.html", {"form": form, "hits": hits})
+    response = render(request, "prevention/search.html", {"form": form, "hits": hits, "read_aloud": False})
     response["X-Robots-Tag"] = "noindex"
     return response
 

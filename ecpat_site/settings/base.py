@@ -331,8 +331,10 @@ ADMINS: list[tuple[str, str]] = []  # error e-mails would carry request data
 INSTALLED_APPS += ["django.contrib.sitemaps"]
 # How long a public article page may stay cached; every edit drops the cache sooner.
 PREVENTION_CACHE_SECONDS: int = env.int("PREVENTION_CACHE_SECONDS", default=600)
-# SQL parameters can carry what visitors typed (search words, chat text): never log them.
+# SQL parameters and template contexts can carry what visitors typed (search
+# words, chat text): their DEBUG lines are never emitted, whatever LOG_LEVEL says.
 LOGGING["loggers"]["django.db.backends"] = {"handlers": ["console"], "level": "INFO", "propagate": False}
+LOGGING["loggers"]["django.template"] = {"handlers": ["console"], "level": "INFO", "propagate": False}
 CELERY_BEAT_SCHEDULE.update(
     {
         "prevention-publish-due-articles": {
