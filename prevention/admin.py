@@ -44,7 +44,7 @@ class EditorOnly:
 
 
 @admin.register(Topic)
-class TopicAdmin(EditorOnly, VersionAdmin):  # type: ignore[misc]
+class TopicAdmin(EditorOnly, VersionAdmin):
     list_display = ["name_sv", "name_en", "slug", "position"]
     prepopulated_fields = {"slug": ["name_sv"]}
     search_fields = ["name_sv", "name_en"]
@@ -61,7 +61,7 @@ class TopicAdmin(EditorOnly, VersionAdmin):  # type: ignore[misc]
 
 
 @admin.register(Article)
-class ArticleAdmin(EditorOnly, VersionAdmin):  # type: ignore[misc]
+class ArticleAdmin(EditorOnly, VersionAdmin):
     list_display = ["title", "language", "status", "is_live", "audience_list", "last_reviewed", "updated_at"]
     list_filter = ["language", "status", "for_children", "for_youth", "for_parents", "topics"]
     search_fields = ["title", "slug", "summary"]
@@ -140,9 +140,7 @@ class ArticleAdmin(EditorOnly, VersionAdmin):  # type: ignore[misc]
         if article is None:
             raise Http404
         with translation.override(article.language):
-            response = render(
-                request, "prevention/article.html", selectors.article_page_context(article, preview=True)
-            )
+            response = render(request, "prevention/article.html", selectors.article_page_context(article, preview=True))
         response["Cache-Control"] = "no-store, private"
         response["X-Robots-Tag"] = "noindex"
         return response

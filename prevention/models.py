@@ -178,7 +178,7 @@ class Article(models.Model):
             return reverse("prevention:article", kwargs={"slug": self.slug})
 
     def clean(self) -> None:
-        errors: dict[str, str] = {}
+        errors: dict[str, Any] = {}
         if self.status == self.Status.SCHEDULED and self.publish_at is None:
             errors["publish_at"] = _("Ange när en schemalagd artikel ska publiceras.")
         original = self.translation_of

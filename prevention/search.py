@@ -123,7 +123,7 @@ def _full_text(query: str, language: str) -> list[SearchHit]:
         .defer("body")
         .order_by("-rank", "-publish_at")[:RESULT_LIMIT]
     )
-    return [SearchHit(article=article, snippet=highlight(article.snippet)) for article in articles]
+    return [SearchHit(article=article, snippet=highlight(getattr(article, "snippet", ""))) for article in articles]
 
 
 def stem(word: str) -> str:

@@ -26,9 +26,7 @@ def _normalise_status(article: Article, now: datetime.datetime) -> None:
             article.publish_at = now
         elif article.publish_at > now:
             article.status = Article.Status.SCHEDULED
-    elif (
-        article.status == Article.Status.SCHEDULED and article.publish_at is not None and article.publish_at <= now
-    ):
+    elif article.status == Article.Status.SCHEDULED and article.publish_at is not None and article.publish_at <= now:
         article.status = Article.Status.PUBLISHED
 
 
@@ -95,7 +93,9 @@ def article_create(
 
 
 @transaction.atomic
-def article_update(*, article: Article, actor: Any = None, topics: Iterable[Topic] | None = None, **fields: Any) -> Article:
+def article_update(
+    *, article: Article, actor: Any = None, topics: Iterable[Topic] | None = None, **fields: Any
+) -> Article:
     """Changes the given fields of an article, validates and saves it."""
     for name, value in fields.items():
         setattr(article, name, value)

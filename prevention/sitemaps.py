@@ -1,4 +1,7 @@
+from __future__ import annotations
+
 from datetime import datetime
+from typing import Any
 
 from django.contrib.sitemaps import Sitemap
 from django.urls import reverse
@@ -41,4 +44,4 @@ class StartPageSitemap(Sitemap):  # type: ignore[type-arg]
             return reverse(name, kwargs=kwargs)
 
 
-SITEMAPS: dict[str, type[Sitemap]] = {"start": StartPageSitemap, "articles": ArticleSitemap}  # type: ignore[type-arg]
+SITEMAPS: dict[str, type[Sitemap[Any]] | Sitemap[Any]] = {"start": StartPageSitemap, "articles": ArticleSitemap}

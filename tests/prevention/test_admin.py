@@ -40,7 +40,9 @@ def article_form(**overrides):
 
 
 def article_html(html: str) -> str:
-    return re.search(r"<article .*?</article>", html, re.S).group(0)
+    found = re.search(r"<article .*?</article>", html, re.S)
+    assert found is not None
+    return found.group(0)
 
 
 def test_editor_sees_only_prevention_in_the_admin(editor_client: Client):
@@ -57,7 +59,7 @@ def test_other_roles_cannot_reach_articles(client: Client, role):
 
 
 def test_editor_without_second_factor_is_kept_out(client: Client):
-    client.force_login(StaffUserFactory(role=Role.EDITOR))
+    client.force_login(StaffUserFactory(role=Role.EDITOR))  # type: ignore[arg-type]
     assert client.get("/admin/prevention/article/").status_code == 403
 
 
@@ -123,9 +125,7 @@ def test_preview_needs_the_editor_role(client: Client, make_article):
 def test_publish_action_publishes(editor_client: Client, make_article, django_capture_on_commit_callbacks):
     draft = make_article(status=Article.Status.DRAFT, slug="via-atgard")
     with django_capture_on_commit_callbacks(execute=True):
-        editor_client.post(
-            "/admin/prevention/article/", {"action": "publish_now", "_selected_action": [draft.pk]}
-        )
+        editor_client.post("/admin/prevention/article/", {"action": "publish_now", "_selected_action": [draft.pk]})
     draft.refresh_from_db()
     assert draft.status == Article.Status.PUBLISHED
     assert Client().get("/kunskap/artikel/via-atgard/").status_code == 200

@@ -46,7 +46,9 @@ def test_list_pages_make_no_n_plus_one_queries(client: Client, make_article, top
 
 
 @pytest.mark.parametrize("path", LIST_PAGES)
-def test_list_pages_have_a_bounded_query_count(client: Client, make_article, topics, path, django_assert_max_num_queries):
+def test_list_pages_have_a_bounded_query_count(
+    client: Client, make_article, topics, path, django_assert_max_num_queries
+):
     add_articles(make_article, topics, 12)
     with django_assert_max_num_queries(6):
         client.get(path)

@@ -17,13 +17,13 @@ ATTACKS = [
     "[klicka](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
     "[klicka](vbscript:msgbox('x'))",
     "<javascript:alert('x')>",
-    "<iframe src=\"https://evil.example\"></iframe>",
+    '<iframe src="https://evil.example"></iframe>',
     "<svg onload=alert('x')></svg>",
     "<p style=\"background:url(javascript:alert('x'))\" onclick=\"alert('x')\">text</p>",
     "![bild](https://evil.example/x.png\" onerror=\"alert('x'))",
-    "<a href=\"https://ok.example\" onmouseover=\"alert('x')\">ok</a>",
-    "<form action=\"https://evil.example\"><input name=x></form>",
-    "<object data=\"x\"></object><embed src=\"x\">",
+    '<a href="https://ok.example" onmouseover="alert(\'x\')">ok</a>',
+    '<form action="https://evil.example"><input name=x></form>',
+    '<object data="x"></object><embed src="x">',
     "<math><mi xlink:href=\"javascript:alert('x')\">x</mi></math>",
     "<style>body{display:none}</style>",
 ]
@@ -69,7 +69,9 @@ def test_xss_attempts_are_neutralised(attack):
 def test_xss_in_a_published_body_does_not_reach_the_page(client: Client, make_article):
     make_article(slug="farlig", body="\n\n".join(ATTACKS))
     html = client.get("/kunskap/artikel/farlig/").text
-    start = html.index('<div class="article-body" id="article-read">') + len('<div class="article-body" id="article-read">')
+    start = html.index('<div class="article-body" id="article-read">') + len(
+        '<div class="article-body" id="article-read">'
+    )
     body = html[start : html.index("</div>", start)]
     assert_harmless(body)
     assert "<script" not in body.lower()  # escaped text such as "&lt;javascript:" is only text

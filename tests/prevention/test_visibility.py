@@ -48,10 +48,12 @@ def test_scheduled_article_appears_exactly_at_its_time(client: Client, make_arti
 def test_beat_job_marks_due_articles_published(make_article, django_capture_on_commit_callbacks):
     with time_machine.travel(NOW, tick=False):
         make_article(slug="senare", publish_at=NOW + datetime.timedelta(minutes=5))
-    with time_machine.travel(NOW + datetime.timedelta(minutes=6), tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            assert publish_due_articles() == 1
-            assert publish_due_articles() == 0  # idempotent
+    with (
+        time_machine.travel(NOW + datetime.timedelta(minutes=6), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert publish_due_articles() == 1
+        assert publish_due_articles() == 0  # idempotent
     assert Article.objects.get(slug="senare").status == Article.Status.PUBLISHED
 
 
