@@ -33,7 +33,9 @@ def topics_in_use(*, language: str) -> list[Topic]:
         articles__status__in=[Article.Status.PUBLISHED, Article.Status.SCHEDULED],
         articles__publish_at__lte=now,
     )
-    return list(Topic.objects.annotate(article_count=Count("articles", filter=published)).filter(article_count__gt=0))
+    topics = Topic.objects.annotate(article_count=Count("articles", filter=published)).filter(article_count__gt=0)
+    # Meta.ordering does not apply to aggregate queries.
+    return list(topics.order_by("position", "slug"))
 
 
 def topic_by_slug(slug: str) -> Topic | None:

@@ -58,3 +58,14 @@ def test_every_seeded_article_page_renders_and_points_to_help(seeded):
         html = client.get(article.get_absolute_url()).text
         assert 'href="/chat/"' in html or 'href="/en/chat/"' in html, article.slug
         assert "<script>" not in html
+
+
+def test_lists_show_the_seeded_articles_in_file_order(seeded):
+    slugs = list(Article.objects.published().in_language("sv").for_audience("children").values_list("slug", flat=True))
+    assert slugs[:2] == ["vad-ar-grooming", "det-ar-aldrig-ditt-fel"]
+
+
+def test_topics_keep_their_order(seeded):
+    from prevention.selectors import topics_in_use
+
+    assert [topic.slug for topic in topics_in_use(language="sv")][:3] == ["grooming", "sextortion", "inte-ditt-fel"]

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.utils import timezone
 
 from prevention import services
 from prevention.models import Article, Topic
@@ -83,13 +84,16 @@ class Command(BaseCommand):
         update: bool = options["update"]
         topics = self._topics(update)
         created = kept = 0
-        for swedish_path in sorted(CONTENT_DIR.glob("*.sv.md")):
+        now = timezone.now()
+        for index, swedish_path in enumerate(sorted(CONTENT_DIR.glob("*.sv.md"))):
+            # Lists show the newest first: the first file gets the latest time.
+            published = now - datetime.timedelta(minutes=index)
             english_path = swedish_path.with_name(swedish_path.name.replace(".sv.md", ".en.md"))
             if not english_path.exists():
                 raise CommandError(f"{swedish_path.name} has no English version")
-            original, was_created = self._article(read_article(swedish_path), "sv", None, topics, update)
+            original, was_created = self._article(read_article(swedish_path), "sv", None, topics, update, published)
             created, kept = created + was_created, kept + (not was_created)
-            _, was_created = self._article(read_article(english_path), "en", original, topics, update)
+            _, was_created = self._article(read_article(english_path), "en", original, topics, update, published)
             created, kept = created + was_created, kept + (not was_created)
         self.stdout.write(self.style.SUCCESS(f"Articles: {created} created, {kept} already there."))
 
@@ -108,7 +112,13 @@ class Command(BaseCommand):
         return found
 
     def _article(
-        self, text: ArticleText, language: str, original: Article | None, topics: dict[str, Topic], update: bool
+        self,
+        text: ArticleText,
+        language: str,
+        original: Article | None,
+        topics: dict[str, Topic],
+        update: bool,
+        published: datetime.datetime,
     ) -> tuple[Article, bool]:
         try:
             chosen = [topics[slug] for slug in text.topics]
@@ -129,6 +139,7 @@ class Command(BaseCommand):
                 audiences=text.audiences,
                 topics=chosen,
                 status=Article.Status.PUBLISHED,
+                publish_at=published,
                 **fields,
             )
             return article, True
