@@ -129,3 +129,27 @@ def test_publish_action_publishes(editor_client: Client, make_article, django_ca
     draft.refresh_from_db()
     assert draft.status == Article.Status.PUBLISHED
     assert Client().get("/kunskap/artikel/via-atgard/").status_code == 200
+
+
+def test_reverting_a_revision_saves_through_the_service(editor_client: Client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        editor_client.post("/admin/prevention/article/add/", article_form(title="Första versionen"))
+    article = Article.objects.get(slug="fran-admin")
+    with django_capture_on_commit_callbacks(execute=True):
+        editor_client.post(
+            f"/admin/prevention/article/{article.pk}/change/", article_form(title="Andra versionen", body="Kort.")
+        )
+    public = Client()
+    assert "Andra versionen" in public.get("/kunskap/artikel/fran-admin/").text
+    first = Version.objects.get_for_object(article).order_by("pk").first()
+    url = f"/admin/prevention/article/{article.pk}/history/{first.pk}/"
+    form = editor_client.get(url)
+    assert form.status_code == 200 and "Första versionen" in form.text
+    article.refresh_from_db()
+    assert article.title == "Andra versionen"  # looking at a revision changes nothing
+    with django_capture_on_commit_callbacks(execute=True):
+        response = editor_client.post(url, article_form(title="Första versionen"))
+    assert response.status_code == 302
+    article.refresh_from_db()
+    assert article.title == "Första versionen" and "bild" in article.body_text
+    assert "Första versionen" in public.get("/kunskap/artikel/fran-admin/").text
