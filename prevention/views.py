@@ -29,7 +29,6 @@ def index(request: HttpRequest) -> HttpResponse:
         request,
         "prevention/index.html",
         {
-            "audiences": Article.Audience,
             "topics": selectors.topics_in_use(language=language),
             "latest": selectors.latest_articles(language=language),
             "form": SearchForm(),
