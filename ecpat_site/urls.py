@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from ecpat_site import views
 from ecpat_site.health import healthz
+from prevention.views import sitemap
 from privacy.views import quick_exit
 
 # Not translated: machines and the quick exit must find these at one address.
@@ -11,6 +12,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("exit/", quick_exit, name="quick-exit"),
     path("admin/", admin.site.urls),
+    path("sitemap.xml", sitemap, name="sitemap"),
 ]
 
 # Swedish at the root, English under /en/.

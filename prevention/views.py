@@ -1,8 +1,97 @@
-from django.http import HttpRequest, HttpResponse
+"""Public pages: thin views over prevention.selectors and prevention.search."""
+
+from django.contrib.sitemaps.views import sitemap as sitemap_view
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.utils.translation import get_language
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_safe
+
+from prevention import selectors
+from prevention.caching import cached_public_page
+from prevention.forms import SearchForm
+from prevention.models import Article
+from prevention.search import search_articles
+from prevention.sitemaps import SITEMAPS
+
+
+def _language() -> str:
+    return "en" if get_language() == "en" else "sv"
 
 
 @require_safe
+@cached_public_page
 def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "prevention/index.html")
+    """The landing page: the three audiences, the topics, the newest articles."""
+    language = _language()
+    return render(
+        request,
+        "prevention/index.html",
+        {
+            "topics": selectors.topics_in_use(language=language),
+            "latest": selectors.latest_articles(language=language),
+            "form": SearchForm(),
+        },
+    )
+
+
+@require_safe
+@cached_public_page
+def audience(request: HttpRequest, audience: str) -> HttpResponse:
+    """An audience's start page, written and styled for it."""
+    return render(
+        request,
+        "prevention/audience.html",
+        {
+            "audience": audience,
+            "articles": selectors.articles_for_audience(audience=audience, language=_language()),
+            "read_aloud": audience in (Article.Audience.CHILDREN, Article.Audience.YOUTH),
+            "form": SearchForm(),
+        },
+    )
+
+
+@require_safe
+@cached_public_page
+def topic(request: HttpRequest, slug: str) -> HttpResponse:
+    found = selectors.topic_by_slug(slug)
+    if found is None:
+        raise Http404
+    articles = selectors.articles_about(topic=found, language=_language())
+    return render(request, "prevention/topic.html", {"topic": found, "articles": articles})
+
+
+@require_safe
+@cached_public_page
+def article(request: HttpRequest, slug: str) -> HttpResponse:
+    language = _language()
+    found = selectors.public_article(slug=slug, language=language)
+    if found is None:
+        elsewhere = selectors.public_article_in_other_language(slug=slug, language=language)
+        if elsewhere is None:
+            raise Http404
+        return HttpResponsePermanentRedirect(elsewhere.get_absolute_url())
+    return render(request, "prevention/article.html", selectors.article_page_context(found))
+
+
+# Search is read-only, so CSRF protection adds nothing; POST keeps the words out
+# of the address bar, the browser history and any proxy's request line.
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def search(request: HttpRequest) -> HttpResponse:
+    """Searches published articles in the page's language. Never cached, never logged."""
+    form = SearchForm(request.POST if request.method == "POST" else None)
+    hits = None
+    if form.is_valid():
+        hits = search_articles(form.cleaned_data["q"], language=_language())
+    response = render(request, "prevention/search.html", {"form": form, "hits": hits, "read_aloud": False})
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@require_safe
+@cached_public_page
+def sitemap(request: HttpRequest) -> HttpResponse:
+    return sitemap_view(request, sitemaps=SITEMAPS)

@@ -318,6 +318,10 @@ LOGGING: dict[str, Any] = {
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         # runserver's request log carries the client address.
         "django.server": _silenced,
+        # SQL parameters and template contexts can carry what visitors typed
+        # (search words, chat text): their DEBUG lines are never emitted.
+        "django.db.backends": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.template": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "uvicorn": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         # uvicorn logs "<client> - WebSocket ... [accepted]" at INFO here.
         "uvicorn.error": {"handlers": ["console"], "level": "WARNING", "propagate": False},
@@ -410,3 +414,17 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 # --- end hotline -----------------------------------------------------------
+
+# --- prevention -------------------------------------------------------------
+# The sitemap framework renders /sitemap.xml (prevention.sitemaps).
+INSTALLED_APPS += ["django.contrib.sitemaps"]
+# How long a public article page may stay cached; every edit drops the cache sooner.
+PREVENTION_CACHE_SECONDS: int = env.int("PREVENTION_CACHE_SECONDS", default=600)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "prevention-publish-due-articles": {
+            "task": "prevention.tasks.publish_due_articles",
+            "schedule": timedelta(minutes=1),
+        },
+    }
+)

@@ -1,0 +1,82 @@
+"""The public pages' cache: one entry per language and path, dropped on every edit.
+
+Every cached page's key carries a *generation* number. The services that write
+articles and topics bump it after their transaction commits, so the next visit
+renders fresh pages; old entries simply expire. Scheduled articles need no
+bump: a page is never cached past the next scheduled publication.
+"""
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.translation import get_language
+
+GENERATION_KEY = "prevention:generation"
+
+View = Callable[..., HttpResponse]
+
+
+def current_generation() -> int:
+    generation = cache.get(GENERATION_KEY)
+    if generation is None:
+        # Start from the clock, not from 1, so a lost key never revives old pages.
+        generation = time.time_ns()
+        cache.add(GENERATION_KEY, generation, timeout=None)
+        generation = cache.get(GENERATION_KEY, generation)
+    return int(generation)
+
+
+def bump_generation() -> None:
+    """Makes every cached public page stale. Call after the write has committed."""
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:  # the key was evicted or never set
+        cache.set(GENERATION_KEY, time.time_ns(), timeout=None)
+
+
+def page_key(request: HttpRequest) -> str:
+    return f"prevention:page:{current_generation()}:{get_language()}:{request.path}"
+
+
+def _valid_until() -> float:
+    """Now plus the cache period, but never past the next scheduled publication."""
+    from prevention.selectors import next_publication_after
+
+    now = timezone.now()
+    until = now.timestamp() + settings.PREVENTION_CACHE_SECONDS
+    upcoming = next_publication_after(now)
+    if upcoming is not None:
+        until = min(until, upcoming.timestamp())
+    return until
+
+
+def cached_public_page(view: View) -> View:
+    """Caches a public page's HTML per language and path (GET and HEAD without a query string)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method not in ("GET", "HEAD") or request.GET:
+            return view(request, *args, **kwargs)
+        key = page_key(request)
+        hit = cache.get(key)
+        # The expiry is checked against Django's clock too, so a scheduled
+        # article appears on time even where the cache's own TTL is coarse.
+        if hit is not None and timezone.now().timestamp() < hit[2]:
+            content, content_type, _ = hit
+            return HttpResponse(content, content_type=content_type)
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200 and not response.cookies and not getattr(response, "streaming", False):
+            if hasattr(response, "render") and callable(response.render):
+                response.render()
+            valid_until = _valid_until()
+            timeout = max(1, int(valid_until - timezone.now().timestamp()) + 1)
+            cache.set(key, (response.content, response["Content-Type"], valid_until), timeout)
+        return response
+
+    return wrapper

@@ -1,0 +1,220 @@
+"""Educational articles for children, youth and parents, in Swedish and English."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.utils.safestring import SafeString
+
+
+class Topic(models.Model):
+    """A subject such as grooming or the law; one slug, a name in each language."""
+
+    slug = models.SlugField(_("adress"), max_length=60, unique=True)
+    name_sv = models.CharField(_("namn på svenska"), max_length=80)
+    name_en = models.CharField(_("namn på engelska"), max_length=80)
+    description_sv = models.TextField(_("beskrivning på svenska"), blank=True)
+    description_en = models.TextField(_("beskrivning på engelska"), blank=True)
+    position = models.PositiveSmallIntegerField(_("ordning"), default=0)
+
+    class Meta:
+        ordering = ["position", "slug"]
+        verbose_name = _("ämne")
+        verbose_name_plural = _("ämnen")
+
+    def __str__(self) -> str:
+        return self.name_sv
+
+    def get_absolute_url(self) -> str:
+        return reverse("prevention:topic", kwargs={"slug": self.slug})
+
+    @property
+    def name(self) -> str:
+        """The name in the active language."""
+        return self.name_en if get_language() == "en" else self.name_sv
+
+    @property
+    def description(self) -> str:
+        return self.description_en if get_language() == "en" else self.description_sv
+
+
+class ArticleQuerySet(models.QuerySet["Article"]):
+    """The query vocabulary: ``Article.objects.published().for_audience(...)``."""
+
+    def published(self, *, now: Any = None) -> ArticleQuerySet:
+        """Articles the public may read now: published, or scheduled and due."""
+        now = now or timezone.now()
+        return self.filter(
+            status__in=[Article.Status.PUBLISHED, Article.Status.SCHEDULED],
+            publish_at__isnull=False,
+            publish_at__lte=now,
+        )
+
+    def scheduled_after(self, moment: Any) -> ArticleQuerySet:
+        return self.filter(status=Article.Status.SCHEDULED, publish_at__gt=moment)
+
+    def in_language(self, language: str) -> ArticleQuerySet:
+        return self.filter(language=language)
+
+    def for_audience(self, audience: str) -> ArticleQuerySet:
+        return self.filter(**{Article.AUDIENCE_FIELDS[Article.Audience(audience)]: True})
+
+    def about(self, topic: Topic) -> ArticleQuerySet:
+        return self.filter(topics=topic)
+
+    def for_listing(self) -> ArticleQuerySet:
+        """What list pages show, without the body, topics fetched in one query."""
+        return (
+            self.defer("body", "body_text")
+            .prefetch_related(models.Prefetch("topics", queryset=Topic.objects.order_by("position", "slug")))
+            .order_by("-publish_at", "title")
+        )
+
+
+class Article(models.Model):
+    """One article in one language, linked to its translation."""
+
+    class Audience(models.TextChoices):
+        CHILDREN = "children", _("Barn")
+        YOUTH = "youth", _("Unga")
+        PARENTS = "parents", _("Föräldrar")
+
+    class Language(models.TextChoices):
+        SWEDISH = "sv", _("Svenska")
+        ENGLISH = "en", _("Engelska")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Utkast")
+        SCHEDULED = "scheduled", _("Schemalagd")
+        PUBLISHED = "published", _("Publicerad")
+        ARCHIVED = "archived", _("Arkiverad")
+
+    AUDIENCE_FIELDS = {
+        Audience.CHILDREN: "for_children",
+        Audience.YOUTH: "for_youth",
+        Audience.PARENTS: "for_parents",
+    }
+
+    language = models.CharField(_("språk"), max_length=2, choices=Language.choices, default=Language.SWEDISH)
+    slug = models.SlugField(_("adress"), max_length=120, help_text=_("Unik inom språket, t.ex. vad-ar-grooming."))
+    title = models.CharField(_("rubrik"), max_length=160)
+    summary = models.TextField(_("ingress"), max_length=400, help_text=_("En eller två meningar som visas i listor."))
+    body = models.TextField(
+        _("brödtext"),
+        help_text=_("Markdown. HTML tas bort; länkar får bara gå till http, https, mailto eller tel."),
+    )
+    # Derived by prevention.services on every save: plain text for search and reading time.
+    body_text = models.TextField(editable=False, default="")
+    reading_minutes = models.PositiveSmallIntegerField(_("lästid (minuter)"), editable=False, default=1)
+    for_children = models.BooleanField(_("för barn"), default=False)
+    for_youth = models.BooleanField(_("för unga"), default=False)
+    for_parents = models.BooleanField(_("för föräldrar"), default=False)
+    topics = models.ManyToManyField(Topic, related_name="articles", blank=True, verbose_name=_("ämnen"))
+    translation_of = models.OneToOneField(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="translated_as",
+        verbose_name=_("översättning av"),
+        help_text=_("Originalet på det andra språket."),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    publish_at = models.DateTimeField(
+        _("publiceras"), null=True, blank=True, help_text=_("Krävs för schemalagda artiklar.")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="prevention_articles",
+        verbose_name=_("ansvarig redaktör"),
+    )
+    last_reviewed = models.DateField(_("senast granskad"), default=timezone.localdate)
+    created_at = models.DateTimeField(_("skapad"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("ändrad"), auto_now=True)
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-publish_at", "title"]
+        verbose_name = _("artikel")
+        verbose_name_plural = _("artiklar")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["language", "slug"],
+                name="prevention_article_unique_slug_per_language",
+                violation_error_message=_("Det finns redan en artikel med den adressen på det språket."),
+            ),
+            models.CheckConstraint(
+                condition=Q(for_children=True) | Q(for_youth=True) | Q(for_parents=True),
+                name="prevention_article_has_audience",
+                violation_error_message=_("Välj minst en målgrupp."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="scheduled") | Q(publish_at__isnull=False),
+                name="prevention_article_scheduled_has_time",
+                violation_error_message=_("Ange när en schemalagd artikel ska publiceras."),
+            ),
+        ]
+        indexes = [models.Index(fields=["language", "status", "publish_at"], name="prevention_article_listing")]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.language})"
+
+    def get_absolute_url(self) -> str:
+        with translation.override(self.language):
+            return reverse("prevention:article", kwargs={"slug": self.slug})
+
+    def clean(self) -> None:
+        errors: dict[str, Any] = {}
+        if self.status == self.Status.SCHEDULED and self.publish_at is None:
+            errors["publish_at"] = _("Ange när en schemalagd artikel ska publiceras.")
+        original = self.translation_of
+        if original is not None:
+            if original.pk == self.pk and self.pk is not None:
+                errors["translation_of"] = _("En artikel kan inte vara en översättning av sig själv.")
+            elif original.language == self.language:
+                errors["translation_of"] = _("Originalet måste vara på det andra språket.")
+            elif original.translation_of_id is not None:
+                errors["translation_of"] = _("Välj originalet, inte en annan översättning.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def audiences(self) -> list[Article.Audience]:
+        return [audience for audience, field in self.AUDIENCE_FIELDS.items() if getattr(self, field)]
+
+    @property
+    def translation(self) -> Article | None:
+        """The same article in the other language, if there is one."""
+        if self.translation_of_id is not None:
+            return self.translation_of
+        try:
+            return self.translated_as
+        except Article.DoesNotExist:
+            return None
+
+    def is_public(self, *, now: Any = None) -> bool:
+        now = now or timezone.now()
+        return (
+            self.status in (self.Status.PUBLISHED, self.Status.SCHEDULED)
+            and self.publish_at is not None
+            and self.publish_at <= now
+        )
+
+    def body_html(self) -> SafeString:
+        from prevention.rendering import render_markdown
+
+        return render_markdown(self.body)

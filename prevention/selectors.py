@@ -1,0 +1,124 @@
+"""Reads for the public pages, the sitemap and the admin preview."""
+
+import datetime
+from typing import Any
+
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from prevention.models import Article, Topic
+
+
+def latest_articles(*, language: str, limit: int = 4) -> list[Article]:
+    """Returns the newest published articles in ``language``."""
+    return list(Article.objects.published().in_language(language).for_listing()[:limit])
+
+
+def articles_for_audience(*, audience: str, language: str) -> list[Article]:
+    """Returns published articles for an audience, newest first."""
+    return list(Article.objects.published().in_language(language).for_audience(audience).for_listing())
+
+
+def articles_about(*, topic: Topic, language: str) -> list[Article]:
+    """Returns published articles on a topic, newest first."""
+    return list(Article.objects.published().in_language(language).about(topic).for_listing())
+
+
+def topics_in_use(*, language: str) -> list[Topic]:
+    """Returns topics that have published articles in ``language``, each with ``article_count``."""
+    now = timezone.now()
+    published = Q(
+        articles__language=language,
+        articles__status__in=[Article.Status.PUBLISHED, Article.Status.SCHEDULED],
+        articles__publish_at__lte=now,
+    )
+    topics = Topic.objects.annotate(article_count=Count("articles", filter=published)).filter(article_count__gt=0)
+    # Meta.ordering does not apply to aggregate queries.
+    return list(topics.order_by("position", "slug"))
+
+
+def topic_by_slug(slug: str) -> Topic | None:
+    return Topic.objects.filter(slug=slug).first()
+
+
+def public_article(*, slug: str, language: str) -> Article | None:
+    """The published article at ``slug`` in ``language``, with its translation and topics."""
+    return (
+        Article.objects.published()
+        .in_language(language)
+        .filter(slug=slug)
+        .select_related("translation_of", "translated_as")
+        .prefetch_related("topics")
+        .first()
+    )
+
+
+def public_article_in_other_language(*, slug: str, language: str) -> Article | None:
+    """For a link that carries the wrong language prefix: the article the slug names."""
+    return Article.objects.published().exclude(language=language).filter(slug=slug).first()
+
+
+def related_articles(article: Article, *, limit: int = 3) -> list[Article]:
+    """Published articles in the same language sharing the most topics and an audience."""
+    topic_ids = [topic.pk for topic in article.topics.all()]
+    shared_audience = Q()
+    for audience in article.audiences:
+        shared_audience |= Q(**{Article.AUDIENCE_FIELDS[audience]: True})
+    candidates = Article.objects.published().in_language(article.language).exclude(pk=article.pk)
+    related = list(
+        candidates.filter(shared_audience, topics__in=topic_ids)
+        .annotate(shared=Count("topics", distinct=True))
+        .order_by("-shared", "-publish_at")
+        .defer("body", "body_text")
+        .prefetch_related("topics")[:limit]
+    )
+    if len(related) < limit:
+        extra = (
+            candidates.filter(shared_audience)
+            .exclude(pk__in=[a.pk for a in related])
+            .defer("body", "body_text")
+            .prefetch_related("topics")
+        )
+        related += list(extra.order_by("-publish_at")[: limit - len(related)])
+    return related
+
+
+def next_publication_after(moment: datetime.datetime) -> datetime.datetime | None:
+    """When the next scheduled article goes live, if any is waiting."""
+    return Article.objects.scheduled_after(moment).order_by("publish_at").values_list("publish_at", flat=True).first()
+
+
+def sitemap_articles() -> list[Article]:
+    return list(Article.objects.published().only("slug", "language", "updated_at").order_by("language", "slug"))
+
+
+def _language_switch(article: Article) -> dict[str, str]:
+    other = "en" if article.language == "sv" else "sv"
+    translated = article.translation
+    if translated is not None and translated.is_public():
+        url = translated.get_absolute_url()
+    else:
+        with translation.override(other):
+            url = reverse("prevention:index")
+    return {"code": other, "name": "English" if other == "en" else "Svenska", "url": url}
+
+
+def reader_audience(article: Article) -> str:
+    """Whose design the page takes: the youngest audience it is written for."""
+    return article.audiences[0] if article.audiences else Article.Audience.PARENTS
+
+
+def article_page_context(article: Article, *, preview: bool = False) -> dict[str, Any]:
+    """Everything the article template needs; the admin preview uses it too."""
+    audience = reader_audience(article)
+    return {
+        "article": article,
+        "body": article.body_html(),
+        "topics": list(article.topics.all()),
+        "related": related_articles(article),
+        "audience": audience,
+        "read_aloud": audience in (Article.Audience.CHILDREN, Article.Audience.YOUTH),
+        "language_switch": _language_switch(article),
+        "preview": preview,
+    }
