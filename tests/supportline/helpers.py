@@ -4,6 +4,7 @@ import asyncio
 import json
 import uuid
 from datetime import time
+from typing import Any
 
 import websockets
 from channels.db import database_sync_to_async
@@ -22,7 +23,7 @@ def open_all_week():
 
 def verified_staff_cookie(role=Role.COUNSELLOR, alias="Maja"):
     """A staff member with an OTP-verified session in the database, and its cookie header."""
-    user = StaffUserFactory(role=role)
+    user: Any = StaffUserFactory(role=role)
     CounsellorProfile.objects.create(user=user, alias=alias)
     client = Client()
     login_verified(client, user)
@@ -69,7 +70,7 @@ class Socket:
 
     async def collect(self, kind, quiet=1.0):
         """Every ``kind`` frame until nothing arrives for ``quiet`` seconds."""
-        frames = []
+        frames: list[dict] = []
         while True:
             try:
                 frame = await self.recv(quiet)

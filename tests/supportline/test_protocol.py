@@ -6,6 +6,7 @@ another, so every frame between them crosses the Redis channel layer.
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
 import websockets
@@ -35,7 +36,7 @@ def counsellor():
 
 async def test_full_conversation(two_servers, counsellor):
     visitor_server, counsellor_server = two_servers
-    user, cookie = counsellor
+    _user, cookie = counsellor
     visitor = await Socket.open(visitor_server, "/ws/chat/")
     await visitor.send(type="start", age_band="13_15", topic="online")
     session = await visitor.recv_type("session")
@@ -272,7 +273,7 @@ async def test_counsellor_socket_refuses_anyone_but_verified_counsellors(two_ser
         def unverified():
             from django.test import Client
 
-            user = StaffUserFactory(role=Role.COUNSELLOR)
+            user: Any = StaffUserFactory(role=Role.COUNSELLOR)
             client = Client()
             client.force_login(user)
             return f"sessionid={client.cookies['sessionid'].value}"
