@@ -93,7 +93,7 @@ class ConversationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "escalation_steps",
         "transcript_deleted_at",
     ]
-    fields: list[str] = readonly_fields  # type: ignore[assignment]
+    fields = tuple(readonly_fields)
     actions = ["delete_transcripts_now"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -70,7 +70,7 @@ class Socket:
 
     async def collect(self, kind, quiet=1.0):
         """Every ``kind`` frame until nothing arrives for ``quiet`` seconds."""
-        frames: list[dict] = []
+        frames: list[dict[str, Any]] = []
         while True:
             try:
                 frame = await self.recv(quiet)
