@@ -214,7 +214,7 @@ def test_analysts_and_editors_cannot_claim():
 @pytest.mark.django_db
 def test_transfer_to_a_named_counsellor_or_back_to_the_queue_with_an_encrypted_note(counsellor):
     conversation = active(counsellor)
-    colleague = StaffUserFactory(role=Role.COUNSELLOR)
+    colleague: Any = StaffUserFactory(role=Role.COUNSELLOR)
     services.conversation_transfer(
         conversation_id=conversation.pk, actor=counsellor, to_user=colleague, note="Tala lugnt"
     )

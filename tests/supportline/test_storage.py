@@ -1,6 +1,7 @@
 """What reaches the disk: a full database dump holds no message text in plain form."""
 
 import subprocess
+from typing import Any
 import uuid
 
 import pytest
@@ -66,7 +67,7 @@ def test_the_beat_job_purges_transcripts_in_a_real_worker(tmp_path):
     from supportline.models import Conversation
     from tests.factories import StaffUserFactory
 
-    counsellor = StaffUserFactory(role=Role.COUNSELLOR)
+    counsellor: Any = StaffUserFactory(role=Role.COUNSELLOR)
     conversation = Conversation.objects.create(
         token_hash="x" * 64, status="active", counsellor=counsellor, queued_at=timezone.now()
     )
