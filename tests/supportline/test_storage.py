@@ -1,8 +1,8 @@
 """What reaches the disk: a full database dump holds no message text in plain form."""
 
 import subprocess
-from typing import Any
 import uuid
+from typing import Any
 
 import pytest
 from django.db import connection
