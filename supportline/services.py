@@ -367,6 +367,7 @@ def conversation_mark_risk(*, conversation_id: int, actor: Any) -> Conversation:
             object_id=conversation.pk,
         )
         broadcast_on_commit(SUPERVISOR_GROUP, {"type": "risk.alert", "conversation_id": conversation.pk})
+        _state_changed(conversation.pk)
         _staff_changed()
     return conversation
 

@@ -151,3 +151,28 @@ def test_closed_chat_shows_when_it_opens_and_where_to_get_help(visitor, chat_ser
     expect(visitor.get_by_role("link", name="112").first).to_be_visible()
     results = Axe().run(visitor, options=WCAG_22_AA)
     assert results.violations_count == 0, results.generate_report()
+
+
+def test_identifying_details_get_a_gentle_reminder_but_can_still_be_sent(visitor, counsellor_page, chat_server):
+    start_and_claim(visitor, counsellor_page, chat_server)
+    box = visitor.get_by_label("Skriv ditt meddelande")
+    box.fill("Ring mig på 070-123 45 67")
+    box.press("Enter")
+    expect(visitor.get_by_text("Det ser ut som ett telefonnummer.")).to_be_visible()
+    expect(box).to_have_value("Ring mig på 070-123 45 67")
+    expect(box).to_be_focused()
+    box.press("Enter")
+    expect(counsellor_page.get_by_role("log")).to_contain_text("Ring mig på 070-123 45 67")
+
+
+def test_queue_place_survives_a_reload(visitor, counsellor_page, chat_server):
+    visitor.goto(chat_server.url + "/chat/")
+    visitor.get_by_role("radio", name="13–15 år").check()  # noqa: RUF001
+    visitor.get_by_role("button", name="Starta chatten").click()
+    expect(visitor.get_by_text("Du är näst på tur.")).to_be_visible()
+    visitor_says(visitor, "Hej, är det någon där?")
+    visitor.reload()
+    expect(visitor.get_by_text("Du är näst på tur.")).to_be_visible()
+    expect(visitor.locator("#log .from-visitor .body")).to_have_text(["Hej, är det någon där?"])
+    expect(counsellor_page.locator("#queue-table tbody tr")).to_have_count(1)
+    expect(counsellor_page.locator("#queue-table")).to_contain_text("13–15 år")  # noqa: RUF001

@@ -57,15 +57,15 @@ class Socket:
     async def recv(self, timeout=10.0):
         return json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
 
-    async def recv_type(self, kind, timeout=10.0, **match):
-        """The next frame of ``kind`` (matching ``match``); other frames are skipped."""
+    async def recv_type(self, frame_type, /, timeout=10.0, **match):
+        """The next frame of ``frame_type`` (matching ``match``); other frames are skipped."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
-                raise TimeoutError(f"no {kind} frame matching {match}")
+                raise TimeoutError(f"no {frame_type} frame matching {match}")
             frame = await self.recv(remaining)
-            if frame.get("type") == kind and all(frame.get(k) == v for k, v in match.items()):
+            if frame.get("type") == frame_type and all(frame.get(k) == v for k, v in match.items()):
                 return frame
 
     async def collect(self, kind, quiet=1.0):

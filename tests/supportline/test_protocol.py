@@ -298,3 +298,54 @@ async def test_start_is_refused_when_the_chat_is_closed(two_servers, transaction
     await visitor.alive()
     await visitor.close()
     assert await adb(Conversation.objects.count)() == 0
+
+
+async def test_new_chat_alert_carries_no_text_and_risk_alerts_reach_supervisors(two_servers, counsellor):
+    visitor_server, counsellor_server = two_servers
+    _, cookie = counsellor
+    _, supervisor_cookie = await adb(verified_staff_cookie)(Role.SUPERVISOR, "Eva")
+    staff = await Socket.open(counsellor_server, "/ws/counsellor/", cookie=cookie)
+    supervisor = await Socket.open(visitor_server, "/ws/counsellor/", cookie=supervisor_cookie)
+    await staff.recv_type("dashboard")
+    await supervisor.recv_type("dashboard")
+
+    visitor, _ = await start_chat(visitor_server, topic="threat")
+    assert await staff.recv_type("alert") == {"type": "alert", "kind": "new_chat"}
+    dashboard = await staff.recv_type("dashboard")
+    while not dashboard["queue"]:
+        dashboard = await staff.recv_type("dashboard")
+    conversation_id = dashboard["queue"][0]["id"]
+    await staff.send(type="claim", conversation_id=conversation_id)
+    await staff.recv_type("chat")
+    await staff.send(type="risk", conversation_id=conversation_id)
+    alert = await supervisor.recv_type("alert", kind="risk")
+    assert alert["conversation_id"] == conversation_id
+    chat = await staff.recv_type("chat")
+    while not chat["conversation"]["risk"]:
+        chat = await staff.recv_type("chat")
+    for socket in (visitor, staff, supervisor):
+        await socket.close()
+
+
+async def test_transfer_to_a_named_colleague_moves_the_chat_with_its_history(two_servers, counsellor):
+    visitor_server, counsellor_server = two_servers
+    _, cookie = counsellor
+    colleague, colleague_cookie = await adb(verified_staff_cookie)(Role.COUNSELLOR, "Sara")
+    visitor, _, staff, conversation_id = await claimed_chat(visitor_server, counsellor_server, cookie)
+    await visitor.send(type="message", client_id="v1", text="Jag vågar inte berätta för mamma")
+    await staff.recv_type("message")
+    other = await Socket.open(visitor_server, "/ws/counsellor/", cookie=colleague_cookie)
+    await other.recv_type("dashboard")
+    await staff.send(type="transfer", conversation_id=conversation_id, to=colleague.pk, note="Hon vill prata om skolan")
+    assert (await staff.recv_type("closed"))["conversation_id"] == conversation_id
+    assert (await visitor.recv_type("state", status="active"))["counsellor"] == "Sara"
+    dashboard = await other.recv_type("dashboard")
+    while not dashboard["mine"]:
+        dashboard = await other.recv_type("dashboard")
+    await other.send(type="open", conversation_id=conversation_id, last_seq=0)
+    chat = await other.recv_type("chat")
+    assert [n["text"] for n in chat["notes"]] == ["Hon vill prata om skolan"]
+    assert chat["writable"] is True
+    assert (await other.recv_type("message"))["text"] == "Jag vågar inte berätta för mamma"
+    for socket in (visitor, staff, other):
+        await socket.close()
