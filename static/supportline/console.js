@@ -147,7 +147,8 @@
       ids.push(c.id);
       var row = document.createElement("tr");
       cell(row, format(T.chat_title, { id: c.id }));
-      cell(row, format(T.waited, { minutes: Math.floor(c.waited_seconds / 60) }));
+      var waited = cell(row, format(T.waited, { minutes: Math.floor(c.waited_seconds / 60) }));
+      waited.setAttribute("data-since", String(Date.now() - c.waited_seconds * 1000));
       cell(row, c.age_band || "–");
       cell(row, c.topic || "–");
       var risk = cell(row, c.risk ? T.risk : "");
@@ -392,6 +393,14 @@
       removePanel(id);
     }, 4000);
   }
+
+  // The wait keeps counting between dashboard updates.
+  setInterval(function () {
+    document.querySelectorAll("#queue-table [data-since]").forEach(function (td) {
+      var minutes = Math.floor((Date.now() - Number(td.getAttribute("data-since"))) / 60000);
+      td.textContent = format(T.waited, { minutes: minutes });
+    });
+  }, 30000);
 
   connect();
 })();
