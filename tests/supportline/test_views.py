@@ -85,3 +85,12 @@ def test_console_refuses_a_counsellor_without_the_second_factor(client):
 def test_console_sends_anonymous_visitors_to_login(client):
     response = client.get(CONSOLE)
     assert response.status_code == 302
+
+
+def test_demo_seed_opens_the_chat_once():
+    from django.core.management import call_command
+
+    call_command("seed_supportline")
+    call_command("seed_supportline")
+    assert OtherHelp.objects.count() == 3
+    assert "Starta chatten" in Client().get("/chat/").content.decode()
