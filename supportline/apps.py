@@ -6,3 +6,57 @@ class SupportlineConfig(AppConfig):
 
     name = "supportline"
     verbose_name = "Stödlinjen"
+
+    # Counsellors and supervisors see chats; analysts and editors see none.
+    role_permissions = {
+        "counsellor": {
+            "supportline.view_conversation",
+            "supportline.view_cannedresponse",
+            "supportline.view_visitorblock",
+            "supportline.view_classification",
+            "supportline.view_counsellorprofile",
+        },
+        "supervisor": {
+            "supportline.view_conversation",
+            "supportline.view_cannedresponse",
+            "supportline.add_cannedresponse",
+            "supportline.change_cannedresponse",
+            "supportline.delete_cannedresponse",
+            "supportline.view_visitorblock",
+            "supportline.change_visitorblock",
+            "supportline.view_classification",
+            "supportline.view_counsellorprofile",
+            "supportline.add_counsellorprofile",
+            "supportline.change_counsellorprofile",
+            "supportline.view_openinghours",
+            "supportline.add_openinghours",
+            "supportline.change_openinghours",
+            "supportline.delete_openinghours",
+            "supportline.view_specialday",
+            "supportline.add_specialday",
+            "supportline.change_specialday",
+            "supportline.delete_specialday",
+            "supportline.view_otherhelp",
+            "supportline.add_otherhelp",
+            "supportline.change_otherhelp",
+            "supportline.delete_otherhelp",
+            "supportline.view_feedback",
+        },
+        "administrator": {
+            "supportline.view_openinghours",
+            "supportline.add_openinghours",
+            "supportline.change_openinghours",
+            "supportline.delete_openinghours",
+            "supportline.view_specialday",
+            "supportline.add_specialday",
+            "supportline.change_specialday",
+            "supportline.delete_specialday",
+            "supportline.view_otherhelp",
+            "supportline.add_otherhelp",
+            "supportline.change_otherhelp",
+            "supportline.delete_otherhelp",
+            "supportline.view_counsellorprofile",
+            "supportline.add_counsellorprofile",
+            "supportline.change_counsellorprofile",
+        },
+    }

@@ -1,5 +1,10 @@
-"""The support line's WebSocket routes (filled by the chat itself)."""
+"""The support line's WebSocket routes."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-websocket_urlpatterns: list[URLPattern] = []
+from supportline.consumers import CounsellorConsumer, VisitorChatConsumer
+
+websocket_urlpatterns = [
+    path("ws/chat/", VisitorChatConsumer.as_asgi()),
+    path("ws/counsellor/", CounsellorConsumer.as_asgi()),
+]

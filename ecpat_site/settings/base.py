@@ -428,3 +428,26 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+
+# --- supportline -------------------------------------------------------------
+# Parallel chats one counsellor may hold (a CounsellorProfile can override it).
+SUPPORTLINE_MAX_CHATS_PER_COUNSELLOR: int = env.int("SUPPORTLINE_MAX_CHATS_PER_COUNSELLOR", default=3)
+# Longest message, in characters.
+SUPPORTLINE_MAX_MESSAGE_LENGTH: int = env.int("SUPPORTLINE_MAX_MESSAGE_LENGTH", default=4000)
+# Messages per second, counted per connection and per visitor token.
+SUPPORTLINE_MESSAGES_PER_SECOND: int = env.int("SUPPORTLINE_MESSAGES_PER_SECOND", default=5)
+# New chats one anonymous client may start per hour.
+SUPPORTLINE_STARTS_PER_HOUR: int = env.int("SUPPORTLINE_STARTS_PER_HOUR", default=10)
+# From this wait (minutes) on, the queue offers something to read.
+SUPPORTLINE_LONG_WAIT_MINUTES: int = env.int("SUPPORTLINE_LONG_WAIT_MINUTES", default=10)
+# A queued chat whose visitor has been disconnected this long (minutes) ends.
+SUPPORTLINE_ABANDON_MINUTES: int = env.int("SUPPORTLINE_ABANDON_MINUTES", default=15)
+# Shortest block of a visitor token, in hours.
+SUPPORTLINE_MIN_BLOCK_HOURS: int = env.int("SUPPORTLINE_MIN_BLOCK_HOURS", default=24)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "retention.transcripts": {"task": "supportline.tasks.purge_transcripts", "schedule": 60 * 60},
+        "retention.feedback": {"task": "supportline.tasks.purge_feedback", "schedule": 6 * 60 * 60},
+        "supportline-sweep-abandoned": {"task": "supportline.tasks.sweep_abandoned", "schedule": 60},
+    }
+)

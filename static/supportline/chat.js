@@ -1,0 +1,482 @@
+// The young person's chat. Protocol: docs/chat-protocol.md.
+// Only the session token and unsent messages are kept, in sessionStorage
+// (gone when the tab closes); the conversation itself is replayed from the
+// server on reload, and everything is wiped when the chat ends.
+(function () {
+  "use strict";
+
+  var root = document.getElementById("chat");
+  if (!root) return;
+  var T = JSON.parse(document.getElementById("chat-strings").textContent);
+  var KEY_TOKEN = "supportline.token";
+  var KEY_OUTBOX = "supportline.outbox";
+  var MAX_LENGTH = parseInt(root.getAttribute("data-max-length"), 10) || 4000;
+  var ACK_TIMEOUT_MS = 6000;
+  var PING_EVERY_MS = 15000;
+  var PONG_TIMEOUT_MS = 8000;
+
+  var el = function (id) { return document.getElementById(id); };
+  var intro = el("chat-intro"), room = el("chat-room"), ended = el("chat-ended");
+  var log = el("log"), outbox = el("outbox"), compose = el("compose"), text = el("compose-text");
+  var hint = el("compose-hint"), connection = el("connection"), typingLine = el("typing");
+
+  var ws = null;
+  var bound = false;          // the socket has started or resumed a chat
+  var lastSeq = 0;            // highest seq shown
+  var attempts = 0;           // reconnect attempts since the last good connection
+  var reconnectTimer = null, pingTimer = null, pongTimer = null;
+  var finished = false;       // ended or left: never reconnect
+  var counsellorName = T.counsellor;
+  var pending = loadOutbox(); // [{client_id, text, sentAt}]
+  var warnedText = null;
+  var typingSent = 0, typingStopTimer = null, typingHideTimer = null;
+
+  function store(key, value) {
+    try {
+      if (value === null) window.sessionStorage.removeItem(key);
+      else window.sessionStorage.setItem(key, value);
+    } catch (e) { /* private mode: the chat still works for this page */ }
+  }
+  function read(key) {
+    try { return window.sessionStorage.getItem(key); } catch (e) { return null; }
+  }
+  function loadOutbox() {
+    try { return JSON.parse(read(KEY_OUTBOX) || "[]"); } catch (e) { return []; }
+  }
+  function saveOutbox() {
+    store(KEY_OUTBOX, JSON.stringify(pending.map(function (p) { return { client_id: p.client_id, text: p.text }; })));
+  }
+  function format(template, values) {
+    return template.replace(/%\((\w+)\)s/g, function (_, name) { return values[name]; });
+  }
+  function newClientId() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  // --- Socket -----------------------------------------------------------
+
+  function socketUrl() {
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    return scheme + window.location.host + root.getAttribute("data-ws-path");
+  }
+
+  function connect(first) {
+    if (finished) return;
+    clearTimeout(reconnectTimer);
+    bound = false;
+    ws = new WebSocket(socketUrl());
+    var socket = ws;
+    socket.onopen = function () {
+      if (socket !== ws) return;
+      if (first) send({ type: "start", age_band: first.age_band, topic: first.topic });
+      else send({ type: "resume", token: read(KEY_TOKEN), last_seq: lastSeq });
+      startHeartbeat();
+    };
+    socket.onmessage = function (event) {
+      if (socket !== ws) return;
+      var frame;
+      try { frame = JSON.parse(event.data); } catch (e) { return; }
+      handle(frame);
+    };
+    socket.onclose = function () {
+      if (socket !== ws) return;
+      stopHeartbeat();
+      bound = false;
+      if (!finished && read(KEY_TOKEN)) scheduleReconnect();
+    };
+  }
+
+  function send(frame) {
+    if (ws && ws.readyState === WebSocket.OPEN) {
+      ws.send(JSON.stringify(frame));
+      return true;
+    }
+    return false;
+  }
+
+  function scheduleReconnect() {
+    showConnection(T.reconnecting);
+    markPendingRetrying();
+    var delay = Math.min(30000, 500 * Math.pow(2, attempts)) * (0.75 + Math.random() * 0.5);
+    attempts += 1;
+    clearTimeout(reconnectTimer);
+    reconnectTimer = setTimeout(function () {
+      if (navigator.onLine === false) scheduleReconnect(); // the "online" event reconnects at once
+      else connect(null);
+    }, delay);
+  }
+
+  function reconnectNow() {
+    if (finished || !read(KEY_TOKEN)) return;
+    if (ws && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) return;
+    attempts = 0;
+    connect(null);
+  }
+
+  // A dropped network often leaves a socket that looks open: ping it.
+  function startHeartbeat() {
+    stopHeartbeat();
+    pingTimer = setInterval(function () {
+      if (!send({ type: "ping" })) return;
+      clearTimeout(pongTimer);
+      pongTimer = setTimeout(function () { if (ws) ws.close(); }, PONG_TIMEOUT_MS);
+    }, PING_EVERY_MS);
+  }
+  function stopHeartbeat() {
+    clearInterval(pingTimer);
+    clearTimeout(pongTimer);
+  }
+
+  window.addEventListener("online", reconnectNow);
+  // Going offline: drop the socket now rather than wait for it to time out.
+  window.addEventListener("offline", function () {
+    if (!ws || finished) return;
+    var old = ws;
+    ws = null; // detached: nothing more is read from it
+    try { old.close(); } catch (e) { /* already gone */ }
+    stopHeartbeat();
+    bound = false;
+    if (read(KEY_TOKEN)) scheduleReconnect();
+  });
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") reconnectNow();
+  });
+
+  // --- Frames from the server -----------------------------------------
+
+  function handle(frame) {
+    switch (frame.type) {
+      case "session":
+        store(KEY_TOKEN, frame.token);
+        showRoom();
+        break;
+      case "state": onState(frame); break;
+      case "queue": onQueue(frame); break;
+      case "message": onMessage(frame); break;
+      case "ack": onAck(frame); break;
+      case "typing": onTyping(frame); break;
+      case "pong": clearTimeout(pongTimer); break;
+      case "error": onError(frame); break;
+    }
+  }
+
+  function onState(frame) {
+    if (!bound) {
+      bound = true;
+      if (attempts > 0) showConnection(T.connected, true);
+      attempts = 0;
+      showRoom();
+      flush(true);
+    }
+    el("queue").hidden = frame.status !== "queued";
+    var name = el("counsellor-name");
+    if (frame.status === "active" && frame.counsellor) {
+      counsellorName = frame.counsellor;
+      name.textContent = format(T.talking_with, { name: frame.counsellor });
+      name.hidden = false;
+    }
+    if (frame.status === "ended") {
+      var reason = { counsellor_ended: T.ended_by_counsellor, blocked: T.blocked }[frame.end_reason] || "";
+      finish(reason);
+    }
+  }
+
+  function onQueue(frame) {
+    el("queue-position").textContent = frame.position === 1
+      ? T.queue_first
+      : format(T.queue_position, { position: frame.position });
+    el("queue-wait").textContent = frame.estimated_wait_minutes
+      ? format(T.wait_estimate, { minutes: frame.estimated_wait_minutes })
+      : T.wait_unknown;
+    el("long-wait").hidden = !frame.long_wait;
+  }
+
+  function onMessage(frame) {
+    if (frame.seq <= lastSeq) return; // already shown: exactly once
+    lastSeq = frame.seq;
+    if (frame.sender === "visitor") removePending(frame.client_id);
+    var item = document.createElement("div");
+    item.className = "message from-" + frame.sender;
+    item.setAttribute("data-seq", String(frame.seq));
+    var who = document.createElement("span");
+    who.className = "who";
+    who.textContent = frame.sender === "visitor" ? T.you : (frame.sender === "counsellor" ? counsellorName : T.system);
+    var body = document.createElement("p");
+    body.className = "body";
+    body.textContent = frame.text;
+    item.appendChild(who);
+    item.appendChild(body);
+    if (frame.sender === "visitor") {
+      var state = document.createElement("span");
+      state.className = "state";
+      state.textContent = T.sent;
+      item.appendChild(state);
+    }
+    log.appendChild(item);
+    if (frame.sender === "counsellor") hideTyping();
+    item.scrollIntoView({ block: "nearest" });
+  }
+
+  function onAck(frame) {
+    pending.forEach(function (p) {
+      if (p.client_id === frame.client_id) setPendingState(p, "sent");
+    });
+  }
+
+  function onTyping(frame) {
+    clearTimeout(typingHideTimer);
+    if (frame.active) {
+      typingLine.textContent = format(T.typing, { name: counsellorName });
+      typingHideTimer = setTimeout(hideTyping, 8000);
+    } else {
+      hideTyping();
+    }
+  }
+  function hideTyping() { typingLine.textContent = ""; }
+
+  function onError(frame) {
+    var code = frame.code;
+    if (code === "unknown_token" || code === "chat_ended" || code === "blocked") {
+      finish(code === "blocked" ? T.blocked : T.chat_gone);
+      return;
+    }
+    if (code === "closed") {
+      el("start-error").textContent = T.closed;
+      el("start-error").hidden = false;
+      store(KEY_TOKEN, null);
+      return;
+    }
+    var entry = pending.filter(function (p) { return p.client_id === frame.client_id; })[0];
+    if (code === "rate_limited") {
+      hint.textContent = T.slow_down;
+      if (entry) setPendingState(entry, "retrying");
+      setTimeout(function () { flush(true); }, 1200);
+    } else if (entry && (code === "text_too_long" || code === "empty_text")) {
+      removePending(entry.client_id);
+      text.value = entry.text;
+      hint.textContent = code === "text_too_long" ? T.too_long : T.empty;
+    }
+  }
+
+  // --- Sending ------------------------------------------------------------
+
+  function renderPending(p) {
+    var item = document.createElement("li");
+    item.className = "message from-visitor pending";
+    var who = document.createElement("span");
+    who.className = "who";
+    who.textContent = T.you;
+    var body = document.createElement("p");
+    body.className = "body";
+    body.textContent = p.text;
+    var state = document.createElement("span");
+    state.className = "state";
+    item.appendChild(who);
+    item.appendChild(body);
+    item.appendChild(state);
+    outbox.appendChild(item);
+    p.el = item;
+    setPendingState(p, "sending");
+  }
+
+  function setPendingState(p, state) {
+    if (!p.el) return;
+    p.state = state;
+    p.el.setAttribute("data-state", state);
+    p.el.querySelector(".state").textContent = T[state];
+  }
+
+  function markPendingRetrying() {
+    pending.forEach(function (p) { if (p.state !== "sent") setPendingState(p, "retrying"); });
+  }
+
+  function removePending(clientId) {
+    pending = pending.filter(function (p) {
+      if (p.client_id !== clientId) return true;
+      if (p.el) p.el.remove();
+      return false;
+    });
+    saveOutbox();
+  }
+
+  // Sends what has not been acknowledged; a resend keeps its client_id, so
+  // the server stores it once.
+  function flush(all) {
+    if (!bound) return;
+    var now = Date.now();
+    pending.forEach(function (p) {
+      if (p.state === "sent") return;
+      if (!all && p.sentAt && now - p.sentAt < ACK_TIMEOUT_MS) return;
+      if (send({ type: "message", client_id: p.client_id, text: p.text })) p.sentAt = now;
+    });
+  }
+  setInterval(function () {
+    var now = Date.now();
+    pending.forEach(function (p) {
+      if (p.state !== "sent" && p.sentAt && now - p.sentAt >= ACK_TIMEOUT_MS) setPendingState(p, "retrying");
+    });
+    flush(false);
+  }, 2000);
+
+  var PII = [
+    ["pii_personnummer", /\b(19|20)?\d{6}[-+ ]?\d{4}\b/],
+    ["pii_email", /[^\s@]+@[^\s@]+\.[a-z]{2,}/i],
+    ["pii_phone", /(\+46|\b0)[\s-]?\d{1,3}([\s-]?\d){5,8}\b/],
+    ["pii_address", /\b[a-zåäö]+(gatan|vägen|gränd|stigen|allén|torget|backen|leden|platsen|gata|väg)\s+\d+/i]
+  ];
+  function looksIdentifying(value) {
+    for (var i = 0; i < PII.length; i++) {
+      if (PII[i][1].test(value)) return T[PII[i][0]];
+    }
+    return null;
+  }
+
+  compose.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var value = text.value;
+    if (!value.trim()) { hint.textContent = T.empty; text.focus(); return; }
+    if (value.length > MAX_LENGTH) { hint.textContent = T.too_long; text.focus(); return; }
+    var found = looksIdentifying(value);
+    if (found && warnedText !== value) {
+      warnedText = value;
+      hint.textContent = found + " " + T.pii_hint;
+      text.focus();
+      return;
+    }
+    warnedText = null;
+    hint.textContent = "";
+    var p = { client_id: newClientId(), text: value };
+    pending.push(p);
+    saveOutbox();
+    renderPending(p);
+    text.value = "";
+    text.focus();
+    stopTyping();
+    flush(true);
+  });
+
+  text.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      compose.requestSubmit();
+    }
+  });
+
+  text.addEventListener("input", function () {
+    if (warnedText !== null && text.value !== warnedText) { warnedText = null; hint.textContent = ""; }
+    var now = Date.now();
+    if (now - typingSent > 3000) {
+      typingSent = now;
+      send({ type: "typing", active: true });
+    }
+    clearTimeout(typingStopTimer);
+    typingStopTimer = setTimeout(stopTyping, 4000);
+  });
+  function stopTyping() {
+    clearTimeout(typingStopTimer);
+    if (typingSent) send({ type: "typing", active: false });
+    typingSent = 0;
+  }
+
+  // --- Start, end, leave --------------------------------------------------
+
+  el("start-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var form = event.target;
+    var checked = function (name) {
+      var input = form.querySelector("input[name='" + name + "']:checked");
+      return input ? input.value : "";
+    };
+    connect({ age_band: checked("age_band"), topic: checked("topic") });
+  });
+
+  function showRoom() {
+    if (!room.hidden) return;
+    intro.hidden = true;
+    room.hidden = false;
+    text.focus();
+  }
+
+  function showConnection(message, fade) {
+    connection.textContent = message;
+    connection.hidden = false;
+    if (fade) setTimeout(function () { connection.textContent = ""; }, 4000);
+  }
+
+  el("end-button").addEventListener("click", function () {
+    el("end-confirm").hidden = false;
+    el("end-no").focus();
+  });
+  el("end-no").addEventListener("click", function () {
+    el("end-confirm").hidden = true;
+    text.focus();
+  });
+  el("end-yes").addEventListener("click", function () {
+    if (!send({ type: "end" })) beaconLeave();
+    finish("");
+  });
+
+  // Wipes the conversation from this device and offers the feedback question.
+  function finish(reason) {
+    if (finished) return;
+    finished = true;
+    stopHeartbeat();
+    clearTimeout(reconnectTimer);
+    store(KEY_TOKEN, null);
+    store(KEY_OUTBOX, null);
+    pending = [];
+    log.querySelectorAll(".message").forEach(function (node) { node.remove(); });
+    outbox.textContent = "";
+    text.value = "";
+    if (ws) { try { ws.close(); } catch (e) { /* already closed */ } }
+    intro.hidden = true;
+    room.hidden = true;
+    el("ended-reason").textContent = reason;
+    ended.hidden = false;
+    ended.focus();
+  }
+
+  function beaconLeave() {
+    var token = read(KEY_TOKEN);
+    if (!token || !navigator.sendBeacon) return;
+    try {
+      navigator.sendBeacon(root.getAttribute("data-leave-url"), new Blob([token], { type: "text/plain" }));
+    } catch (e) { /* never block leaving */ }
+  }
+
+  // Quick exit (static/js/quick-exit.js) fires this just before it clears
+  // storage and leaves: end the chat as "left" by socket and by beacon.
+  window.addEventListener("ecpat:quick-exit", function () {
+    send({ type: "leave" });
+    beaconLeave();
+    finished = true;
+    if (ws) { try { ws.close(); } catch (e) { /* leaving anyway */ } }
+  });
+
+  // Sent with fetch: a same-origin fetch carries its Origin even under the
+  // site's no-referrer policy, which a plain form post does not.
+  el("feedback-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var form = event.target;
+    if (!form.querySelector("input[name='answer']:checked")) return;
+    fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error(String(response.status));
+        form.hidden = true;
+        el("feedback-thanks").hidden = false;
+        el("feedback-thanks").focus();
+      })
+      .catch(function () { form.submit(); });
+  });
+
+  // A reload keeps the chat: resume from the start, the server replays it.
+  if (read(KEY_TOKEN)) {
+    pending.forEach(renderPending);
+    markPendingRetrying();
+    showRoom();
+    connect(null);
+  }
+})();

@@ -1,0 +1,406 @@
+// The counsellor console. Protocol: docs/chat-protocol.md.
+(function () {
+  "use strict";
+
+  var root = document.getElementById("console");
+  if (!root) return;
+  var T = JSON.parse(document.getElementById("console-strings").textContent);
+  var CANNED = JSON.parse(document.getElementById("console-canned").textContent);
+  var chatsBox = document.getElementById("chats");
+  var template = document.getElementById("chat-template");
+  var connection = document.getElementById("console-connection");
+  var alertBox = document.getElementById("console-alert");
+  var baseTitle = document.title;
+
+  var ws = null, attempts = 0, reconnectTimer = null, pingTimer = null, pongTimer = null;
+  var panels = {};        // conversation id -> panel state
+  var knownQueue = null;  // ids seen in the queue, to notice new chats
+  var unseen = 0;
+  var audio = null;
+
+  function format(t, v) { return t.replace(/%\((\w+)\)s/g, function (_, k) { return v[k]; }); }
+  function newClientId() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    return String(Date.now()) + Math.random().toString(16).slice(2);
+  }
+
+  // --- Socket ---------------------------------------------------------------
+
+  function connect() {
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    ws = new WebSocket(scheme + window.location.host + root.getAttribute("data-ws-path"));
+    var socket = ws;
+    socket.onopen = function () {
+      if (attempts > 0) connection.textContent = "";
+      attempts = 0;
+      Object.keys(panels).forEach(function (id) {
+        send({ type: "open", conversation_id: Number(id), last_seq: panels[id].lastSeq });
+      });
+      startHeartbeat();
+    };
+    socket.onmessage = function (event) {
+      if (socket === ws) handle(JSON.parse(event.data));
+    };
+    socket.onclose = function () {
+      if (socket !== ws) return;
+      clearInterval(pingTimer);
+      clearTimeout(pongTimer);
+      connection.textContent = T.reconnecting;
+      var delay = Math.min(30000, 500 * Math.pow(2, attempts)) * (0.75 + Math.random() * 0.5);
+      attempts += 1;
+      clearTimeout(reconnectTimer);
+      reconnectTimer = setTimeout(connect, delay);
+    };
+  }
+  function send(frame) {
+    if (ws && ws.readyState === WebSocket.OPEN) { ws.send(JSON.stringify(frame)); return true; }
+    return false;
+  }
+  function startHeartbeat() {
+    clearInterval(pingTimer);
+    pingTimer = setInterval(function () {
+      if (!send({ type: "ping" })) return;
+      clearTimeout(pongTimer);
+      pongTimer = setTimeout(function () { if (ws) ws.close(); }, 8000);
+    }, 15000);
+  }
+  window.addEventListener("online", function () {
+    if (ws && ws.readyState === WebSocket.CLOSED) { attempts = 0; connect(); }
+  });
+
+  // --- Alerts: a short tone and a title change, never message text -----------
+
+  function tone() {
+    try {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) return;
+      audio = audio || new Ctx();
+      var osc = audio.createOscillator(), gain = audio.createGain();
+      osc.type = "sine";
+      osc.frequency.value = 880;
+      gain.gain.setValueAtTime(0.0001, audio.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.3, audio.currentTime + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.4);
+      osc.connect(gain);
+      gain.connect(audio.destination);
+      osc.start();
+      osc.stop(audio.currentTime + 0.45);
+    } catch (e) { /* sound is a courtesy */ }
+  }
+  // Browsers allow sound only after a gesture: unlock it on the first one.
+  document.addEventListener("click", function () {
+    if (audio && audio.state === "suspended") audio.resume();
+  });
+  function alertTitle() {
+    if (document.hasFocus()) return;
+    unseen += 1;
+    document.title = "(" + unseen + ") " + T.new_chat_title + " – " + baseTitle;
+  }
+  window.addEventListener("focus", function () { unseen = 0; document.title = baseTitle; });
+
+  // --- Frames ------------------------------------------------------------------
+
+  function handle(frame) {
+    switch (frame.type) {
+      case "dashboard": onDashboard(frame); break;
+      case "alert":
+        tone();
+        if (frame.kind === "risk") alertBox.textContent = format(T.risk_alert, { id: frame.conversation_id });
+        else alertTitle();
+        break;
+      case "chat": onChat(frame); break;
+      case "message": onMessage(frame); break;
+      case "ack": onAck(frame); break;
+      case "typing": onTyping(frame); break;
+      case "closed": onClosed(frame); break;
+      case "classified": notice(frame.conversation_id, T.classified); removePanelLater(frame.conversation_id); break;
+      case "transcript_deleted": notice(frame.conversation_id, T.transcript_deleted); break;
+      case "blocked": notice(frame.conversation_id, T.blocked); break;
+      case "pong": clearTimeout(pongTimer); break;
+      case "error":
+        if (frame.conversation_id) notice(frame.conversation_id, format(T.error, { code: frame.code }));
+        else alertBox.textContent = format(T.error, { code: frame.code });
+        break;
+    }
+  }
+
+  function cell(row, content) {
+    var td = document.createElement("td");
+    if (content instanceof Node) td.appendChild(content); else td.textContent = content;
+    row.appendChild(td);
+    return td;
+  }
+  function actionButton(label, onClick) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.className = "button";
+    b.textContent = label;
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function onDashboard(d) {
+    var tbody = document.querySelector("#queue-table tbody");
+    tbody.textContent = "";
+    var ids = [];
+    d.queue.forEach(function (c) {
+      ids.push(c.id);
+      var row = document.createElement("tr");
+      cell(row, format(T.chat_title, { id: c.id }));
+      var waited = cell(row, format(T.waited, { minutes: Math.floor(c.waited_seconds / 60) }));
+      waited.setAttribute("data-since", String(Date.now() - c.waited_seconds * 1000));
+      cell(row, c.age_band || "–");
+      cell(row, c.topic || "–");
+      var risk = cell(row, c.risk ? T.risk : "");
+      if (c.risk) risk.className = "risk";
+      cell(row, actionButton(T.claim, function () { send({ type: "claim", conversation_id: c.id }); }));
+      tbody.appendChild(row);
+    });
+    if (knownQueue !== null && ids.some(function (id) { return knownQueue.indexOf(id) === -1; })) alertTitle();
+    knownQueue = ids;
+    document.getElementById("queue-count").textContent = String(d.queue.length);
+    document.getElementById("queue-empty").textContent = d.queue.length ? "" : T.queue_empty;
+    document.getElementById("mine-count").textContent = String(d.mine.filter(function (c) { return c.status === "active"; }).length);
+    document.getElementById("mine-cap").textContent = String(d.cap);
+    d.mine.forEach(function (c) {
+      if (!panels[c.id]) send({ type: "open", conversation_id: c.id, last_seq: 0 });
+    });
+    var live = document.getElementById("live-section");
+    live.hidden = !d.supervisor;
+    var liveBody = document.querySelector("#live-table tbody");
+    liveBody.textContent = "";
+    d.live.forEach(function (c) {
+      var row = document.createElement("tr");
+      cell(row, format(T.chat_title, { id: c.id }));
+      cell(row, c.counsellor || "–");
+      cell(row, c.topic || "–");
+      var risk = cell(row, c.risk ? T.risk : "");
+      if (c.risk) risk.className = "risk";
+      var actions = document.createElement("span");
+      actions.appendChild(actionButton(T.monitor, function () { send({ type: "open", conversation_id: c.id, last_seq: 0 }); }));
+      actions.appendChild(document.createTextNode(" "));
+      actions.appendChild(actionButton(T.take_over, function () { send({ type: "take_over", conversation_id: c.id }); }));
+      cell(row, actions);
+      liveBody.appendChild(row);
+    });
+  }
+
+  function part(panel, role) { return panel.el.querySelector("[data-role='" + role + "']"); }
+  function field(panel, id) { return panel.el.querySelector("[data-id='" + id + "']"); }
+
+  function createPanel(id) {
+    var node = template.content.firstElementChild.cloneNode(true);
+    node.id = "chat-" + id;
+    // Unique ids so each label names its own control.
+    node.querySelectorAll("[data-id]").forEach(function (input) { input.id = "c" + id + "-" + input.getAttribute("data-id"); });
+    node.querySelectorAll("[data-for]").forEach(function (label) { label.htmlFor = "c" + id + "-" + label.getAttribute("data-for"); });
+    var log = node.querySelector("[data-role='log']");
+    log.setAttribute("aria-label", format(T.chat_title, { id: id }));
+    var panel = { id: id, el: node, lastSeq: 0, pending: [] };
+    var select = field(panel, "canned");
+    CANNED.forEach(function (c, i) {
+      var option = document.createElement("option");
+      option.value = String(i);
+      option.textContent = c.title;
+      select.appendChild(option);
+    });
+    wirePanel(panel);
+    chatsBox.appendChild(node);
+    panels[id] = panel;
+    return panel;
+  }
+
+  function wirePanel(panel) {
+    var id = panel.id, text = field(panel, "text"), typingAt = 0;
+    part(panel, "compose").addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (!text.value.trim()) return;
+      var p = { client_id: newClientId(), text: text.value };
+      panel.pending.push(p);
+      renderPending(panel, p);
+      text.value = "";
+      text.focus();
+      typingAt = 0;
+      send({ type: "typing", conversation_id: id, active: false });
+      flush(panel);
+    });
+    text.addEventListener("input", function () {
+      var now = Date.now();
+      if (now - typingAt > 3000) { typingAt = now; send({ type: "typing", conversation_id: id, active: true }); }
+    });
+    text.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        part(panel, "compose").requestSubmit();
+      }
+    });
+    panel.el.addEventListener("click", function (event) {
+      var action = event.target.getAttribute && event.target.getAttribute("data-action");
+      if (!action) return;
+      if (action === "insert-canned") {
+        var chosen = CANNED[Number(field(panel, "canned").value)];
+        if (field(panel, "canned").value !== "" && chosen) { text.value = chosen.text; text.focus(); }
+      } else if (action === "end") {
+        if (window.confirm(T.confirm_end)) send({ type: "end", conversation_id: id });
+      } else if (action === "risk") {
+        send({ type: "risk", conversation_id: id });
+        part(panel, "escalation").hidden = false;
+      } else if (action === "transfer") {
+        var to = field(panel, "transfer-to").value;
+        send({ type: "transfer", conversation_id: id, to: to ? Number(to) : null, note: field(panel, "transfer-note").value });
+      } else if (action === "block") {
+        send({
+          type: "block", conversation_id: id,
+          reason: field(panel, "block-reason").value, hours: parseInt(field(panel, "block-hours").value, 10)
+        });
+      } else if (action === "take-over") {
+        send({ type: "take_over", conversation_id: id });
+      } else if (action === "delete-transcript") {
+        if (window.confirm(T.confirm_delete)) send({ type: "delete_transcript", conversation_id: id });
+      } else if (action === "close") {
+        send({ type: "close", conversation_id: id });
+        removePanel(id);
+      }
+    });
+    part(panel, "escalation").addEventListener("change", function (event) {
+      if (event.target.checked) send({ type: "escalation", conversation_id: id, step: event.target.getAttribute("data-step") });
+    });
+    part(panel, "classify").addEventListener("submit", function (event) {
+      event.preventDefault();
+      var categories = Array.prototype.map.call(
+        part(panel, "classify").querySelectorAll("input[name='category']:checked"), function (i) { return i.value; });
+      send({ type: "classify", conversation_id: id, categories: categories, outcome: field(panel, "outcome").value });
+    });
+  }
+
+  function onChat(frame) {
+    var c = frame.conversation;
+    var panel = panels[c.id] || createPanel(c.id);
+    panel.monitoring = frame.monitoring;
+    part(panel, "title").textContent = format(T.chat_title, { id: c.id }) + (c.topic ? " – " + c.topic : "");
+    var meta = [T["status_" + c.status]];
+    if (c.age_band) meta.push(c.age_band);
+    if (!c.visitor_connected && c.status !== "ended") meta.push(T.offline);
+    part(panel, "meta").textContent = meta.join(" · ");
+    panel.el.classList.toggle("is-risk", c.risk);
+    part(panel, "monitoring").hidden = !frame.monitoring;
+    part(panel, "compose").hidden = !frame.writable;
+    var ended = c.status === "ended";
+    part(panel, "actions").querySelector("[data-action='end']").hidden = ended || (!frame.writable && !frame.monitoring);
+    part(panel, "actions").querySelector("[data-action='risk']").hidden = ended || frame.monitoring;
+    part(panel, "actions").querySelector("[data-action='take-over']").hidden = ended || !frame.monitoring;
+    part(panel, "transfer").hidden = ended || frame.monitoring;
+    part(panel, "block").hidden = ended || frame.monitoring;
+    part(panel, "escalation").hidden = !(c.risk && !frame.monitoring && !ended);
+    (c.escalation_steps || []).forEach(function (step) {
+      var box = panel.el.querySelector("[data-step='" + step + "']");
+      if (box) box.checked = true;
+    });
+    part(panel, "classify").hidden = !(ended && !frame.classified && !frame.monitoring);
+    var notes = part(panel, "notes");
+    notes.textContent = "";
+    frame.notes.forEach(function (n) {
+      var p = document.createElement("p");
+      p.textContent = n.author + ": " + n.text;
+      notes.appendChild(p);
+    });
+    notes.hidden = !frame.notes.length;
+    flush(panel);
+  }
+
+  function onMessage(frame) {
+    var panel = panels[frame.conversation_id];
+    if (!panel || frame.seq <= panel.lastSeq) return;
+    panel.lastSeq = frame.seq;
+    if (frame.sender === "counsellor") {
+      panel.pending = panel.pending.filter(function (p) {
+        if (p.client_id !== frame.client_id) return true;
+        p.el.remove();
+        return false;
+      });
+    }
+    var item = document.createElement("div");
+    item.className = "chat-msg from-" + frame.sender;
+    item.setAttribute("data-seq", String(frame.seq));
+    var who = document.createElement("span");
+    who.className = "who";
+    who.textContent = frame.sender === "visitor" ? T.visitor : T.counsellor;
+    var body = document.createElement("p");
+    body.className = "body";
+    body.textContent = frame.text;
+    item.appendChild(who);
+    item.appendChild(body);
+    part(panel, "log").appendChild(item);
+    if (frame.sender === "visitor") part(panel, "typing").textContent = "";
+    item.scrollIntoView({ block: "nearest" });
+  }
+
+  function renderPending(panel, p) {
+    var item = document.createElement("li");
+    item.className = "chat-msg from-counsellor";
+    var body = document.createElement("p");
+    body.className = "body";
+    body.textContent = p.text;
+    var state = document.createElement("span");
+    state.className = "state";
+    state.textContent = T.sending;
+    item.appendChild(body);
+    item.appendChild(state);
+    part(panel, "outbox").appendChild(item);
+    p.el = item;
+  }
+
+  function flush(panel) {
+    var now = Date.now();
+    panel.pending.forEach(function (p) {
+      if (p.acked || (p.sentAt && now - p.sentAt < 5000)) return;
+      if (send({ type: "message", conversation_id: panel.id, client_id: p.client_id, text: p.text })) p.sentAt = now;
+      else p.el.querySelector(".state").textContent = T.retrying;
+    });
+  }
+  setInterval(function () { Object.keys(panels).forEach(function (id) { flush(panels[id]); }); }, 2000);
+
+  function onAck(frame) {
+    var panel = panels[frame.conversation_id];
+    if (!panel) return;
+    panel.pending.forEach(function (p) {
+      if (p.client_id === frame.client_id) { p.acked = true; p.el.querySelector(".state").textContent = T.sent; }
+    });
+  }
+
+  function onTyping(frame) {
+    var panel = panels[frame.conversation_id];
+    if (panel) part(panel, "typing").textContent = frame.active ? T.typing : "";
+  }
+
+  function onClosed(frame) {
+    notice(frame.conversation_id, T.closed);
+    removePanelLater(frame.conversation_id);
+  }
+  function notice(id, message) {
+    var panel = panels[id];
+    if (panel) part(panel, "notice").textContent = message;
+  }
+  function removePanel(id) {
+    var panel = panels[id];
+    if (!panel) return;
+    panel.el.remove();
+    delete panels[id];
+  }
+  function removePanelLater(id) {
+    setTimeout(function () {
+      send({ type: "close", conversation_id: Number(id) });
+      removePanel(id);
+    }, 4000);
+  }
+
+  // The wait keeps counting between dashboard updates.
+  setInterval(function () {
+    document.querySelectorAll("#queue-table [data-since]").forEach(function (td) {
+      var minutes = Math.floor((Date.now() - Number(td.getAttribute("data-since"))) / 60000);
+      td.textContent = format(T.waited, { minutes: minutes });
+    });
+  }, 30000);
+
+  connect();
+})();

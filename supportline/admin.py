@@ -1,0 +1,218 @@
+"""The staff side of the support line, inside the admin.
+
+The console (``/admin/supportline/conversation/console/``) is where
+counsellors chat; the model pages hold what staff maintain: opening hours,
+holidays, other help, canned responses, aliases, and blocks to review.
+No admin page shows message text.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from staff.access import has_verified_role
+from staff.roles import Role
+from supportline import selectors, services
+from supportline.models import (
+    CannedResponse,
+    Classification,
+    Conversation,
+    CounsellorProfile,
+    Feedback,
+    OpeningHours,
+    OtherHelp,
+    SpecialDay,
+    VisitorBlock,
+)
+
+
+def may_chat(request: HttpRequest) -> bool:
+    """Counsellors and supervisors with a verified second factor; nobody else."""
+    return has_verified_role(request, Role.COUNSELLOR) or has_verified_role(request, Role.SUPERVISOR)
+
+
+def _console_strings() -> dict[str, str]:
+    return {
+        "new_chat_title": _("Ny chatt väntar"),
+        "risk_alert": _("Akut risk markerad i chatt #%(id)s."),
+        "reconnecting": _("Anslutningen bröts. Ansluter igen …"),
+        "connected": _("Ansluten."),
+        "queue_empty": _("Ingen väntar just nu."),
+        "claim": _("Ta chatten"),
+        "monitor": _("Läs (tyst)"),
+        "take_over": _("Ta över"),
+        "risk": _("Risk"),
+        "waited": _("%(minutes)s min"),
+        "visitor": _("Den unga"),
+        "counsellor": _("Rådgivare"),
+        "you": _("Du"),
+        "sending": _("Skickar …"),
+        "sent": _("Skickat"),
+        "retrying": _("Inte skickat, försöker igen"),
+        "typing": _("Den unga skriver …"),
+        "status_queued": _("i kö"),
+        "status_active": _("pågår"),
+        "status_ended": _("avslutad"),
+        "offline": _("den unga är inte ansluten"),
+        "monitoring": _("Du läser tyst. Den unga ser inte att du är här."),
+        "confirm_end": _("Avsluta chatten?"),
+        "confirm_delete": _("Radera hela samtalet nu? Det går inte att ångra."),
+        "transcript_deleted": _("Samtalet är raderat."),
+        "classified": _("Klassificeringen är sparad."),
+        "blocked": _("Den unga är blockerad och chatten är avslutad."),
+        "closed": _("Chatten har flyttats från dig."),
+        "error": _("Det gick inte: %(code)s"),
+        "chat_title": _("Chatt #%(id)s"),
+    }
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["__str__", "status", "end_reason", "age_band", "topic", "counsellor", "imminent_risk", "created_at"]
+    list_filter = ["status", "end_reason", "imminent_risk", "topic", "age_band"]
+    readonly_fields = [
+        "status",
+        "end_reason",
+        "age_band",
+        "topic",
+        "counsellor",
+        "created_at",
+        "queued_at",
+        "claimed_at",
+        "ended_at",
+        "imminent_risk",
+        "risk_marked_at",
+        "escalation_steps",
+        "transcript_deleted_at",
+    ]
+    fields = tuple(readonly_fields)
+    actions = ["delete_transcripts_now"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return may_chat(request) and super().has_view_permission(request, obj)
+
+    def get_urls(self) -> list[URLPattern]:
+        console = path("console/", self.admin_site.admin_view(self.console_view), name="supportline_console")
+        return [console, *super().get_urls()]
+
+    def console_view(self, request: HttpRequest) -> HttpResponse:
+        if not may_chat(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Chattkonsol"),
+            "strings": _console_strings(),
+            "canned": [{"title": c.title, "text": c.text} for c in selectors.canned_responses()],
+            "counsellors": selectors.counsellors_on_duty(),
+            "categories": Classification.Category.choices,
+            "outcomes": Classification.Outcome.choices,
+            "escalation_steps": [
+                ("called_112", _("Ringt 112")),
+                ("called_social_services", _("Kontaktat socialjouren (socialtjänstens akutnummer)")),
+                ("informed_supervisor", _("Informerat arbetsledare")),
+                ("documented", _("Dokumenterat beslutet")),
+            ],
+            "min_block_hours": settings.SUPPORTLINE_MIN_BLOCK_HOURS,
+            "max_length": settings.SUPPORTLINE_MAX_MESSAGE_LENGTH,
+            "user_id": request.user.pk,
+        }
+        return TemplateResponse(request, "supportline/console.html", context)
+
+    @admin.action(description=gettext_lazy("Radera samtalet nu (avslutade chattar)"))
+    def delete_transcripts_now(self, request: HttpRequest, queryset: QuerySet[Conversation]) -> None:
+        if not may_chat(request):
+            raise PermissionDenied
+        deleted = 0
+        for conversation in queryset.filter(status=Conversation.Status.ENDED):
+            try:
+                deleted += services.transcript_delete_now(conversation_id=conversation.pk, actor=request.user)
+            except services.ChatError:
+                continue
+        self.message_user(request, _("%(count)s meddelanden raderades.") % {"count": deleted}, messages.SUCCESS)
+
+
+@admin.register(OpeningHours)
+class OpeningHoursAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["weekday", "opens", "closes"]
+
+
+@admin.register(SpecialDay)
+class SpecialDayAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["date", "label", "opens", "closes"]
+
+
+@admin.register(OtherHelp)
+class OtherHelpAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["name", "phone", "url", "position"]
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["title", "active", "position"]
+    list_filter = ["active"]
+
+
+@admin.register(CounsellorProfile)
+class CounsellorProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["alias", "user", "max_chats"]
+
+
+@admin.register(VisitorBlock)
+class VisitorBlockAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["__str__", "reason", "blocked_by", "created_at", "expires_at", "reviewed_at"]
+    readonly_fields = ["conversation", "reason", "blocked_by", "created_at", "expires_at", "reviewed_at", "reviewed_by"]
+    fields = [*readonly_fields, "review_note"]
+    actions = ["mark_reviewed", "lift"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return may_chat(request) and super().has_view_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: VisitorBlock, form: Any, change: bool) -> None:
+        services.block_review(block=obj, reviewer=request.user, note=obj.review_note, lift=False)
+
+    @admin.action(description=gettext_lazy("Markera som granskad"), permissions=["change"])
+    def mark_reviewed(self, request: HttpRequest, queryset: QuerySet[VisitorBlock]) -> None:
+        for block in queryset:
+            services.block_review(block=block, reviewer=request.user, note=block.review_note, lift=False)
+
+    @admin.action(description=gettext_lazy("Häv blockeringen"), permissions=["change"])
+    def lift(self, request: HttpRequest, queryset: QuerySet[VisitorBlock]) -> None:
+        for block in queryset:
+            services.block_review(block=block, reviewer=request.user, note=block.review_note, lift=True)
+
+
+@admin.register(Classification)
+class ClassificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["conversation", "outcome", "created_at"]
+    list_filter = ["outcome"]
+    readonly_fields = ["conversation", "categories", "outcome", "classified_by", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["answer", "created_at"]
+    list_filter = ["answer"]
+    readonly_fields = ["answer", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

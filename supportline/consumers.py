@@ -1,0 +1,485 @@
+"""The two chat sockets: ``/ws/chat/`` for visitors, ``/ws/counsellor/`` for staff.
+
+Consumers only parse frames, call services through ``database_sync_to_async``
+and forward events. Layer events carry ids and ``seq`` numbers; on each one
+the consumer reads from the database every message after the last one it
+sent, so a lost or repeated layer message can neither hide nor duplicate a
+message. Group names come from server-side conversation ids only.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from privacy.ratelimit import ahit
+from staff.access import scope_has_verified_role
+from staff.roles import Role
+from supportline import selectors, services
+from supportline.models import Conversation, Message, conversation_group
+from supportline.services import ChatError
+
+MAX_FRAME_CHARS = 20_000
+
+Handler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class _SlidingWindow:
+    """Counts events in the last second for one connection."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.times: deque[float] = deque()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        while self.times and now - self.times[0] >= 1.0:
+            self.times.popleft()
+        if len(self.times) >= self.limit:
+            return False
+        self.times.append(now)
+        return True
+
+
+class _ChatSocket(AsyncWebsocketConsumer):
+    """Frame parsing, error frames and per-connection limits shared by both sockets."""
+
+    handlers: dict[str, str] = {}
+
+    async def connect(self) -> None:
+        per_second = settings.SUPPORTLINE_MESSAGES_PER_SECOND
+        self.message_window = _SlidingWindow(per_second)
+        self.frame_window = _SlidingWindow(per_second * 4)
+        await self.accept()
+
+    async def send_json(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(frame, ensure_ascii=False))
+
+    async def send_error(self, code: str, **context: Any) -> None:
+        await self.send_json({"type": "error", "code": code, **context})
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None or len(text_data) > MAX_FRAME_CHARS:
+            await self.send_error("invalid_frame")
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            await self.send_error("invalid_json")
+            return
+        if not isinstance(frame, dict):
+            await self.send_error("invalid_json")
+            return
+        if not self.frame_window.allow():
+            await self.send_error("rate_limited", client_id=frame.get("client_id"))
+            return
+        name = self.handlers.get(str(frame.get("type")))
+        if name is None:
+            await self.send_error("unknown_type")
+            return
+        handler: Handler = getattr(self, name)
+        try:
+            await handler(frame)
+        except ChatError as exc:
+            context = {k: frame[k] for k in ("client_id", "conversation_id") if k in frame}
+            await self.send_error(exc.code, **context)
+        except Conversation.DoesNotExist:
+            await self.send_error("unknown_conversation")
+
+    async def handle_ping(self, frame: dict[str, Any]) -> None:
+        await self.send_json({"type": "pong"})
+
+    def check_message_rate(self) -> None:
+        if not self.message_window.allow():
+            raise ChatError("rate_limited")
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
+
+
+class VisitorChatConsumer(_ChatSocket):
+    """The young person's socket: start or resume, then talk."""
+
+    handlers = {
+        "start": "handle_start",
+        "resume": "handle_resume",
+        "message": "handle_message",
+        "typing": "handle_typing",
+        "end": "handle_end",
+        "leave": "handle_leave",
+        "ping": "handle_ping",
+    }
+
+    async def connect(self) -> None:
+        self.conversation_id: int | None = None
+        self.token_hash = ""
+        self.last_sent = 0
+        self.in_queue_group = False
+        await super().connect()
+
+    async def disconnect(self, code: int) -> None:
+        if self.conversation_id is not None:
+            await self.channel_layer.group_discard(conversation_group(self.conversation_id), self.channel_name)
+            await self._leave_queue_group()
+            await database_sync_to_async(services.visitor_presence)(
+                conversation_id=self.conversation_id, connected=False
+            )
+
+    # --- frames from the visitor ---
+
+    async def handle_start(self, frame: dict[str, Any]) -> None:
+        if self.conversation_id is not None:
+            raise ChatError("already_started")
+        allowed = await ahit(
+            "supportline-start",
+            str(self.scope.get("anonymous_client", "")),
+            limit=settings.SUPPORTLINE_STARTS_PER_HOUR,
+            window_seconds=3600,
+        )
+        if not allowed:
+            raise ChatError("rate_limited")
+        started = await database_sync_to_async(services.conversation_start)(
+            age_band=str(frame.get("age_band") or ""), topic=str(frame.get("topic") or "")
+        )
+        await self.send_json({"type": "session", "token": started.token})
+        await self._bind(started.conversation, last_seq=0)
+
+    async def handle_resume(self, frame: dict[str, Any]) -> None:
+        if self.conversation_id is not None:
+            raise ChatError("already_started")
+        token = frame.get("token")
+        if not isinstance(token, str):
+            raise ChatError("unknown_token")
+        conversation = await database_sync_to_async(services.conversation_for_resume)(token)
+        await self._bind(conversation, last_seq=_int(frame.get("last_seq")) or 0)
+
+    async def handle_message(self, frame: dict[str, Any]) -> None:
+        conversation_id = self._require_conversation()
+        self.check_message_rate()
+        allowed = await ahit(
+            "supportline-token", self.token_hash, limit=settings.SUPPORTLINE_MESSAGES_PER_SECOND, window_seconds=1
+        )
+        if not allowed:
+            raise ChatError("rate_limited")
+        message, _ = await database_sync_to_async(services.message_post)(
+            conversation_id=conversation_id,
+            sender=Message.Sender.VISITOR,
+            client_id=frame.get("client_id"),
+            text=frame.get("text"),
+        )
+        await self.send_json({"type": "ack", "client_id": message.client_id, "seq": message.seq})
+        await self._catch_up()
+
+    async def handle_typing(self, frame: dict[str, Any]) -> None:
+        conversation_id = self._require_conversation()
+        await self.channel_layer.group_send(
+            conversation_group(conversation_id),
+            {
+                "type": "chat.typing",
+                "conversation_id": conversation_id,
+                "sender": Message.Sender.VISITOR,
+                "active": bool(frame.get("active")),
+            },
+        )
+
+    async def handle_end(self, frame: dict[str, Any]) -> None:
+        await self._end(Conversation.EndReason.VISITOR_ENDED)
+
+    async def handle_leave(self, frame: dict[str, Any]) -> None:
+        await self._end(Conversation.EndReason.LEFT)
+
+    # --- events from the layer ---
+
+    async def chat_message(self, event: dict[str, Any]) -> None:
+        if event["conversation_id"] == self.conversation_id and event["seq"] > self.last_sent:
+            await self._catch_up()
+
+    async def chat_typing(self, event: dict[str, Any]) -> None:
+        if event["conversation_id"] == self.conversation_id and event["sender"] != Message.Sender.VISITOR:
+            await self.send_json({"type": "typing", "sender": event["sender"], "active": event["active"]})
+
+    async def chat_state(self, event: dict[str, Any]) -> None:
+        if event["conversation_id"] == self.conversation_id:
+            await self._send_state()
+
+    async def queue_changed(self, event: dict[str, Any]) -> None:
+        if self.conversation_id is not None:
+            await self._send_queue()
+
+    # --- helpers ---
+
+    def _require_conversation(self) -> int:
+        if self.conversation_id is None:
+            raise ChatError("no_session")
+        return self.conversation_id
+
+    async def _bind(self, conversation: Conversation, *, last_seq: int) -> None:
+        # Subscribe first, then replay from the database: anything committed
+        # meanwhile arrives live and is dropped if its seq was already sent.
+        self.conversation_id = conversation.pk
+        self.token_hash = conversation.token_hash or ""
+        self.last_sent = last_seq
+        await self.channel_layer.group_add(conversation_group(conversation.pk), self.channel_name)
+        await self.channel_layer.group_add(services.QUEUE_GROUP, self.channel_name)
+        self.in_queue_group = True
+        await database_sync_to_async(services.visitor_presence)(conversation_id=conversation.pk, connected=True)
+        await self._catch_up()
+        await self._send_state()
+
+    async def _catch_up(self) -> None:
+        conversation_id = self._require_conversation()
+        frames = await database_sync_to_async(selectors.message_frames_after)(conversation_id, self.last_sent)
+        for frame in frames:
+            if frame["seq"] > self.last_sent:
+                await self.send_json(frame)
+                self.last_sent = frame["seq"]
+
+    async def _send_state(self) -> None:
+        conversation_id = self._require_conversation()
+        state = await database_sync_to_async(selectors.visitor_state_frame)(conversation_id)
+        await self.send_json(state)
+        if state["status"] == Conversation.Status.QUEUED:
+            await self._send_queue()
+        else:
+            await self._leave_queue_group()
+
+    async def _send_queue(self) -> None:
+        conversation_id = self._require_conversation()
+        frame = await database_sync_to_async(selectors.queue_frame)(conversation_id)
+        if frame is not None:
+            await self.send_json(frame)
+
+    async def _leave_queue_group(self) -> None:
+        if self.in_queue_group:
+            await self.channel_layer.group_discard(services.QUEUE_GROUP, self.channel_name)
+            self.in_queue_group = False
+
+    async def _end(self, reason: str) -> None:
+        conversation_id = self._require_conversation()
+        await database_sync_to_async(services.conversation_end)(conversation_id=conversation_id, reason=reason)
+        await self._send_state()
+
+
+class CounsellorConsumer(_ChatSocket):
+    """A counsellor's (or supervisor's) console: the queue, their chats, and actions."""
+
+    handlers = {
+        "claim": "handle_claim",
+        "open": "handle_open",
+        "close": "handle_close",
+        "message": "handle_message",
+        "typing": "handle_typing",
+        "end": "handle_end",
+        "transfer": "handle_transfer",
+        "risk": "handle_risk",
+        "escalation": "handle_escalation",
+        "block": "handle_block",
+        "take_over": "handle_take_over",
+        "classify": "handle_classify",
+        "delete_transcript": "handle_delete_transcript",
+        "ping": "handle_ping",
+    }
+
+    async def connect(self) -> None:
+        self.opened: dict[int, int] = {}  # conversation id -> last seq sent
+        self.is_supervisor = await scope_has_verified_role(self.scope, Role.SUPERVISOR)
+        if not (self.is_supervisor or await scope_has_verified_role(self.scope, Role.COUNSELLOR)):
+            await self.close()  # before accept: the handshake is refused with 403
+            return
+        self.user = self.scope["user"]
+        await self.channel_layer.group_add(services.STAFF_GROUP, self.channel_name)
+        if self.is_supervisor:
+            await self.channel_layer.group_add(services.SUPERVISOR_GROUP, self.channel_name)
+        await super().connect()
+        await self._send_dashboard()
+
+    async def disconnect(self, code: int) -> None:
+        if not hasattr(self, "user"):
+            return
+        await self.channel_layer.group_discard(services.STAFF_GROUP, self.channel_name)
+        await self.channel_layer.group_discard(services.SUPERVISOR_GROUP, self.channel_name)
+        for conversation_id in list(self.opened):
+            await self.channel_layer.group_discard(conversation_group(conversation_id), self.channel_name)
+
+    # --- frames from staff ---
+
+    async def handle_claim(self, frame: dict[str, Any]) -> None:
+        conversation_id = self._conversation_id(frame)
+        await database_sync_to_async(services.conversation_claim)(conversation_id=conversation_id, counsellor=self.user)
+        await self._open(conversation_id, last_seq=0)
+
+    async def handle_open(self, frame: dict[str, Any]) -> None:
+        await self._open(self._conversation_id(frame), last_seq=_int(frame.get("last_seq")) or 0)
+
+    async def handle_close(self, frame: dict[str, Any]) -> None:
+        conversation_id = self._conversation_id(frame)
+        if self.opened.pop(conversation_id, None) is not None:
+            await self.channel_layer.group_discard(conversation_group(conversation_id), self.channel_name)
+
+    async def handle_message(self, frame: dict[str, Any]) -> None:
+        conversation_id = self._opened_id(frame)
+        self.check_message_rate()
+        message, _ = await database_sync_to_async(services.message_post)(
+            conversation_id=conversation_id,
+            sender=Message.Sender.COUNSELLOR,
+            client_id=frame.get("client_id"),
+            text=frame.get("text"),
+            author=self.user,
+        )
+        await self.send_json(
+            {"type": "ack", "conversation_id": conversation_id, "client_id": message.client_id, "seq": message.seq}
+        )
+        await self._catch_up(conversation_id)
+
+    async def handle_typing(self, frame: dict[str, Any]) -> None:
+        conversation_id = self._opened_id(frame)
+        conversation = await Conversation.objects.aget(pk=conversation_id)
+        if conversation.counsellor_id != self.user.pk:
+            return  # monitoring is silent
+        await self.channel_layer.group_send(
+            conversation_group(conversation_id),
+            {
+                "type": "chat.typing",
+                "conversation_id": conversation_id,
+                "sender": Message.Sender.COUNSELLOR,
+                "active": bool(frame.get("active")),
+            },
+        )
+
+    async def handle_end(self, frame: dict[str, Any]) -> None:
+        await database_sync_to_async(services.conversation_end_by_staff)(
+            conversation_id=self._conversation_id(frame), actor=self.user
+        )
+
+    async def handle_transfer(self, frame: dict[str, Any]) -> None:
+        to_id = frame.get("to")
+        to_user = None
+        if to_id is not None:
+            to_user = await get_user_model().objects.filter(pk=_int(to_id) or 0).afirst()
+            if to_user is None:
+                raise ChatError("invalid_counsellor")
+        note = frame.get("note") or ""
+        if not isinstance(note, str):
+            raise ChatError("invalid_note")
+        await database_sync_to_async(services.conversation_transfer)(
+            conversation_id=self._conversation_id(frame), actor=self.user, to_user=to_user, note=note
+        )
+
+    async def handle_risk(self, frame: dict[str, Any]) -> None:
+        await database_sync_to_async(services.conversation_mark_risk)(
+            conversation_id=self._conversation_id(frame), actor=self.user
+        )
+
+    async def handle_escalation(self, frame: dict[str, Any]) -> None:
+        await database_sync_to_async(services.escalation_step_done)(
+            conversation_id=self._conversation_id(frame), actor=self.user, step=str(frame.get("step"))
+        )
+
+    async def handle_block(self, frame: dict[str, Any]) -> None:
+        await database_sync_to_async(services.visitor_block)(
+            conversation_id=self._conversation_id(frame),
+            actor=self.user,
+            reason=str(frame.get("reason") or ""),
+            hours=_int(frame.get("hours")) or 0,
+        )
+        await self.send_json({"type": "blocked", "conversation_id": frame["conversation_id"]})
+
+    async def handle_take_over(self, frame: dict[str, Any]) -> None:
+        conversation_id = self._conversation_id(frame)
+        await database_sync_to_async(services.conversation_take_over)(
+            conversation_id=conversation_id, supervisor=self.user
+        )
+        await self._open(conversation_id, last_seq=self.opened.get(conversation_id, 0))
+
+    async def handle_classify(self, frame: dict[str, Any]) -> None:
+        categories = frame.get("categories")
+        if not isinstance(categories, list):
+            raise ChatError("invalid_categories")
+        await database_sync_to_async(services.conversation_classify)(
+            conversation_id=self._conversation_id(frame),
+            actor=self.user,
+            categories=[str(c) for c in categories],
+            outcome=str(frame.get("outcome")),
+        )
+        await self.send_json({"type": "classified", "conversation_id": frame["conversation_id"]})
+
+    async def handle_delete_transcript(self, frame: dict[str, Any]) -> None:
+        conversation_id = self._conversation_id(frame)
+        await database_sync_to_async(services.transcript_delete_now)(conversation_id=conversation_id, actor=self.user)
+        await self.send_json({"type": "transcript_deleted", "conversation_id": conversation_id})
+
+    # --- events from the layer ---
+
+    async def staff_changed(self, event: dict[str, Any]) -> None:
+        if event.get("new_conversation_id"):
+            # An alert says only that someone is waiting, never what they wrote.
+            await self.send_json({"type": "alert", "kind": "new_chat"})
+        await self._send_dashboard()
+
+    async def risk_alert(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "alert", "kind": "risk", "conversation_id": event["conversation_id"]})
+
+    async def chat_message(self, event: dict[str, Any]) -> None:
+        conversation_id = event["conversation_id"]
+        if conversation_id in self.opened and event["seq"] > self.opened[conversation_id]:
+            await self._catch_up(conversation_id)
+
+    async def chat_typing(self, event: dict[str, Any]) -> None:
+        if event["conversation_id"] in self.opened and event["sender"] == Message.Sender.VISITOR:
+            await self.send_json(
+                {"type": "typing", "conversation_id": event["conversation_id"], "active": event["active"]}
+            )
+
+    async def chat_state(self, event: dict[str, Any]) -> None:
+        conversation_id = event["conversation_id"]
+        if conversation_id not in self.opened:
+            return
+        conversation = await Conversation.objects.aget(pk=conversation_id)
+        if not await database_sync_to_async(selectors.can_read)(self.user, conversation):
+            await self.handle_close({"conversation_id": conversation_id})
+            await self.send_json({"type": "closed", "conversation_id": conversation_id})
+            return
+        await self.send_json(await database_sync_to_async(selectors.staff_chat_frame)(conversation_id, self.user))
+
+    # --- helpers ---
+
+    def _conversation_id(self, frame: dict[str, Any]) -> int:
+        conversation_id = _int(frame.get("conversation_id"))
+        if conversation_id is None:
+            raise ChatError("unknown_conversation")
+        return conversation_id
+
+    def _opened_id(self, frame: dict[str, Any]) -> int:
+        conversation_id = self._conversation_id(frame)
+        if conversation_id not in self.opened:
+            raise ChatError("not_open")
+        return conversation_id
+
+    async def _open(self, conversation_id: int, *, last_seq: int) -> None:
+        await database_sync_to_async(services.conversation_opened)(conversation_id=conversation_id, user=self.user)
+        await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
+        self.opened[conversation_id] = last_seq
+        await self.send_json(await database_sync_to_async(selectors.staff_chat_frame)(conversation_id, self.user))
+        await self._catch_up(conversation_id)
+
+    async def _catch_up(self, conversation_id: int) -> None:
+        last = self.opened[conversation_id]
+        frames = await database_sync_to_async(selectors.message_frames_after)(conversation_id, last, for_staff=True)
+        for frame in frames:
+            if frame["seq"] > self.opened[conversation_id]:
+                await self.send_json(frame)
+                self.opened[conversation_id] = frame["seq"]
+
+    async def _send_dashboard(self) -> None:
+        await self.send_json(await database_sync_to_async(selectors.staff_dashboard)(self.user))

@@ -1,0 +1,513 @@
+"""Every write of the support line, and the events it broadcasts after commit.
+
+Each service checks first and then acts. Failures a client should hear about
+raise :class:`ChatError` with a stable ``code`` that the consumers send as an
+``error`` frame. Broadcasts carry ids and sequence numbers, never rows or
+text, and go out only once the transaction has committed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from audit.services import record_event
+from retention.models import RetentionRun
+from retention.services import run_retention
+from staff.roles import Role, has_role
+from supportline import selectors
+from supportline.models import (
+    Classification,
+    Conversation,
+    Feedback,
+    InternalNote,
+    Message,
+    VisitorBlock,
+    conversation_group,
+)
+
+STAFF_GROUP = "supportline.staff"
+SUPERVISOR_GROUP = "supportline.supervisors"
+QUEUE_GROUP = "supportline.queue"
+
+
+class ChatError(Exception):
+    """A refused action; ``code`` goes to the client in an error frame."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def broadcast_on_commit(group: str, event: dict[str, Any]) -> None:
+    """Sends ``event`` to ``group`` once the current transaction commits."""
+
+    def send() -> None:
+        async_to_sync(get_channel_layer().group_send)(group, event)
+
+    transaction.on_commit(send)
+
+
+def _staff_changed(**extra: Any) -> None:
+    broadcast_on_commit(STAFF_GROUP, {"type": "staff.changed", **extra})
+
+
+def _queue_changed() -> None:
+    broadcast_on_commit(QUEUE_GROUP, {"type": "queue.changed"})
+    _staff_changed()
+
+
+def _state_changed(conversation_id: int) -> None:
+    broadcast_on_commit(conversation_group(conversation_id), {"type": "chat.state", "conversation_id": conversation_id})
+
+
+# --- Visitor ---------------------------------------------------------------------
+
+
+@dataclass
+class StartedConversation:
+    conversation: Conversation
+    token: str
+
+
+def conversation_start(*, age_band: str = "", topic: str = "", now: datetime | None = None) -> StartedConversation:
+    """Opens a queued conversation and returns it with its one-time visible token."""
+    if age_band not in {"", *Conversation.AgeBand.values}:
+        raise ChatError("invalid_age_band")
+    if topic not in {"", *Conversation.Topic.values}:
+        raise ChatError("invalid_topic")
+    if not selectors.opening_status(now).is_open:
+        raise ChatError("closed")
+    token = secrets.token_urlsafe(32)
+    now = now or timezone.now()
+    with transaction.atomic():
+        conversation = Conversation.objects.create(
+            token_hash=selectors.token_hash(token),
+            age_band=age_band,
+            topic=topic,
+            queued_at=now,
+            visitor_connected=True,
+            visitor_seen_at=now,
+        )
+        _queue_changed()
+        _staff_changed(new_conversation_id=conversation.pk)
+    return StartedConversation(conversation, token)
+
+
+def conversation_for_resume(token: str) -> Conversation:
+    """The conversation a visitor's token opens, or a ChatError saying why not."""
+    conversation = selectors.conversation_for_token(token)
+    if conversation is None:
+        raise ChatError("unknown_token")
+    if conversation.status == Conversation.Status.ENDED:
+        blocked = selectors.token_is_blocked(conversation.token_hash or "")
+        raise ChatError("blocked" if blocked else "chat_ended")
+    return conversation
+
+
+def visitor_presence(*, conversation_id: int, connected: bool) -> None:
+    """Notes whether the visitor's socket is open, so the console and the sweeper know."""
+    updated = Conversation.objects.filter(pk=conversation_id).update(
+        visitor_connected=connected, visitor_seen_at=timezone.now()
+    )
+    if updated:
+        _staff_changed()
+
+
+# --- Messages ------------------------------------------------------------------------
+
+
+def message_post(
+    *, conversation_id: int, sender: str, client_id: str, text: str, author: Any = None
+) -> tuple[Message, bool]:
+    """Stores a message once and returns it with ``created``.
+
+    The conversation row is locked while the next ``seq`` is taken, so numbers
+    have no gaps. A ``client_id`` already stored returns the stored message:
+    a resend is acknowledged again, never stored twice.
+    """
+    if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
+        raise ChatError("invalid_client_id")
+    if not isinstance(text, str) or not text.strip():
+        raise ChatError("empty_text")
+    if len(text) > settings.SUPPORTLINE_MAX_MESSAGE_LENGTH:
+        raise ChatError("text_too_long")
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        existing = Message.objects.filter(conversation=conversation, client_id=client_id).first()
+        if existing is not None:
+            return existing, False
+        if conversation.status == Conversation.Status.ENDED:
+            raise ChatError("chat_ended")
+        if sender == Message.Sender.COUNSELLOR and not selectors.can_write(author, conversation):
+            raise ChatError("forbidden")
+        conversation.last_seq += 1
+        conversation.save(update_fields=["last_seq"])
+        try:
+            with transaction.atomic():
+                message = Message.objects.create(
+                    conversation=conversation,
+                    seq=conversation.last_seq,
+                    client_id=client_id,
+                    sender=sender,
+                    author=author if sender == Message.Sender.COUNSELLOR else None,
+                    text=text,
+                )
+        except IntegrityError as exc:  # the row lock makes this unreachable; keep the guarantee explicit
+            raise ChatError("conflict") from exc
+        broadcast_on_commit(
+            conversation_group(conversation.pk),
+            {"type": "chat.message", "conversation_id": conversation.pk, "seq": message.seq},
+        )
+    return message, True
+
+
+# --- Ending ---------------------------------------------------------------------------
+
+
+def conversation_end(*, conversation_id: int, reason: str, actor: Any = None) -> Conversation:
+    """Ends a conversation (idempotent: an ended one stays as it ended)."""
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        if conversation.status == Conversation.Status.ENDED:
+            return conversation
+        was_queued = conversation.status == Conversation.Status.QUEUED
+        conversation.status = Conversation.Status.ENDED
+        conversation.end_reason = reason
+        conversation.ended_at = timezone.now()
+        conversation.save(update_fields=["status", "end_reason", "ended_at"])
+        if actor is not None:
+            record_event(
+                actor=actor,
+                action="supportline.conversation.ended",
+                object_type="supportline.Conversation",
+                object_id=conversation.pk,
+            )
+        _state_changed(conversation.pk)
+        if was_queued:
+            _queue_changed()
+        else:
+            _staff_changed()
+    return conversation
+
+
+def conversation_end_by_staff(*, conversation_id: int, actor: Any) -> Conversation:
+    """A counsellor (or supervisor) ends a chat they may act on."""
+    _require_staff(actor)
+    with transaction.atomic():
+        _locked_for_counsellor(conversation_id, actor)
+        return conversation_end(
+            conversation_id=conversation_id, reason=Conversation.EndReason.COUNSELLOR_ENDED, actor=actor
+        )
+
+
+def conversation_leave_by_token(token: str) -> bool:
+    """Quick exit: ends the token's chat as "left". True when a live chat was ended."""
+    conversation = selectors.conversation_for_token(token)
+    if conversation is None or conversation.status == Conversation.Status.ENDED:
+        return False
+    conversation_end(conversation_id=conversation.pk, reason=Conversation.EndReason.LEFT)
+    return True
+
+
+def sweep_abandoned(now: datetime | None = None) -> int:
+    """Ends queued chats whose visitor has been gone for a while."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(minutes=settings.SUPPORTLINE_ABANDON_MINUTES)
+    ids = list(
+        Conversation.objects.filter(
+            status=Conversation.Status.QUEUED, visitor_connected=False, visitor_seen_at__lt=cutoff
+        ).values_list("pk", flat=True)
+    )
+    for conversation_id in ids:
+        conversation_end(conversation_id=conversation_id, reason=Conversation.EndReason.ABANDONED)
+    return len(ids)
+
+
+# --- Counsellor actions -----------------------------------------------------------------
+
+
+def _require_staff(user: Any) -> None:
+    if not (has_role(user, Role.COUNSELLOR) or has_role(user, Role.SUPERVISOR)):
+        raise ChatError("forbidden")
+
+
+def conversation_claim(*, conversation_id: int, counsellor: Any) -> Conversation:
+    """Gives a queued chat to a counsellor, within their cap on parallel chats."""
+    _require_staff(counsellor)
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        if conversation.status != Conversation.Status.QUEUED:
+            raise ChatError("not_queued")
+        if selectors.active_chat_count(counsellor) >= selectors.chat_cap(counsellor):
+            raise ChatError("cap_reached")
+        conversation.status = Conversation.Status.ACTIVE
+        conversation.counsellor = counsellor
+        conversation.claimed_at = timezone.now()
+        conversation.save(update_fields=["status", "counsellor", "claimed_at"])
+        record_event(
+            actor=counsellor,
+            action="supportline.conversation.claimed",
+            object_type="supportline.Conversation",
+            object_id=conversation.pk,
+        )
+        _state_changed(conversation.pk)
+        _queue_changed()
+    return conversation
+
+
+def _locked_for_counsellor(conversation_id: int, user: Any) -> Conversation:
+    conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+    if conversation.counsellor_id != user.pk and not has_role(user, Role.SUPERVISOR):
+        raise ChatError("forbidden")
+    return conversation
+
+
+def conversation_transfer(*, conversation_id: int, actor: Any, to_user: Any | None, note: str) -> Conversation:
+    """Warm transfer to a named counsellor, or back to the queue, with an internal note."""
+    _require_staff(actor)
+    if len(note) > settings.SUPPORTLINE_MAX_MESSAGE_LENGTH:
+        raise ChatError("text_too_long")
+    with transaction.atomic():
+        conversation = _locked_for_counsellor(conversation_id, actor)
+        if conversation.status != Conversation.Status.ACTIVE:
+            raise ChatError("not_active")
+        if to_user is not None:
+            if not (has_role(to_user, Role.COUNSELLOR) or has_role(to_user, Role.SUPERVISOR)):
+                raise ChatError("invalid_counsellor")
+            if selectors.active_chat_count(to_user) >= selectors.chat_cap(to_user):
+                raise ChatError("cap_reached")
+            conversation.counsellor = to_user
+            conversation.claimed_at = timezone.now()
+        else:
+            conversation.counsellor = None
+            conversation.status = Conversation.Status.QUEUED
+            conversation.queued_at = timezone.now()
+        conversation.save(update_fields=["counsellor", "status", "queued_at", "claimed_at"])
+        if note.strip():
+            InternalNote.objects.create(conversation=conversation, author=actor, text=note.strip())
+        record_event(
+            actor=actor,
+            action="supportline.conversation.transferred",
+            object_type="supportline.Conversation",
+            object_id=conversation.pk,
+        )
+        _state_changed(conversation.pk)
+        _queue_changed()
+    return conversation
+
+
+def conversation_take_over(*, conversation_id: int, supervisor: Any) -> Conversation:
+    """A supervisor takes a live chat over from its counsellor."""
+    if not has_role(supervisor, Role.SUPERVISOR):
+        raise ChatError("forbidden")
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        if conversation.status != Conversation.Status.ACTIVE:
+            raise ChatError("not_active")
+        conversation.counsellor = supervisor
+        conversation.save(update_fields=["counsellor"])
+        record_event(
+            actor=supervisor,
+            action="supportline.conversation.taken_over",
+            object_type="supportline.Conversation",
+            object_id=conversation.pk,
+        )
+        _state_changed(conversation.pk)
+        _staff_changed()
+    return conversation
+
+
+def conversation_monitor(*, conversation_id: int, supervisor: Any) -> None:
+    """Records that a supervisor is silently reading a chat."""
+    if not has_role(supervisor, Role.SUPERVISOR):
+        raise ChatError("forbidden")
+    record_event(
+        actor=supervisor,
+        action="supportline.conversation.monitored",
+        object_type="supportline.Conversation",
+        object_id=conversation_id,
+    )
+
+
+def conversation_opened(*, conversation_id: int, user: Any) -> Conversation:
+    """Checks that ``user`` may read the chat; a supervisor reading another's chat is audited."""
+    conversation = Conversation.objects.get(pk=conversation_id)
+    if not selectors.can_read(user, conversation):
+        raise ChatError("forbidden")
+    if conversation.counsellor_id != user.pk:
+        conversation_monitor(conversation_id=conversation_id, supervisor=user)
+    return conversation
+
+
+ESCALATION_STEPS = ("called_112", "called_social_services", "informed_supervisor", "documented")
+
+
+def conversation_mark_risk(*, conversation_id: int, actor: Any) -> Conversation:
+    """Marks imminent risk: supervisors are alerted and the escalation checklist opens."""
+    _require_staff(actor)
+    with transaction.atomic():
+        conversation = _locked_for_counsellor(conversation_id, actor)
+        if not conversation.imminent_risk:
+            conversation.imminent_risk = True
+            conversation.risk_marked_at = timezone.now()
+            conversation.save(update_fields=["imminent_risk", "risk_marked_at"])
+        record_event(
+            actor=actor,
+            action="supportline.conversation.risk_marked",
+            object_type="supportline.Conversation",
+            object_id=conversation.pk,
+        )
+        broadcast_on_commit(SUPERVISOR_GROUP, {"type": "risk.alert", "conversation_id": conversation.pk})
+        _state_changed(conversation.pk)
+        _staff_changed()
+    return conversation
+
+
+def escalation_step_done(*, conversation_id: int, actor: Any, step: str) -> Conversation:
+    if step not in ESCALATION_STEPS:
+        raise ChatError("invalid_step")
+    _require_staff(actor)
+    with transaction.atomic():
+        conversation = _locked_for_counsellor(conversation_id, actor)
+        if step not in conversation.escalation_steps:
+            conversation.escalation_steps = [*conversation.escalation_steps, step]
+            conversation.save(update_fields=["escalation_steps"])
+        record_event(
+            actor=actor,
+            action=f"supportline.escalation.{step}",
+            object_type="supportline.Conversation",
+            object_id=conversation.pk,
+        )
+        _staff_changed()
+    return conversation
+
+
+def visitor_block(*, conversation_id: int, actor: Any, reason: str, hours: int) -> VisitorBlock:
+    """Blocks the chat's token for at least the minimum time and ends the chat."""
+    _require_staff(actor)
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 300:
+        raise ChatError("reason_required")
+    if not isinstance(hours, int) or hours < settings.SUPPORTLINE_MIN_BLOCK_HOURS or hours > 24 * 365:
+        raise ChatError("invalid_duration")
+    with transaction.atomic():
+        conversation = _locked_for_counsellor(conversation_id, actor)
+        block = VisitorBlock.objects.create(
+            conversation=conversation,
+            token_hash=conversation.token_hash or "",
+            reason=reason,
+            blocked_by=actor,
+            expires_at=timezone.now() + timedelta(hours=hours),
+        )
+        record_event(
+            actor=actor,
+            action="supportline.visitor.blocked",
+            object_type="supportline.VisitorBlock",
+            object_id=block.pk,
+        )
+        conversation_end(conversation_id=conversation.pk, reason=Conversation.EndReason.BLOCKED, actor=actor)
+    return block
+
+
+def block_review(*, block: VisitorBlock, reviewer: Any, note: str, lift: bool) -> VisitorBlock:
+    block.reviewed_at = timezone.now()
+    block.reviewed_by = reviewer
+    block.review_note = note[:300]
+    if lift:
+        block.expires_at = timezone.now()
+    block.save(update_fields=["reviewed_at", "reviewed_by", "review_note", "expires_at"])
+    record_event(
+        actor=reviewer,
+        action="supportline.visitor.block_reviewed",
+        object_type="supportline.VisitorBlock",
+        object_id=block.pk,
+    )
+    return block
+
+
+def conversation_classify(*, conversation_id: int, actor: Any, categories: list[str], outcome: str) -> Classification:
+    """Records topic categories and outcome after a chat; no text at all."""
+    _require_staff(actor)
+    if not categories or not set(categories) <= set(Classification.Category.values):
+        raise ChatError("invalid_categories")
+    if outcome not in Classification.Outcome.values:
+        raise ChatError("invalid_outcome")
+    with transaction.atomic():
+        conversation = _locked_for_counsellor(conversation_id, actor)
+        if conversation.status != Conversation.Status.ENDED:
+            raise ChatError("not_ended")
+        classification, _ = Classification.objects.update_or_create(
+            conversation=conversation,
+            defaults={"categories": sorted(set(categories)), "outcome": outcome, "classified_by": actor},
+        )
+        record_event(
+            actor=actor,
+            action="supportline.conversation.classified",
+            object_type="supportline.Conversation",
+            object_id=conversation.pk,
+        )
+        _staff_changed()
+    return classification
+
+
+def _delete_transcripts(conversation_ids: list[int]) -> int:
+    deleted, _ = Message.objects.filter(conversation_id__in=conversation_ids).delete()
+    notes, _ = InternalNote.objects.filter(conversation_id__in=conversation_ids).delete()
+    Conversation.objects.filter(pk__in=conversation_ids).update(transcript_deleted_at=timezone.now(), token_hash=None)
+    return deleted + notes
+
+
+def transcript_delete_now(*, conversation_id: int, actor: Any) -> int:
+    """ "Delete transcript now" for an ended chat that holds identifying details."""
+    _require_staff(actor)
+    with transaction.atomic():
+        conversation = _locked_for_counsellor(conversation_id, actor)
+        if conversation.status != Conversation.Status.ENDED:
+            raise ChatError("not_ended")
+        deleted = _delete_transcripts([conversation.pk])
+        record_event(
+            actor=actor,
+            action="supportline.transcript.deleted",
+            object_type="supportline.Conversation",
+            object_id=conversation.pk,
+        )
+    return deleted
+
+
+def purge_transcripts(cutoff: datetime) -> int:
+    """Deletes messages and notes of chats that ended before ``cutoff``; returns how many."""
+    ids = list(
+        Conversation.objects.filter(status=Conversation.Status.ENDED, ended_at__lt=cutoff)
+        .filter(transcript_deleted_at__isnull=True)
+        .values_list("pk", flat=True)
+    )
+    with transaction.atomic():
+        return _delete_transcripts(ids)
+
+
+def purge_feedback(cutoff: datetime) -> int:
+    deleted, _ = Feedback.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
+def run_transcript_retention() -> RetentionRun:
+    return run_retention("transcripts", purge_transcripts)
+
+
+def run_feedback_retention() -> RetentionRun:
+    return run_retention("feedback", purge_feedback)
+
+
+def feedback_give(*, answer: str) -> Feedback:
+    if answer not in Feedback.Answer.values:
+        raise ChatError("invalid_answer")
+    return Feedback.objects.create(answer=answer)

@@ -1,0 +1,178 @@
+"""The support line in a real browser: a young person and a counsellor in two contexts."""
+
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.test import Client
+from playwright.sync_api import expect
+
+from staff.roles import Role
+from supportline.models import Conversation, CounsellorProfile, Feedback, Message
+from tests.factories import StaffUserFactory, login_verified
+from tests.processes import AsgiServer, database_url_for_subprocess, service_env
+from tests.supportline.helpers import open_all_week
+
+pytestmark = [pytest.mark.browser, pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+WCAG_22_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}}
+CONSOLE = "/admin/supportline/conversation/console/"
+
+
+@pytest.fixture(scope="module")
+def chat_server(django_db_setup, django_db_blocker, tmp_path_factory, neutral_site):
+    env = service_env(
+        DATABASE_URL=database_url_for_subprocess(),
+        DATA_DIR=str(tmp_path_factory.mktemp("supportline-browser")),
+        QUICK_EXIT_URL=neutral_site.url,
+        SUPPORTLINE_STARTS_PER_HOUR="100000",
+    )
+    server = AsgiServer(env=env, extra_args=("--no-access-log",))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def counsellor_page(browser, chat_server):
+    open_all_week()
+    user: Any = StaffUserFactory(role=Role.COUNSELLOR)
+    CounsellorProfile.objects.create(user=user, alias="Maja")
+    client = Client()
+    login_verified(client, user)
+    context = browser.new_context(locale="sv-SE")
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": chat_server.url}])
+    page = context.new_page()
+    page.goto(chat_server.url + CONSOLE)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def visitor(browser):
+    context = browser.new_context(locale="sv-SE", viewport={"width": 320, "height": 700})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def start_and_claim(visitor, counsellor_page, chat_server):
+    visitor.goto(chat_server.url + "/chat/")
+    visitor.get_by_role("button", name="Starta chatten").click()
+    expect(visitor.get_by_text("Du är näst på tur.")).to_be_visible()
+    counsellor_page.get_by_role("button", name="Ta chatten").click()
+    expect(visitor.get_by_text("Du chattar med Maja.")).to_be_visible()
+    return Conversation.objects.get()
+
+
+def visitor_says(visitor, text):
+    box = visitor.get_by_label("Skriv ditt meddelande")
+    box.fill(text)
+    box.press("Enter")
+
+
+def counsellor_says(counsellor_page, text):
+    box = counsellor_page.get_by_label("Svar", exact=True)
+    box.fill(text)
+    counsellor_page.get_by_role("button", name="Skicka", exact=True).click()
+
+
+def test_a_young_person_and_a_counsellor_hold_a_conversation(visitor, counsellor_page, chat_server):
+    start_and_claim(visitor, counsellor_page, chat_server)
+    visitor_says(visitor, "Hej, någon har hotat att sprida bilder på mig")
+    counsellor_log = counsellor_page.get_by_role("log")
+    expect(counsellor_log).to_contain_text("Hej, någon har hotat att sprida bilder på mig")
+    expect(visitor.locator("#log .from-visitor .state")).to_have_text("Skickat")
+    counsellor_says(counsellor_page, "Vad modigt att du skriver. Du har inte gjort något fel.")
+    visitor_log = visitor.get_by_role("log")
+    expect(visitor_log).to_contain_text("Vad modigt att du skriver.")
+    expect(visitor_log.locator(".from-counsellor .who")).to_have_text("Maja")
+    # Focus stays in the compose box after sending.
+    expect(visitor.get_by_label("Skriv ditt meddelande")).to_be_focused()
+
+    visitor.get_by_role("button", name="Avsluta chatten").click()
+    visitor.get_by_role("button", name="Ja, avsluta").click()
+    expect(visitor.get_by_role("heading", name="Chatten är avslutad")).to_be_visible()
+    assert visitor.evaluate("() => sessionStorage.length") == 0
+    expect(visitor.get_by_text("Vad modigt att du skriver.")).to_have_count(0)
+    visitor.get_by_role("radio", name="Ja", exact=True).check()
+    visitor.get_by_role("button", name="Skicka svaret").click()
+    expect(visitor.get_by_role("heading", name="Tack för ditt svar")).to_be_visible()
+    assert list(Feedback.objects.values_list("answer", flat=True)) == ["yes"]
+
+
+def test_offline_visitor_gets_every_message_once_in_order(visitor, counsellor_page, chat_server):
+    conversation = start_and_claim(visitor, counsellor_page, chat_server)
+    visitor_says(visitor, "Är du kvar?")
+    expect(counsellor_page.get_by_role("log")).to_contain_text("Är du kvar?")
+
+    visitor.context.set_offline(True)
+    expect(visitor.get_by_text("Anslutningen bröts.")).to_be_visible()
+    for n in (1, 2, 3):
+        counsellor_says(counsellor_page, f"Meddelande {n} medan du var borta")
+    expect(counsellor_page.locator(".chat-log .from-counsellor")).to_have_count(3)
+    assert Message.objects.filter(conversation=conversation).count() == 4
+    expect(visitor.locator("#log .from-counsellor")).to_have_count(0)
+
+    visitor.context.set_offline(False)
+    messages = visitor.locator("#log .from-counsellor .body")
+    expect(messages).to_have_text([f"Meddelande {n} medan du var borta" for n in (1, 2, 3)])
+    visitor.wait_for_timeout(1500)
+    expect(messages).to_have_count(3)
+    expect(visitor.locator("#log .message")).to_have_count(4)
+
+
+def test_quick_exit_mid_chat_ends_it_on_the_counsellors_side(visitor, counsellor_page, chat_server, neutral_site):
+    conversation = start_and_claim(visitor, counsellor_page, chat_server)
+    visitor_says(visitor, "Jag måste gå")
+    expect(counsellor_page.get_by_role("log")).to_contain_text("Jag måste gå")
+    visitor.get_by_role("link", name="Lämna sidan snabbt").click()
+    visitor.wait_for_url(neutral_site.url)
+    expect(counsellor_page.locator(".chat-meta")).to_contain_text("avslutad")
+    conversation.refresh_from_db()
+    assert (conversation.status, conversation.end_reason) == ("ended", "left")
+
+
+def test_axe_finds_nothing_on_the_chat_page_and_the_console(visitor, counsellor_page, chat_server):
+    visitor.goto(chat_server.url + "/chat/")
+    results = Axe().run(visitor, options=WCAG_22_AA)
+    assert results.violations_count == 0, results.generate_report()
+    start_and_claim(visitor, counsellor_page, chat_server)
+    visitor_says(visitor, "Hej")
+    expect(counsellor_page.get_by_role("log")).to_contain_text("Hej")
+    for page in (visitor, counsellor_page):
+        results = Axe().run(page, options=WCAG_22_AA)
+        assert results.violations_count == 0, results.generate_report()
+
+
+def test_closed_chat_shows_when_it_opens_and_where_to_get_help(visitor, chat_server):
+    visitor.goto(chat_server.url + "/chat/")
+    expect(visitor.get_by_role("heading", name="Chatten är stängd just nu")).to_be_visible()
+    expect(visitor.get_by_role("link", name="112").first).to_be_visible()
+    results = Axe().run(visitor, options=WCAG_22_AA)
+    assert results.violations_count == 0, results.generate_report()
+
+
+def test_identifying_details_get_a_gentle_reminder_but_can_still_be_sent(visitor, counsellor_page, chat_server):
+    start_and_claim(visitor, counsellor_page, chat_server)
+    box = visitor.get_by_label("Skriv ditt meddelande")
+    box.fill("Ring mig på 070-123 45 67")
+    box.press("Enter")
+    expect(visitor.get_by_text("Det ser ut som ett telefonnummer.")).to_be_visible()
+    expect(box).to_have_value("Ring mig på 070-123 45 67")
+    expect(box).to_be_focused()
+    box.press("Enter")
+    expect(counsellor_page.get_by_role("log")).to_contain_text("Ring mig på 070-123 45 67")
+
+
+def test_queue_place_survives_a_reload(visitor, counsellor_page, chat_server):
+    visitor.goto(chat_server.url + "/chat/")
+    visitor.get_by_role("radio", name="13–15 år").check()  # noqa: RUF001
+    visitor.get_by_role("button", name="Starta chatten").click()
+    expect(visitor.get_by_text("Du är näst på tur.")).to_be_visible()
+    visitor_says(visitor, "Hej, är det någon där?")
+    visitor.reload()
+    expect(visitor.get_by_text("Du är näst på tur.")).to_be_visible()
+    expect(visitor.locator("#log .from-visitor .body")).to_have_text(["Hej, är det någon där?"])
+    expect(counsellor_page.locator("#queue-table tbody tr")).to_have_count(1)
+    expect(counsellor_page.locator("#queue-table")).to_contain_text("13–15 år")  # noqa: RUF001

@@ -1,0 +1,28 @@
+import pytest
+
+from tests.processes import AsgiServer, database_url_for_subprocess, service_env
+
+
+def _server(env):
+    server = AsgiServer(env=env, extra_args=("--no-access-log",))
+    server.start()
+    return server
+
+
+@pytest.fixture(scope="module")
+def two_servers(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Two separate ASGI processes (own channel-layer instances) on one Redis and the test DB."""
+    env = service_env(
+        DATABASE_URL=database_url_for_subprocess(),
+        DATA_DIR=str(tmp_path_factory.mktemp("supportline-live")),
+        SUPPORTLINE_STARTS_PER_HOUR="100000",
+    )
+    visitor_side = _server(env)
+    try:
+        counsellor_side = _server(env)
+    except Exception:
+        visitor_side.stop()
+        raise
+    yield visitor_side, counsellor_side
+    visitor_side.stop()
+    counsellor_side.stop()

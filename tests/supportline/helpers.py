@@ -1,0 +1,116 @@
+"""Shared helpers for support-line tests: opening hours, sockets, verified staff."""
+
+import asyncio
+import json
+import uuid
+from datetime import time
+from typing import Any
+
+import websockets
+from channels.db import database_sync_to_async
+from django.test import Client
+from websockets.typing import Origin
+
+from staff.roles import Role
+from supportline.models import CounsellorProfile, OpeningHours
+from tests.factories import StaffUserFactory, login_verified
+
+
+def open_all_week():
+    for weekday in range(7):
+        OpeningHours.objects.create(weekday=weekday, opens=time(0, 0), closes=time(0, 0))
+
+
+def verified_staff_cookie(role=Role.COUNSELLOR, alias="Maja"):
+    """A staff member with an OTP-verified session in the database, and its cookie header."""
+    user: Any = StaffUserFactory(role=role)
+    CounsellorProfile.objects.create(user=user, alias=alias)
+    client = Client()
+    login_verified(client, user)
+    return user, f"sessionid={client.cookies['sessionid'].value}"
+
+
+def origin_of(server):
+    return Origin(server.url.replace("127.0.0.1", "localhost"))
+
+
+class Socket:
+    """A JSON WebSocket client with small waiting helpers."""
+
+    def __init__(self, ws):
+        self.ws = ws
+
+    @classmethod
+    async def open(cls, server, path, cookie=None, origin=None):
+        headers = {"Cookie": cookie} if cookie else None
+        ws = await websockets.connect(
+            f"{server.ws_url}{path}", origin=origin or origin_of(server), additional_headers=headers, open_timeout=20
+        )
+        return cls(ws)
+
+    async def send(self, **frame):
+        await self.ws.send(json.dumps(frame))
+
+    async def send_raw(self, text):
+        await self.ws.send(text)
+
+    async def recv(self, timeout=10.0):
+        return json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+
+    async def recv_type(self, frame_type, /, timeout=10.0, **match):
+        """The next frame of ``frame_type`` (matching ``match``); other frames are skipped."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError(f"no {frame_type} frame matching {match}")
+            frame = await self.recv(remaining)
+            if frame.get("type") == frame_type and all(frame.get(k) == v for k, v in match.items()):
+                return frame
+
+    async def collect(self, kind, quiet=1.0):
+        """Every ``kind`` frame until nothing arrives for ``quiet`` seconds."""
+        frames: list[dict[str, Any]] = []
+        while True:
+            try:
+                frame = await self.recv(quiet)
+            except TimeoutError:
+                return frames
+            if frame.get("type") == kind:
+                frames.append(frame)
+
+    async def alive(self):
+        """Proves the connection still answers after an error."""
+        await self.send(type="ping")
+        await self.recv_type("pong", timeout=5)
+
+    async def close(self):
+        await self.ws.close()
+
+
+def new_client_id():
+    return uuid.uuid4().hex
+
+
+async def start_chat(server, **choices):
+    visitor = await Socket.open(server, "/ws/chat/")
+    await visitor.send(type="start", **choices)
+    session = await visitor.recv_type("session")
+    return visitor, session["token"]
+
+
+async def claimed_chat(visitor_server, counsellor_server, cookie):
+    """A visitor on one server, claimed by a counsellor on the other."""
+    visitor, token = await start_chat(visitor_server)
+    counsellor = await Socket.open(counsellor_server, "/ws/counsellor/", cookie=cookie)
+    dashboard = await counsellor.recv_type("dashboard")
+    while not dashboard["queue"]:
+        dashboard = await counsellor.recv_type("dashboard")
+    conversation_id = dashboard["queue"][0]["id"]
+    await counsellor.send(type="claim", conversation_id=conversation_id)
+    await counsellor.recv_type("chat")
+    await visitor.recv_type("state", status="active")
+    return visitor, token, counsellor, conversation_id
+
+
+adb = database_sync_to_async
