@@ -339,12 +339,22 @@ def conversation_monitor(*, conversation_id: int, supervisor: Any) -> None:
 
 
 def conversation_opened(*, conversation_id: int, user: Any) -> Conversation:
-    """Checks that ``user`` may read the chat; a supervisor reading another's chat is audited."""
+    """Checks that ``user`` may read the chat, and audits the view of its transcript.
+
+    A supervisor reading another counsellor's chat is recorded as monitoring.
+    """
     conversation = Conversation.objects.get(pk=conversation_id)
     if not selectors.can_read(user, conversation):
         raise ChatError("forbidden")
     if conversation.counsellor_id != user.pk:
         conversation_monitor(conversation_id=conversation_id, supervisor=user)
+    else:
+        record_event(
+            actor=user,
+            action="supportline.transcript.viewed",
+            object_type="supportline.Conversation",
+            object_id=conversation_id,
+        )
     return conversation
 
 

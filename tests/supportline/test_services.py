@@ -334,3 +334,12 @@ def test_feedback_is_purged_by_its_own_period():
     run = services.run_feedback_retention()
     assert run.deleted == 1
     assert RetentionRun.objects.filter(kind="feedback").count() == 1
+
+
+@pytest.mark.django_db
+def test_opening_a_transcript_is_audited(counsellor):
+    conversation = active(counsellor)
+    services.conversation_opened(conversation_id=conversation.pk, user=counsellor)
+    event = AuditEvent.objects.filter(action="supportline.transcript.viewed").get()
+    assert event.actor == counsellor
+    assert event.object_id == str(conversation.pk)
