@@ -1,14 +1,11 @@
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
 from audit.models import AuditEvent
-from staff.admin import AuditedViewMixin
+from staff.admin import AuditedViewMixin, ReadOnlyAdminMixin
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(AuditedViewMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class AuditEventAdmin(AuditedViewMixin, ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """Read only for everyone, superusers included: only record_event writes and retention deletes."""
 
     list_display = ("created_at", "actor_label", "action", "object_type", "object_id")
@@ -19,12 +16,3 @@ class AuditEventAdmin(AuditedViewMixin, admin.ModelAdmin):  # type: ignore[type-
     show_full_result_count = False
     fields = ("created_at", "actor_label", "action", "object_type", "object_id", "previous_hash", "hash")
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

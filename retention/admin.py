@@ -7,10 +7,11 @@ from django.template.response import TemplateResponse
 from retention.models import RetentionRun
 from retention.selectors import retention_overview
 from staff.access import is_verified
+from staff.admin import ReadOnlyAdminMixin
 
 
 @admin.register(RetentionRun)
-class RetentionRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RetentionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """The retention page: every period and its job above, the log of runs below.
 
     Read only: runs are written by the retention jobs alone.
@@ -22,15 +23,6 @@ class RetentionRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     date_hierarchy = "finished_at"
     fields = ("kind", "started_at", "finished_at", "outcome", "deleted", "error")
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
         response = super().changelist_view(request, extra_context)

@@ -18,6 +18,19 @@ from staff.services import deactivate_account, reset_second_factor, unlock_accou
 User = get_user_model()
 
 
+class ReadOnlyAdminMixin:
+    """For records nobody may add, edit or delete in the admin (only services and jobs write them)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class AuditedViewMixin:
     """Records ``"<app>.<model>.viewed"`` in the audit chain whenever a change page is shown.
 

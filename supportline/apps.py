@@ -1,5 +1,25 @@
 from django.apps import AppConfig
 
+# Opening hours, holidays, other help and counsellor profiles: kept up by
+# supervisors and administrators alike.
+_STAFF_MAINTAINED = {
+    "supportline.view_counsellorprofile",
+    "supportline.add_counsellorprofile",
+    "supportline.change_counsellorprofile",
+    "supportline.view_openinghours",
+    "supportline.add_openinghours",
+    "supportline.change_openinghours",
+    "supportline.delete_openinghours",
+    "supportline.view_specialday",
+    "supportline.add_specialday",
+    "supportline.change_specialday",
+    "supportline.delete_specialday",
+    "supportline.view_otherhelp",
+    "supportline.add_otherhelp",
+    "supportline.change_otherhelp",
+    "supportline.delete_otherhelp",
+}
+
 
 class SupportlineConfig(AppConfig):
     """Anonymous real-time chat between a young person and a counsellor."""
@@ -25,38 +45,8 @@ class SupportlineConfig(AppConfig):
             "supportline.view_visitorblock",
             "supportline.change_visitorblock",
             "supportline.view_classification",
-            "supportline.view_counsellorprofile",
-            "supportline.add_counsellorprofile",
-            "supportline.change_counsellorprofile",
-            "supportline.view_openinghours",
-            "supportline.add_openinghours",
-            "supportline.change_openinghours",
-            "supportline.delete_openinghours",
-            "supportline.view_specialday",
-            "supportline.add_specialday",
-            "supportline.change_specialday",
-            "supportline.delete_specialday",
-            "supportline.view_otherhelp",
-            "supportline.add_otherhelp",
-            "supportline.change_otherhelp",
-            "supportline.delete_otherhelp",
             "supportline.view_feedback",
+            *_STAFF_MAINTAINED,
         },
-        "administrator": {
-            "supportline.view_openinghours",
-            "supportline.add_openinghours",
-            "supportline.change_openinghours",
-            "supportline.delete_openinghours",
-            "supportline.view_specialday",
-            "supportline.add_specialday",
-            "supportline.change_specialday",
-            "supportline.delete_specialday",
-            "supportline.view_otherhelp",
-            "supportline.add_otherhelp",
-            "supportline.change_otherhelp",
-            "supportline.delete_otherhelp",
-            "supportline.view_counsellorprofile",
-            "supportline.add_counsellorprofile",
-            "supportline.change_counsellorprofile",
-        },
+        "administrator": _STAFF_MAINTAINED,
     }

@@ -1,8 +1,8 @@
 """One saved object of any model, so the role table can open its change, history and delete pages.
 
 Uses an existing row when there is one, otherwise fills every required
-field with a plain value. A model this cannot build gets an entry in
-``BUILDERS`` (label -> callable returning a saved object).
+field with a plain value. A model whose constraints need particular values
+gets an entry in ``OVERRIDES`` (label -> field values).
 """
 
 from __future__ import annotations
@@ -10,13 +10,15 @@ from __future__ import annotations
 import datetime
 import decimal
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from django.db import models
 from django.utils import timezone
 
-BUILDERS: dict[str, Callable[[], models.Model]] = {}
+OVERRIDES: dict[str, dict[str, Any]] = {
+    # An article must be written for at least one audience.
+    "prevention.Article": {"for_children": True},
+}
 
 
 def _value_for(field: models.Field[Any, Any]) -> Any:
@@ -32,6 +34,8 @@ def _value_for(field: models.Field[Any, Any]) -> Any:
         return f"s{uuid.uuid4().hex[:12]}"
     if isinstance(field, models.BooleanField):
         return False
+    if isinstance(field, models.TimeField):
+        return datetime.time(9, 0)
     if isinstance(field, models.DateTimeField):
         return timezone.now()
     if isinstance(field, models.DateField):
@@ -54,15 +58,12 @@ def _value_for(field: models.Field[Any, Any]) -> Any:
     raise TypeError(f"no plain value for {field!r}")
 
 
-def object_of(model: type[models.Model]) -> models.Model:
-    label = model._meta.label
-    if label in BUILDERS:
-        return BUILDERS[label]()
-    existing = model._default_manager.order_by("pk").first()
-    if existing is not None:
-        return existing
-    values = {}
+def new_object_of(model: type[models.Model]) -> models.Model:
+    """A freshly created row, with every required field filled."""
+    values = dict(OVERRIDES.get(model._meta.label, {}))
     for field in model._meta.concrete_fields:
+        if field.name in values:
+            continue
         if field.primary_key and (field.has_default() or isinstance(field, models.AutoField)):
             continue
         if (
@@ -74,3 +75,23 @@ def object_of(model: type[models.Model]) -> models.Model:
             continue
         values[field.name] = _value_for(field)
     return model._default_manager.create(**values)
+
+
+def object_of(model: type[models.Model]) -> models.Model:
+    """An existing row of ``model``, or a new one."""
+    existing = model._default_manager.order_by("pk").first()
+    return existing if existing is not None else new_object_of(model)
+
+
+def version_of(model: type[models.Model], *, deleted: bool = False) -> Any:
+    """A django-reversion Version of a ``model`` row; of a since-deleted row if ``deleted``."""
+    import reversion
+    from reversion.models import Version
+
+    obj = new_object_of(model) if deleted else object_of(model)
+    with reversion.create_revision():
+        obj.save()
+    version = Version.objects.get_for_object(obj).first()
+    if deleted:
+        obj.delete()
+    return version

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.utils import quote
 from django.contrib.auth import get_user_model
@@ -18,7 +19,7 @@ from django.urls import URLPattern, URLResolver, reverse
 
 from staff.roles import Role, role_permissions
 from tests.factories import login_verified
-from tests.staff.admin_objects import object_of
+from tests.staff.admin_objects import object_of, version_of
 from tests.staff.helpers import staff_member
 
 pytestmark = pytest.mark.django_db
@@ -36,12 +37,48 @@ NOT_DATA = {
     "view_on_site": "a redirect to the object's public page, which checks access itself",
     "autocomplete": "checked per ModelAdmin below, where autocomplete_fields exist",
 }
+
+
 # name -> (path builder, predicate on the role's permission set) for custom
 # admin URLs that are neither site-wide nor one of a ModelAdmin's five.
+def _revision_urls(label: str) -> dict[str, tuple[Callable[[], str], Callable[[set[str]], bool]]]:
+    """django-reversion's pages for one model: recovery needs add and change, a revision needs change."""
+    app_label, model_name = label.split(".")
+    model = apps.get_model(label)
+    name = f"{app_label}_{model_name.lower()}"
+
+    def revision_path() -> str:
+        version = version_of(model)
+        return reverse(f"admin:{name}_revision", args=[version.object_id, version.pk])
+
+    def may(*actions: str) -> Callable[[set[str]], bool]:
+        return lambda granted: all(f"{app_label}.{a}_{model_name.lower()}" in granted for a in actions)
+
+    return {
+        f"{name}_recoverlist": (lambda: reverse(f"admin:{name}_recoverlist"), may("add", "change")),
+        f"{name}_recover": (
+            lambda: reverse(f"admin:{name}_recover", args=[version_of(model, deleted=True).pk]),
+            may("add", "change"),
+        ),
+        f"{name}_revision": (revision_path, may("change")),
+    }
+
+
 EXTRA_URLS: dict[str, tuple[Callable[[], str], Callable[[set[str]], bool]]] = {
     "auth_user_password_change": (
         lambda: reverse("admin:auth_user_password_change", args=[object_of(get_user_model()).pk]),
         lambda granted: "auth.change_user" in granted,
+    ),
+    "prevention_article_preview": (
+        lambda: reverse("admin:prevention_article_preview", args=[object_of(apps.get_model("prevention.Article")).pk]),
+        lambda granted: "prevention.view_article" in granted,
+    ),
+    **_revision_urls("prevention.Article"),
+    **_revision_urls("prevention.Topic"),
+    # The counsellor console: counsellors and supervisors (who see conversations).
+    "supportline_console": (
+        lambda: reverse("admin:supportline_console"),
+        lambda granted: "supportline.view_conversation" in granted,
     ),
 }
 
