@@ -45,8 +45,8 @@ test: lint
 
 # Regenerate the English catalogue after changing Swedish source strings.
 messages: install-dev
-	$(BIN)/python manage.py makemessages --locale en --no-obsolete --no-location
-	$(BIN)/python manage.py compilemessages --locale en
+	$(BIN)/python manage.py makemessages --locale en --no-obsolete --no-location --ignore "$(VENV)/*" --ignore "var/*"
+	$(BIN)/python manage.py compilemessages --locale en --ignore "$(VENV)/*"
 
 clean:
 	rm -rf var/ .mypy_cache .ruff_cache .pytest_cache
