@@ -2,10 +2,9 @@ from collections.abc import Callable
 
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 
 from audit.services import record_event
-from staff.sessions import SEEN_KEY, SEEN_RESOLUTION_SECONDS, is_expired, start
+from staff.sessions import is_expired, record_activity
 
 
 class StaffSessionMiddleware:
@@ -25,8 +24,6 @@ class StaffSessionMiddleware:
             if is_expired(request.session):
                 record_event(actor=user, action="staff.session.expired", object_type="auth.User", object_id=user.pk)
                 logout(request)
-            elif SEEN_KEY not in request.session:
-                start(request.session)
-            elif timezone.now().timestamp() - float(request.session[SEEN_KEY]) >= SEEN_RESOLUTION_SECONDS:
-                request.session[SEEN_KEY] = timezone.now().timestamp()
+            else:
+                record_activity(request.session)
         return self.get_response(request)

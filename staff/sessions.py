@@ -27,3 +27,33 @@ def is_expired(session: Any) -> bool:
     idle = timedelta(minutes=settings.STAFF_SESSION_IDLE_MINUTES).total_seconds()
     lifetime = timedelta(hours=settings.STAFF_SESSION_MAX_HOURS).total_seconds()
     return now - float(seen) > idle or now - float(started) > lifetime
+
+
+def record_activity(session: Any) -> bool:
+    """Moves the idle clock on (at most every ``SEEN_RESOLUTION_SECONDS``); True if the session changed."""
+    if STARTED_KEY not in session or SEEN_KEY not in session:
+        start(session)
+        return True
+    now = timezone.now().timestamp()
+    if now - float(session[SEEN_KEY]) < SEEN_RESOLUTION_SECONDS:
+        return False
+    session[SEEN_KEY] = now
+    return True
+
+
+def session_alive(session: Any) -> bool:
+    """True while a WebSocket's session has neither been idle too long nor outlived its lifetime."""
+    return session is not None and not is_expired(session)
+
+
+def keep_alive(session: Any) -> bool:
+    """For staff work over a WebSocket, which the HTTP middleware never sees.
+
+    False once the session has expired; otherwise records the activity,
+    saving the session when its clock moved.
+    """
+    if not session_alive(session):
+        return False
+    if record_activity(session):
+        session.save()
+    return True

@@ -44,6 +44,7 @@ def _console_strings() -> dict[str, str]:
         "new_chat_title": _("Ny chatt väntar"),
         "risk_alert": _("Akut risk markerad i chatt #%(id)s."),
         "reconnecting": _("Anslutningen bröts. Ansluter igen …"),
+        "logged_out": _("Du har loggats ut eftersom du varit inaktiv. Ladda om sidan och logga in igen."),
         "connected": _("Ansluten."),
         "queue_empty": _("Ingen väntar just nu."),
         "claim": _("Ta chatten"),

@@ -23,6 +23,7 @@ from django.contrib.auth import get_user_model
 from privacy.ratelimit import ahit
 from staff.access import scope_has_verified_role
 from staff.roles import Role
+from staff.sessions import keep_alive, session_alive
 from supportline import selectors, services
 from supportline.models import Conversation, Message, conversation_group
 from supportline.services import ChatError
@@ -81,6 +82,8 @@ class _ChatSocket(AsyncWebsocketConsumer):
         if not self.frame_window.allow():
             await self.send_error("rate_limited", client_id=frame.get("client_id"))
             return
+        if not await self.allow_frame(str(frame.get("type"))):
+            return
         name = self.handlers.get(str(frame.get("type")))
         if name is None:
             await self.send_error("unknown_type")
@@ -93,6 +96,10 @@ class _ChatSocket(AsyncWebsocketConsumer):
             await self.send_error(exc.code, **context)
         except Conversation.DoesNotExist:
             await self.send_error("unknown_conversation")
+
+    async def allow_frame(self, frame_type: str) -> bool:
+        """A hook run before each well-formed frame; False drops it (the hook may close)."""
+        return True
 
     async def handle_ping(self, frame: dict[str, Any]) -> None:
         await self.send_json({"type": "pong"})
@@ -271,6 +278,10 @@ class VisitorChatConsumer(_ChatSocket):
         await self._send_state()
 
 
+# The console shows "logged out" instead of reconnecting on this close code.
+SESSION_EXPIRED_CLOSE_CODE = 4401
+
+
 class CounsellorConsumer(_ChatSocket):
     """A counsellor's (or supervisor's) console: the queue, their chats, and actions."""
 
@@ -290,6 +301,16 @@ class CounsellorConsumer(_ChatSocket):
         "delete_transcript": "handle_delete_transcript",
         "ping": "handle_ping",
     }
+
+    async def allow_frame(self, frame_type: str) -> bool:
+        # Work in the console is staff activity, though it never reaches the HTTP
+        # middleware: it keeps the session alive (heartbeat pings do not), and
+        # once the session has expired the console closes like any staff page.
+        check = session_alive if frame_type == "ping" else keep_alive
+        if await database_sync_to_async(check)(self.scope.get("session")):
+            return True
+        await self.close(code=SESSION_EXPIRED_CLOSE_CODE)
+        return False
 
     async def connect(self) -> None:
         self.opened: dict[int, int] = {}  # conversation id -> last seq sent

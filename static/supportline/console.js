@@ -41,10 +41,16 @@
     socket.onmessage = function (event) {
       if (socket === ws) handle(JSON.parse(event.data));
     };
-    socket.onclose = function () {
+    socket.onclose = function (event) {
       if (socket !== ws) return;
       clearInterval(pingTimer);
       clearTimeout(pongTimer);
+      if (event.code === 4401) {
+        // The staff session expired: reconnecting would only be refused.
+        connection.textContent = T.logged_out;
+        ws = null;
+        return;
+      }
       connection.textContent = T.reconnecting;
       var delay = Math.min(30000, 500 * Math.pow(2, attempts)) * (0.75 + Math.random() * 0.5);
       attempts += 1;
