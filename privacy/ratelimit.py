@@ -44,6 +44,12 @@ def request_client_key(request: HttpRequest) -> str:
     return str(scope.get("anonymous_client", ""))
 
 
+def _counter(bucket: str, identity: str, window_seconds: int) -> tuple[str, int]:
+    """The cache key of the current fixed window, and how long it must live."""
+    window = int(time.time() // window_seconds)
+    return f"privacy:rl:{bucket}:{identity}:{window}", window_seconds + 1
+
+
 def hit(bucket: str, identity: str, *, limit: int, window_seconds: int) -> bool:
     """Counts one event for ``identity`` in ``bucket``; False once over ``limit``.
 
@@ -52,27 +58,25 @@ def hit(bucket: str, identity: str, *, limit: int, window_seconds: int) -> bool:
     """
     if not identity:
         return True
-    window = int(time.time() // window_seconds)
-    name = f"privacy:rl:{bucket}:{identity}:{window}"
-    cache.add(name, 0, timeout=window_seconds + 1)
+    name, ttl = _counter(bucket, identity, window_seconds)
+    cache.add(name, 0, timeout=ttl)
     try:
         count = cache.incr(name)
     except ValueError:  # expired between add and incr
-        cache.set(name, 1, timeout=window_seconds + 1)
+        cache.set(name, 1, timeout=ttl)
         count = 1
     return count <= limit
 
 
 async def ahit(bucket: str, identity: str, *, limit: int, window_seconds: int) -> bool:
-    """Async twin of :func:`hit`."""
+    """Async twin of :func:`hit`, for consumers."""
     if not identity:
         return True
-    window = int(time.time() // window_seconds)
-    name = f"privacy:rl:{bucket}:{identity}:{window}"
-    await cache.aadd(name, 0, timeout=window_seconds + 1)
+    name, ttl = _counter(bucket, identity, window_seconds)
+    await cache.aadd(name, 0, timeout=ttl)
     try:
         count = await cache.aincr(name)
-    except ValueError:
-        await cache.aset(name, 1, timeout=window_seconds + 1)
+    except ValueError:  # expired between add and incr
+        await cache.aset(name, 1, timeout=ttl)
         count = 1
     return count <= limit
