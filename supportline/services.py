@@ -47,6 +47,11 @@ class ChatError(Exception):
         self.code = code
 
 
+def _audit_conversation(actor: Any, action: str, conversation_id: int) -> None:
+    """One audit event about a conversation: who did what, never what was said."""
+    record_event(actor=actor, action=action, object_type="supportline.Conversation", object_id=conversation_id)
+
+
 def broadcast_on_commit(group: str, event: dict[str, Any]) -> None:
     """Sends ``event`` to ``group`` once the current transaction commits."""
 
@@ -185,12 +190,7 @@ def conversation_end(*, conversation_id: int, reason: str, actor: Any = None) ->
         conversation.ended_at = timezone.now()
         conversation.save(update_fields=["status", "end_reason", "ended_at"])
         if actor is not None:
-            record_event(
-                actor=actor,
-                action="supportline.conversation.ended",
-                object_type="supportline.Conversation",
-                object_id=conversation.pk,
-            )
+            _audit_conversation(actor, "supportline.conversation.ended", conversation.pk)
         _state_changed(conversation.pk)
         if was_queued:
             _queue_changed()
@@ -253,12 +253,7 @@ def conversation_claim(*, conversation_id: int, counsellor: Any) -> Conversation
         conversation.counsellor = counsellor
         conversation.claimed_at = timezone.now()
         conversation.save(update_fields=["status", "counsellor", "claimed_at"])
-        record_event(
-            actor=counsellor,
-            action="supportline.conversation.claimed",
-            object_type="supportline.Conversation",
-            object_id=conversation.pk,
-        )
+        _audit_conversation(counsellor, "supportline.conversation.claimed", conversation.pk)
         _state_changed(conversation.pk)
         _queue_changed()
     return conversation
@@ -294,12 +289,7 @@ def conversation_transfer(*, conversation_id: int, actor: Any, to_user: Any | No
         conversation.save(update_fields=["counsellor", "status", "queued_at", "claimed_at"])
         if note.strip():
             InternalNote.objects.create(conversation=conversation, author=actor, text=note.strip())
-        record_event(
-            actor=actor,
-            action="supportline.conversation.transferred",
-            object_type="supportline.Conversation",
-            object_id=conversation.pk,
-        )
+        _audit_conversation(actor, "supportline.conversation.transferred", conversation.pk)
         _state_changed(conversation.pk)
         _queue_changed()
     return conversation
@@ -315,12 +305,7 @@ def conversation_take_over(*, conversation_id: int, supervisor: Any) -> Conversa
             raise ChatError("not_active")
         conversation.counsellor = supervisor
         conversation.save(update_fields=["counsellor"])
-        record_event(
-            actor=supervisor,
-            action="supportline.conversation.taken_over",
-            object_type="supportline.Conversation",
-            object_id=conversation.pk,
-        )
+        _audit_conversation(supervisor, "supportline.conversation.taken_over", conversation.pk)
         _state_changed(conversation.pk)
         _staff_changed()
     return conversation
@@ -330,12 +315,7 @@ def conversation_monitor(*, conversation_id: int, supervisor: Any) -> None:
     """Records that a supervisor is silently reading a chat."""
     if not has_role(supervisor, Role.SUPERVISOR):
         raise ChatError("forbidden")
-    record_event(
-        actor=supervisor,
-        action="supportline.conversation.monitored",
-        object_type="supportline.Conversation",
-        object_id=conversation_id,
-    )
+    _audit_conversation(supervisor, "supportline.conversation.monitored", conversation_id)
 
 
 def conversation_opened(*, conversation_id: int, user: Any) -> Conversation:
@@ -349,12 +329,7 @@ def conversation_opened(*, conversation_id: int, user: Any) -> Conversation:
     if conversation.counsellor_id != user.pk:
         conversation_monitor(conversation_id=conversation_id, supervisor=user)
     else:
-        record_event(
-            actor=user,
-            action="supportline.transcript.viewed",
-            object_type="supportline.Conversation",
-            object_id=conversation_id,
-        )
+        _audit_conversation(user, "supportline.transcript.viewed", conversation_id)
     return conversation
 
 
@@ -370,12 +345,7 @@ def conversation_mark_risk(*, conversation_id: int, actor: Any) -> Conversation:
             conversation.imminent_risk = True
             conversation.risk_marked_at = timezone.now()
             conversation.save(update_fields=["imminent_risk", "risk_marked_at"])
-        record_event(
-            actor=actor,
-            action="supportline.conversation.risk_marked",
-            object_type="supportline.Conversation",
-            object_id=conversation.pk,
-        )
+        _audit_conversation(actor, "supportline.conversation.risk_marked", conversation.pk)
         broadcast_on_commit(SUPERVISOR_GROUP, {"type": "risk.alert", "conversation_id": conversation.pk})
         _state_changed(conversation.pk)
         _staff_changed()
@@ -391,12 +361,7 @@ def escalation_step_done(*, conversation_id: int, actor: Any, step: str) -> Conv
         if step not in conversation.escalation_steps:
             conversation.escalation_steps = [*conversation.escalation_steps, step]
             conversation.save(update_fields=["escalation_steps"])
-        record_event(
-            actor=actor,
-            action=f"supportline.escalation.{step}",
-            object_type="supportline.Conversation",
-            object_id=conversation.pk,
-        )
+        _audit_conversation(actor, f"supportline.escalation.{step}", conversation.pk)
         _staff_changed()
     return conversation
 
@@ -459,12 +424,7 @@ def conversation_classify(*, conversation_id: int, actor: Any, categories: list[
             conversation=conversation,
             defaults={"categories": sorted(set(categories)), "outcome": outcome, "classified_by": actor},
         )
-        record_event(
-            actor=actor,
-            action="supportline.conversation.classified",
-            object_type="supportline.Conversation",
-            object_id=conversation.pk,
-        )
+        _audit_conversation(actor, "supportline.conversation.classified", conversation.pk)
         _staff_changed()
     return classification
 
@@ -484,12 +444,7 @@ def transcript_delete_now(*, conversation_id: int, actor: Any) -> int:
         if conversation.status != Conversation.Status.ENDED:
             raise ChatError("not_ended")
         deleted = _delete_transcripts([conversation.pk])
-        record_event(
-            actor=actor,
-            action="supportline.transcript.deleted",
-            object_type="supportline.Conversation",
-            object_id=conversation.pk,
-        )
+        _audit_conversation(actor, "supportline.transcript.deleted", conversation.pk)
     return deleted
 
 
