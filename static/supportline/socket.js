@@ -312,7 +312,7 @@ export class ChatSocket {
   }
 
   // A message frame (with client_id) that is sent until acknowledged.
-  enqueue(frame, state = "sending") {
+  enqueue(frame, state = this.isOpen ? "sending" : "retrying") {
     return this.outbox.add(frame, state);
   }
 
