@@ -12,14 +12,17 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from playwright.sync_api import expect
 
-from staff.roles import Role
-from supportline.models import Conversation, CounsellorProfile, Message
-from tests.e2e.test_supportline_chat import CONSOLE, counsellor_says, start_and_claim, visitor_says
-from tests.factories import StaffUserFactory, login_verified
-from tests.processes import AsgiServer, clean_env, database_url_for_subprocess, manage, service_env
+from supportline.models import Conversation, Message
+from tests.e2e.test_supportline_chat import (
+    counsellor_says,
+    open_console,
+    start_and_claim,
+    start_chat_server,
+    visitor_says,
+)
+from tests.processes import AsgiServer, clean_env, database_url_for_subprocess, manage
 from tests.supportline.helpers import open_all_week
 
 pytestmark = [pytest.mark.browser, pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -44,18 +47,6 @@ def production_static_env(django_db_setup: None, django_db_blocker: Any, tmp_pat
     return env
 
 
-def counsellor_console(browser: Any, server: AsgiServer) -> Any:
-    user: Any = StaffUserFactory(role=Role.COUNSELLOR)
-    CounsellorProfile.objects.create(user=user, alias="Maja")
-    client = Client()
-    login_verified(client, user)
-    context = browser.new_context(locale="sv-SE")
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}])
-    page = context.new_page()
-    page.goto(server.url + CONSOLE)
-    return page
-
-
 def test_both_pages_reconnect_after_a_server_crash_and_deliver_what_was_typed_once(
     browser, production_static_env, tmp_path
 ):
@@ -67,7 +58,7 @@ def test_both_pages_reconnect_after_a_server_crash_and_deliver_what_was_typed_on
     )
     visitor_context = browser.new_context(locale="sv-SE", viewport={"width": 320, "height": 700})
     try:
-        counsellor = counsellor_console(browser, server)
+        counsellor = open_console(browser, server)
         visitor = visitor_context.new_page()
         conversation = start_and_claim(visitor, counsellor, server)
         for page, root in ((visitor, "#chat"), (counsellor, "#console")):
@@ -102,7 +93,8 @@ def test_both_pages_reconnect_after_a_server_crash_and_deliver_what_was_typed_on
         expect(visitor.locator("#log .message .body")).to_have_text(texts)
         expect(counsellor.locator(".chat-log .chat-msg .body")).to_have_text(texts)
     finally:
-        visitor_context.close()
+        for context in browser.contexts:
+            context.close()
         server.stop()
         restarted.stop()
 
@@ -134,14 +126,7 @@ WebSocket.prototype.send = function (data) {
 @pytest.fixture(scope="module")
 def strict_server(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: Any) -> Iterator[AsgiServer]:
     """A server that takes one message a second per connection and refuses the rest."""
-    env = service_env(
-        DATABASE_URL=database_url_for_subprocess(),
-        DATA_DIR=str(tmp_path_factory.mktemp("storm-data")),
-        SUPPORTLINE_STARTS_PER_HOUR="100000",
-        SUPPORTLINE_MESSAGES_PER_SECOND="1",
-    )
-    server = AsgiServer(env=env, extra_args=("--no-access-log",))
-    server.start()
+    server = start_chat_server(tmp_path_factory.mktemp("storm-data"), SUPPORTLINE_MESSAGES_PER_SECOND="1")
     yield server
     server.stop()
 
