@@ -7,7 +7,8 @@
 // template resolved with {% static %}, so it is the hashed file in production.
 
 const root = document.getElementById("chat");
-if (root) start(root, await import(root.getAttribute("data-socket-module")));
+// A promise rather than top-level await, which older phones' browsers lack.
+if (root) import(root.getAttribute("data-socket-module")).then(function (socket) { start(root, socket); });
 
 function start(root, { ChatSocket, newClientId, socketUrl }) {
   var T = JSON.parse(document.getElementById("chat-strings").textContent);

@@ -3,7 +3,8 @@
 // with {% static %}, so it is the hashed file in production.
 
 const root = document.getElementById("console");
-if (root) start(root, await import(root.getAttribute("data-socket-module")));
+// A promise rather than top-level await, as in chat.js.
+if (root) import(root.getAttribute("data-socket-module")).then(function (socket) { start(root, socket); });
 
 function start(root, { ChatSocket, newClientId, socketUrl }) {
   var T = JSON.parse(document.getElementById("console-strings").textContent);
