@@ -13,7 +13,7 @@ def deliver_police_handoff(self: Task[[int], str], handoff_id: int) -> str:
     report = services.handoff_attempt(handoff_id=handoff_id)
     if report.retry_in is not None:
         raise self.retry(countdown=report.retry_in)
-    return report.status
+    return str(report.result)
 
 
 @shared_task(name="hotline.tasks.sweep_police_handoffs")
