@@ -54,4 +54,5 @@ def breaker_for(name: str, cooldown: float = 5.0) -> CircuitBreaker:
     with _registry_lock:
         if name not in _breakers:
             _breakers[name] = CircuitBreaker(name, cooldown)
+        _breakers[name].cooldown = cooldown  # the latest configuration wins
         return _breakers[name]

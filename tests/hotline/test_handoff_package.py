@@ -190,3 +190,25 @@ def test_the_sweeper_finds_lost_and_interrupted_handoffs(settings):
     due = services.handoffs_due_for_sweep(now)
     assert set(due) == {lost.pk, interrupted.pk}
     assert fresh.pk not in due
+
+
+@pytest.mark.parametrize("receiver", [("duplicate",)], indirect=True)
+def test_a_409_confirming_the_same_key_counts_as_delivered(receiver):
+    handoff = urgent_handoff()
+    report = services.handoff_attempt(handoff_id=handoff.pk)
+    assert report.result == services.AttemptResult.DELIVERED
+    handoff.refresh_from_db()
+    assert handoff.status == PoliceHandoff.Status.DELIVERED
+    assert handoff.acknowledgement == "POL-0001"
+    attempt = handoff.attempt_log.get()
+    assert (attempt.outcome, attempt.status_code, attempt.detail) == (HandoffAttempt.Outcome.ACCEPTED, 409, "duplicate")
+
+
+@pytest.mark.parametrize("receiver", [("conflict",)], indirect=True)
+def test_a_409_about_another_key_is_a_rejection(receiver):
+    handoff = urgent_handoff()
+    report = services.handoff_attempt(handoff_id=handoff.pk)
+    assert report.result == services.AttemptResult.FAILED
+    handoff.refresh_from_db()
+    assert handoff.status == PoliceHandoff.Status.FAILED
+    assert "HTTP 409" in handoff.failure_reason
