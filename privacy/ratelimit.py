@@ -137,7 +137,7 @@ def count(name: str, ttl: int) -> int:
     if not isinstance(backend, ResilientRedisCache):
         return _cache_count(name, ttl)
     key = backend.make_key(name)
-    counted = backend.guarded(lambda: int(backend.redis_client().eval(_INCR_SCRIPT, 1, key, ttl)), None)  # type: ignore[arg-type]
+    counted = backend.guarded(lambda: int(backend.redis_client().eval(_INCR_SCRIPT, 1, key, ttl)), None)
     return counted if counted is not None else local_counters.incr(name, ttl)
 
 
@@ -149,7 +149,7 @@ async def acount(name: str, ttl: int) -> int:
     key = backend.make_key(name)
 
     async def incr() -> int:
-        return int(await async_redis_client(backend).eval(_INCR_SCRIPT, 1, key, ttl))  # type: ignore[arg-type]
+        return int(await async_redis_client(backend).eval(_INCR_SCRIPT, 1, key, ttl))
 
     counted = await backend.aguarded(incr, None)
     return counted if counted is not None else local_counters.incr(name, ttl)

@@ -8,6 +8,7 @@ for a timeout that an earlier one has just seen.
 """
 
 import asyncio
+import re
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
@@ -36,7 +37,7 @@ class ResilientRedisCache(RedisCache):
         options = dict(params.get("OPTIONS", {}))
         cooldown = float(options.pop("CIRCUIT_BREAKER_SECONDS", 5.0))
         super().__init__(server, {**params, "OPTIONS": options})
-        self.location = self._servers[0]
+        self.location = re.split("[;,]", server)[0]
         self.client_options = options
         self.breaker: CircuitBreaker = breaker_for("Redis cache", cooldown)
 
@@ -86,12 +87,11 @@ class ResilientRedisCache(RedisCache):
         return self.guarded(lambda: super(ResilientRedisCache, self).has_key(key, version), False)
 
     def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
-        missing = object()
-        result = self.guarded(lambda: super(ResilientRedisCache, self).incr(key, delta, version), missing)
-        if result is missing:
+        result: int | None = self.guarded(lambda: super(ResilientRedisCache, self).incr(key, delta, version), None)
+        if result is None:
             # What incr() does for a key that is not there: callers already handle it.
             raise ValueError("Key not found (cache unavailable).")
-        return int(result)  # type: ignore[call-overload]
+        return result
 
     def set_many(self, data: dict[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> list[Any]:
         return self.guarded(lambda: super(ResilientRedisCache, self).set_many(data, timeout, version), list(data))
@@ -99,8 +99,8 @@ class ResilientRedisCache(RedisCache):
     def delete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
         self.guarded(lambda: super(ResilientRedisCache, self).delete_many(keys, version), None)
 
-    def clear(self) -> bool:
-        return self.guarded(lambda: super(ResilientRedisCache, self).clear(), False)
+    def clear(self) -> None:
+        self.guarded(lambda: super(ResilientRedisCache, self).clear(), None)
 
     def redis_client(self) -> "redis.Redis":
         """The client of this cache's connection pool, for atomic counters (``privacy.ratelimit``)."""
