@@ -108,6 +108,7 @@ class ResilientRedisCache(RedisCache):
         return client
 
 
+_ASYNC_OPTIONS = frozenset({"socket_timeout", "socket_connect_timeout", "max_connections", "health_check_interval"})
 _async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, redis.asyncio.Redis]]" = (
     weakref.WeakKeyDictionary()
 )
@@ -122,6 +123,3 @@ def async_redis_client(cache: ResilientRedisCache) -> "redis.asyncio.Redis":
         options = {k: v for k, v in cache.client_options.items() if k in _ASYNC_OPTIONS}
         clients[location] = redis.asyncio.Redis.from_url(location, **options)
     return clients[location]
-
-
-_ASYNC_OPTIONS = frozenset({"socket_timeout", "socket_connect_timeout", "max_connections", "health_check_interval"})
