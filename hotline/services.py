@@ -14,7 +14,7 @@ is audited with ``record_event``.
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -25,6 +25,7 @@ from hotline import receipts
 from hotline.handoff import DeliveryResult, Outcome, build_package, deliver, sign_package
 from hotline.models import HandoffAttempt, PoliceHandoff, TakedownRecheck, Tip, TipMessage, TipURL
 from hotline.reported_urls import url_hash
+from resilience.on_commit import enqueue_after_commit
 from staff.types import StaffUser
 
 TIP = "hotline.Tip"
@@ -233,13 +234,11 @@ def tip_reply_as_reporter(*, tip_id: int, body: str) -> TipMessage:
 
 
 def _deliver_after_commit(handoff_id: int) -> None:
-    from celery.contrib.django.task import DjangoTask
-
     from hotline.tasks import deliver_police_handoff  # the tasks module imports this one
 
-    # Celery's Django fix-up makes DjangoTask the class of every task; celery-types
-    # types shared_task as a plain Task, which has no delay_on_commit.
-    cast("DjangoTask[[int], str]", deliver_police_handoff).delay_on_commit(handoff_id)
+    # A broker outage must not fail the forwarding (or the reporter's tip):
+    # the row is stored and the sweeper enqueues it once the broker is back.
+    enqueue_after_commit(deliver_police_handoff, handoff_id)
 
 
 def _create_handoff(tip: Tip, *, actor: StaffUser | None) -> PoliceHandoff:
@@ -250,9 +249,21 @@ def _create_handoff(tip: Tip, *, actor: StaffUser | None) -> PoliceHandoff:
     return handoff
 
 
+class AttemptResult(StrEnum):
+    """What one call of :func:`handoff_attempt` found or did."""
+
+    DELIVERED = "delivered"  # by this attempt or an earlier one
+    RETRY_SCHEDULED = "retry_scheduled"  # this attempt failed; the next is due at ``retry_in``
+    FAILED = "failed"  # given up (rejected, or out of attempts) until an analyst retries
+    MISSING = "missing"  # no such hand-off (purged)
+    BUSY = "busy"  # another worker holds a live lease
+    NOT_DUE = "not_due"  # waiting for its backoff
+    SUPERSEDED = "superseded"  # a later attempt owns the row; this one only recorded its outcome
+
+
 @dataclass(frozen=True)
 class AttemptReport:
-    status: str
+    result: AttemptResult
     retry_in: float | None = None
 
 
@@ -266,27 +277,29 @@ def _backoff(attempt: int, retry_after: float | None) -> float:
     return float(delay)
 
 
-def _claim(handoff_id: int) -> tuple[PoliceHandoff, HandoffAttempt] | str:
+def _claim(handoff_id: int) -> tuple[PoliceHandoff, HandoffAttempt] | AttemptResult:
     """Claims the next attempt under a row lock, or says why there is none to make."""
     with transaction.atomic():
         handoff = PoliceHandoff.objects.select_for_update().filter(pk=handoff_id).first()
         if handoff is None:
-            return "missing"
+            return AttemptResult.MISSING
         now = timezone.now()
-        if handoff.status in (PoliceHandoff.Status.DELIVERED, PoliceHandoff.Status.FAILED):
-            return handoff.status
+        if handoff.status == PoliceHandoff.Status.DELIVERED:
+            return AttemptResult.DELIVERED
+        if handoff.status == PoliceHandoff.Status.FAILED:
+            return AttemptResult.FAILED
         if handoff.status == PoliceHandoff.Status.DELIVERING:
             if handoff.lease_until and handoff.lease_until > now:
-                return "busy"
+                return AttemptResult.BUSY
             # The worker that held the lease died mid-delivery.
             handoff.attempt_log.filter(outcome=HandoffAttempt.Outcome.IN_PROGRESS).update(
                 outcome=HandoffAttempt.Outcome.INTERRUPTED, finished_at=now, detail="lease expired"
             )
             if handoff.attempts >= settings.POLICE_HANDOFF_MAX_ATTEMPTS:
                 _fail(handoff, f"interrupted at attempt {handoff.attempts}")
-                return handoff.status
+                return AttemptResult.FAILED
         elif handoff.next_attempt_at > now + timedelta(seconds=1):
-            return "not_due"
+            return AttemptResult.NOT_DUE
         handoff.status = PoliceHandoff.Status.DELIVERING
         handoff.attempts += 1
         handoff.lease_until = now + timedelta(seconds=settings.POLICE_HANDOFF_LEASE_SECONDS)
@@ -318,7 +331,7 @@ def _finish(handoff_id: int, attempt_id: int, result: DeliveryResult) -> Attempt
         }[result.outcome]
         attempt.save(update_fields=["finished_at", "status_code", "detail", "outcome"])
         if handoff.status == PoliceHandoff.Status.DELIVERED:
-            return AttemptReport(status=handoff.status)
+            return AttemptReport(AttemptResult.DELIVERED)
         if result.outcome == Outcome.ACCEPTED:
             handoff.status = PoliceHandoff.Status.DELIVERED
             handoff.delivered_at = attempt.finished_at
@@ -327,22 +340,22 @@ def _finish(handoff_id: int, attempt_id: int, result: DeliveryResult) -> Attempt
             handoff.failure_reason = ""
             handoff.save(update_fields=["status", "delivered_at", "acknowledgement", "lease_until", "failure_reason"])
             record_event(actor=None, action="hotline.handoff.delivered", object_type=HANDOFF, object_id=handoff.pk)
-            return AttemptReport(status=handoff.status)
+            return AttemptReport(AttemptResult.DELIVERED)
         latest = handoff.attempt_log.order_by("-number").values_list("pk", flat=True).first()
         if handoff.status != PoliceHandoff.Status.DELIVERING or latest != attempt.pk:
-            return AttemptReport(status=handoff.status)  # a later attempt owns the row now
+            return AttemptReport(AttemptResult.SUPERSEDED)
         if result.outcome == Outcome.REJECTED:
             _fail(handoff, result.detail or "rejected")
-            return AttemptReport(status=handoff.status)
+            return AttemptReport(AttemptResult.FAILED)
         if handoff.attempts >= settings.POLICE_HANDOFF_MAX_ATTEMPTS:
             _fail(handoff, f"gave up after {handoff.attempts} attempts: {result.detail}")
-            return AttemptReport(status=handoff.status)
+            return AttemptReport(AttemptResult.FAILED)
         delay = _backoff(handoff.attempts, result.retry_after)
         handoff.status = PoliceHandoff.Status.PENDING
         handoff.next_attempt_at = timezone.now() + timedelta(seconds=delay)
         handoff.lease_until = None
         handoff.save(update_fields=["status", "next_attempt_at", "lease_until"])
-        return AttemptReport(status=handoff.status, retry_in=delay)
+        return AttemptReport(AttemptResult.RETRY_SCHEDULED, retry_in=delay)
 
 
 def handoff_attempt(*, handoff_id: int) -> AttemptReport:
@@ -352,8 +365,8 @@ def handoff_attempt(*, handoff_id: int) -> AttemptReport:
     every attempt at one hand-off carries the same Idempotency-Key.
     """
     claimed = _claim(handoff_id)
-    if isinstance(claimed, str):
-        return AttemptReport(status=claimed)
+    if isinstance(claimed, AttemptResult):
+        return AttemptReport(claimed)
     handoff, attempt = claimed
     try:
         handoff = PoliceHandoff.objects.select_related("tip").get(pk=handoff.pk)

@@ -3,10 +3,12 @@
 import contextlib
 import http.server
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -219,3 +221,101 @@ class NeutralSite:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class CeleryBeat(ManagedProcess):
+    """``celery beat`` with the settings' schedule, its state file in ``folder``."""
+
+    def __init__(self, env: dict[str, str], folder: Path) -> None:
+        args = [str(BIN / "celery"), "--app", "ecpat_site", "beat", "--schedule", str(folder / "beat-schedule")]
+        super().__init__([*args, "--loglevel", "INFO"], env, folder / "beat.log")
+
+
+def _wait_for_port(port: int, timeout: float, process: subprocess.Popen[Any] | None, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"{what} did not listen on {port} within {timeout} s")
+
+
+class RedisServer(ManagedProcess):
+    """A private ``redis-server`` on a free port, never the shared one; nothing is persisted.
+
+    ``stop()`` and ``start()`` again give an outage and a recovery on the same port.
+    """
+
+    def __init__(self, folder: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        super().__init__([*args, "--dir", str(folder)], os.environ.copy(), folder / f"redis-{self.port}.log")
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        super().start()
+        _wait_for_port(self.port, 10, self.process, "redis-server")
+
+    def __enter__(self) -> "RedisServer":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _postgres_bin(name: str) -> str:
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    if not found:
+        raise FileNotFoundError(f"no PostgreSQL {name} under /usr/lib/postgresql/*/bin")
+    return str(found[-1])
+
+
+class PostgresCluster:
+    """A private PostgreSQL cluster (initdb + pg_ctl) on a free port, run as the ``postgres`` user.
+
+    PostgreSQL refuses to run as root, so when the tests run as root every
+    command goes through ``runuser -u postgres``. The cluster's folder lives
+    outside pytest's root-only temporary folders and is removed on ``cleanup()``.
+    """
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.folder = Path(tempfile.mkdtemp(prefix="ecpat-pg-"))
+        self.data = self.folder / "data"
+        self.log_path = self.folder / "postgres.log"
+        self._as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self._as_postgres:
+            shutil.chown(self.folder, "postgres")
+        self._run(_postgres_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self._as_postgres, *args], check=True, capture_output=True, timeout=120)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(_postgres_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.log_path), "-w", "start")
+
+    def stop(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            self._run(_postgres_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def cleanup(self) -> None:
+        with contextlib.suppress(Exception):
+            self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> "PostgresCluster":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()

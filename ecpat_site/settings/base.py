@@ -143,15 +143,20 @@ if REDIS_URL:
             },
         }
     }
+    # Unreachable Redis is a cache miss (resilience.cache): pages render from
+    # the database. Short timeouts, and a breaker skips Redis for a few seconds
+    # after a failure, so no request waits long for it.
+    _cache_timeout = env.float("REDIS_CACHE_TIMEOUT_SECONDS", default=1.0)
     CACHES: dict[str, Any] = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "resilience.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "ecpat-cache",
             "OPTIONS": {
-                "socket_timeout": 5,
-                "socket_connect_timeout": 5,
+                "socket_timeout": _cache_timeout,
+                "socket_connect_timeout": _cache_timeout,
                 "max_connections": REDIS_MAX_CONNECTIONS,
+                "CIRCUIT_BREAKER_SECONDS": env.float("REDIS_CACHE_BREAKER_SECONDS", default=5.0),
             },
         }
     }
@@ -397,6 +402,10 @@ POLICE_HANDOFF_RETRY_MAX_SECONDS: float = env.float("POLICE_HANDOFF_RETRY_MAX_SE
 # (worker killed); keep it above the timeout.
 POLICE_HANDOFF_LEASE_SECONDS: float = env.float("POLICE_HANDOFF_LEASE_SECONDS", default=120.0)
 POLICE_HANDOFF_SWEEP_SECONDS: float = env.float("POLICE_HANDOFF_SWEEP_SECONDS", default=60.0)
+# /healthz (and the admin start page) warn when an urgent hand-off is undelivered
+# this long, or the receiver failed this many attempts in a row.
+POLICE_HANDOFF_ALERT_MINUTES: int = env.int("POLICE_HANDOFF_ALERT_MINUTES", default=10)
+POLICE_HANDOFF_ALERT_FAILURES: int = env.int("POLICE_HANDOFF_ALERT_FAILURES", default=3)
 CELERY_BEAT_SCHEDULE.update(
     {
         "hotline-sweep-police-handoffs": {
