@@ -4,7 +4,6 @@ from celery import shared_task
 from celery.app.task import Task
 
 from hotline import services
-from retention.services import run_retention
 
 
 @shared_task(bind=True, name="hotline.tasks.deliver_police_handoff", acks_late=True, max_retries=None)
@@ -23,13 +22,3 @@ def sweep_police_handoffs() -> int:
     for handoff_id in due:
         deliver_police_handoff.delay(handoff_id)
     return len(due)
-
-
-@shared_task(name="hotline.tasks.purge_tip_contact_details")
-def purge_tip_contact_details() -> int:
-    return run_retention("tip_contact_details", services.purge_tip_contact_details).deleted
-
-
-@shared_task(name="hotline.tasks.purge_closed_tips")
-def purge_closed_tips() -> int:
-    return run_retention("closed_tips", services.purge_closed_tips).deleted
