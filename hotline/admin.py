@@ -9,7 +9,7 @@ audited POST.
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -29,6 +29,7 @@ from hotline.models import HandoffAttempt, PoliceHandoff, Tip
 from staff.access import has_verified_role
 from staff.admin_mixins import RoleRequiredAdmin
 from staff.roles import Role
+from staff.types import StaffUser
 
 if TYPE_CHECKING:
     HandoffAttemptInlineBase = admin.TabularInline[HandoffAttempt, PoliceHandoff]
@@ -150,7 +151,7 @@ class TipAdmin(RoleRequiredAdmin):
         tip = get_object_or_404(selectors.tips_for_analysts(), pk=object_id)
         if request.method == "POST":
             return self._act(request, tip)
-        services.tip_record_view(tip_id=tip.pk, actor=request.user)
+        services.tip_record_view(tip_id=tip.pk, actor=cast("StaffUser", request.user))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -173,7 +174,7 @@ class TipAdmin(RoleRequiredAdmin):
     def _act(self, request: HttpRequest, tip: Tip) -> HttpResponse:
         """Runs one lifecycle action from the tip page (POST ``action``)."""
         action = request.POST.get("action", "")
-        actor = request.user
+        actor = cast("StaffUser", request.user)
         back = redirect("admin:hotline_tip_change", tip.pk)
         if action == "open_url":
             url_id = request.POST.get("url_id", "")
@@ -283,5 +284,5 @@ class PoliceHandoffAdmin(RoleRequiredAdmin, ReadOnlyAdminMixin):
     def retry_delivery(self, request: HttpRequest, queryset: QuerySet[PoliceHandoff]) -> None:
         failed = list(queryset.filter(status=PoliceHandoff.Status.FAILED).values_list("pk", flat=True))
         for handoff_id in failed:
-            services.handoff_retry(handoff_id=handoff_id, actor=request.user)
+            services.handoff_retry(handoff_id=handoff_id, actor=cast("StaffUser", request.user))
         messages.success(request, _("%(count)d överlämningar köades igen.") % {"count": len(failed)})

@@ -1,12 +1,27 @@
-"""Every read of the hotline's data for views and the admin."""
+"""Every read of the hotline's data for views, the admin and the tasks."""
 
 from datetime import datetime, timedelta
 from statistics import median
 
-from django.db.models import Exists, OuterRef
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from hotline import receipts
 from hotline.models import PoliceHandoff, Tip, TipMessage, TipQuerySet, TipURL
+
+
+def tip_for_receipt(code: str) -> Tip | None:
+    """The tip a receipt code belongs to, or None; a wrong code costs as much time as a right one."""
+    parsed = receipts.parse(code)
+    if parsed is None:
+        receipts.check_verifier("0" * 12, None)
+        return None
+    lookup, verifier = parsed
+    tip = Tip.objects.filter(receipt_lookup=receipts.lookup_hash(lookup)).first()
+    if not receipts.check_verifier(verifier, tip.receipt_verifier if tip else None):
+        return None
+    return tip
 
 
 def tips_for_analysts() -> TipQuerySet:
@@ -48,3 +63,15 @@ def removal_medians(now: datetime | None = None, windows: tuple[int, ...] = (30,
 
 def failed_handoff_count() -> int:
     return PoliceHandoff.objects.filter(status=PoliceHandoff.Status.FAILED).count()
+
+
+def handoffs_due_for_sweep(now: datetime | None = None) -> list[int]:
+    """Hand-offs whose delivery message may be lost: pending past due, or a lease that ran out."""
+    now = now or timezone.now()
+    grace = timedelta(seconds=settings.POLICE_HANDOFF_SWEEP_SECONDS)
+    return list(
+        PoliceHandoff.objects.filter(
+            Q(status=PoliceHandoff.Status.PENDING, next_attempt_at__lte=now - grace)
+            | Q(status=PoliceHandoff.Status.DELIVERING, lease_until__lt=now)
+        ).values_list("pk", flat=True)
+    )

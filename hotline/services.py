@@ -14,11 +14,10 @@ is audited with ``record_event``.
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import record_event
@@ -26,6 +25,7 @@ from hotline import receipts
 from hotline.handoff import DeliveryResult, Outcome, build_package, deliver, sign_package
 from hotline.models import HandoffAttempt, PoliceHandoff, TakedownRecheck, Tip, TipMessage, TipURL
 from hotline.reported_urls import url_hash
+from staff.types import StaffUser
 
 TIP = "hotline.Tip"
 HANDOFF = "hotline.PoliceHandoff"
@@ -80,42 +80,29 @@ def tip_submit(
     return SubmittedTip(tip=tip, receipt_code=receipt.code)
 
 
-def tip_for_receipt(code: str) -> Tip | None:
-    """The tip a receipt code belongs to, or None; a wrong code costs as much time as a right one."""
-    parsed = receipts.parse(code)
-    if parsed is None:
-        receipts.check_verifier("0" * 12, None)
-        return None
-    lookup, verifier = parsed
-    tip = Tip.objects.filter(receipt_lookup=receipts.lookup_hash(lookup)).first()
-    if not receipts.check_verifier(verifier, tip.receipt_verifier if tip else None):
-        return None
-    return tip
-
-
 def _locked(tip_id: int) -> Tip:
     return Tip.objects.select_for_update().get(pk=tip_id)
 
 
-def _require(tip: Tip, *allowed: str) -> None:
+def _require(tip: Tip, *allowed: Tip.Status) -> None:
     if tip.status not in allowed:
         raise TransitionError(f"not allowed while the tip is {tip.status}")
 
 
-def _require_assignee(tip: Tip, actor: Any) -> None:
+def _require_assignee(tip: Tip, actor: StaffUser) -> None:
     if tip.assigned_to_id != actor.pk:
         raise TransitionError("the tip is locked to another analyst")
 
 
-def _audit(actor: Any, action: str, tip: Tip) -> None:
+def _audit(actor: StaffUser | None, action: str, tip: Tip) -> None:
     record_event(actor=actor, action=f"hotline.tip.{action}", object_type=TIP, object_id=tip.pk)
 
 
-def tip_record_view(*, tip_id: int, actor: Any) -> None:
+def tip_record_view(*, tip_id: int, actor: StaffUser) -> None:
     record_event(actor=actor, action="hotline.tip.viewed", object_type=TIP, object_id=tip_id)
 
 
-def tip_open_url(*, url_id: int, actor: Any) -> str:
+def tip_open_url(*, url_id: int, actor: StaffUser) -> str:
     """Returns a reported URL for an analyst who explicitly asked to open it; audited."""
     reported = TipURL.objects.get(pk=url_id)
     record_event(actor=actor, action="hotline.tip.url_opened", object_type=TIP, object_id=reported.tip_id)
@@ -123,7 +110,7 @@ def tip_open_url(*, url_id: int, actor: Any) -> str:
 
 
 @transaction.atomic
-def tip_start_assessment(*, tip_id: int, actor: Any) -> Tip:
+def tip_start_assessment(*, tip_id: int, actor: StaffUser) -> Tip:
     tip = _locked(tip_id)
     _require(tip, Tip.Status.RECEIVED)
     tip.status = Tip.Status.IN_ASSESSMENT
@@ -135,7 +122,7 @@ def tip_start_assessment(*, tip_id: int, actor: Any) -> Tip:
 
 
 @transaction.atomic
-def tip_release(*, tip_id: int, actor: Any) -> Tip:
+def tip_release(*, tip_id: int, actor: StaffUser) -> Tip:
     """Gives an unfinished assessment back to the queue."""
     tip = _locked(tip_id)
     _require(tip, Tip.Status.IN_ASSESSMENT)
@@ -148,7 +135,7 @@ def tip_release(*, tip_id: int, actor: Any) -> Tip:
 
 
 @transaction.atomic
-def tip_assess(*, tip_id: int, actor: Any, outcome: str) -> Tip:
+def tip_assess(*, tip_id: int, actor: StaffUser, outcome: str) -> Tip:
     tip = _locked(tip_id)
     _require(tip, Tip.Status.IN_ASSESSMENT)
     _require_assignee(tip, actor)
@@ -163,7 +150,7 @@ def tip_assess(*, tip_id: int, actor: Any, outcome: str) -> Tip:
 
 
 @transaction.atomic
-def tip_forward_to_police(*, tip_id: int, actor: Any) -> Tip:
+def tip_forward_to_police(*, tip_id: int, actor: StaffUser) -> Tip:
     """Marks an illegal tip forwarded and writes its outbox row in the same transaction."""
     tip = _locked(tip_id)
     _require(tip, Tip.Status.ASSESSED)
@@ -178,7 +165,7 @@ def tip_forward_to_police(*, tip_id: int, actor: Any) -> Tip:
 
 
 @transaction.atomic
-def tip_record_takedown_notice(*, tip_id: int, actor: Any, host_provider: str) -> Tip:
+def tip_record_takedown_notice(*, tip_id: int, actor: StaffUser, host_provider: str) -> Tip:
     tip = _locked(tip_id)
     _require(tip, Tip.Status.FORWARDED)
     tip.status = Tip.Status.TAKEDOWN_SENT
@@ -190,7 +177,7 @@ def tip_record_takedown_notice(*, tip_id: int, actor: Any, host_provider: str) -
 
 
 @transaction.atomic
-def tip_record_recheck(*, tip_id: int, actor: Any, still_online: bool) -> TakedownRecheck:
+def tip_record_recheck(*, tip_id: int, actor: StaffUser, still_online: bool) -> TakedownRecheck:
     tip = _locked(tip_id)
     _require(tip, Tip.Status.TAKEDOWN_SENT)
     recheck = TakedownRecheck.objects.create(tip=tip, checked_by=actor, still_online=still_online)
@@ -199,7 +186,7 @@ def tip_record_recheck(*, tip_id: int, actor: Any, still_online: bool) -> Takedo
 
 
 @transaction.atomic
-def tip_confirm_removal(*, tip_id: int, actor: Any) -> Tip:
+def tip_confirm_removal(*, tip_id: int, actor: StaffUser) -> Tip:
     tip = _locked(tip_id)
     _require(tip, Tip.Status.TAKEDOWN_SENT)
     tip.status = Tip.Status.REMOVAL_CONFIRMED
@@ -210,7 +197,7 @@ def tip_confirm_removal(*, tip_id: int, actor: Any) -> Tip:
 
 
 @transaction.atomic
-def tip_close(*, tip_id: int, actor: Any) -> Tip:
+def tip_close(*, tip_id: int, actor: StaffUser) -> Tip:
     tip = _locked(tip_id)
     _require(tip, Tip.Status.ASSESSED, Tip.Status.FORWARDED, Tip.Status.REMOVAL_CONFIRMED)
     if tip.status == Tip.Status.ASSESSED and tip.outcome == Tip.Outcome.ILLEGAL:
@@ -223,7 +210,7 @@ def tip_close(*, tip_id: int, actor: Any) -> Tip:
 
 
 @transaction.atomic
-def tip_ask_reporter(*, tip_id: int, actor: Any, body: str) -> TipMessage:
+def tip_ask_reporter(*, tip_id: int, actor: StaffUser, body: str) -> TipMessage:
     tip = _locked(tip_id)
     if tip.status == Tip.Status.CLOSED:
         raise TransitionError("the tip is closed")
@@ -245,13 +232,21 @@ def tip_reply_as_reporter(*, tip_id: int, body: str) -> TipMessage:
 # --- Police hand-off -------------------------------------------------------
 
 
-def _create_handoff(tip: Tip, *, actor: Any) -> PoliceHandoff:
-    from hotline.tasks import deliver_police_handoff
+def _deliver_after_commit(handoff_id: int) -> None:
+    from celery.contrib.django.task import DjangoTask
 
+    from hotline.tasks import deliver_police_handoff  # the tasks module imports this one
+
+    # Celery's Django fix-up makes DjangoTask the class of every task; celery-types
+    # types shared_task as a plain Task, which has no delay_on_commit.
+    cast("DjangoTask[[int], str]", deliver_police_handoff).delay_on_commit(handoff_id)
+
+
+def _create_handoff(tip: Tip, *, actor: StaffUser | None) -> PoliceHandoff:
     handoff, created = PoliceHandoff.objects.get_or_create(tip=tip)
     if created:
         record_event(actor=actor, action="hotline.handoff.created", object_type=HANDOFF, object_id=handoff.pk)
-        deliver_police_handoff.delay_on_commit(handoff.pk)  # type: ignore[attr-defined]  # celery-types lags
+        _deliver_after_commit(handoff.pk)
     return handoff
 
 
@@ -370,10 +365,8 @@ def handoff_attempt(*, handoff_id: int) -> AttemptReport:
 
 
 @transaction.atomic
-def handoff_retry(*, handoff_id: int, actor: Any) -> PoliceHandoff:
+def handoff_retry(*, handoff_id: int, actor: StaffUser) -> PoliceHandoff:
     """Puts a failed hand-off back in line for a fresh round of attempts; a second click does nothing."""
-    from hotline.tasks import deliver_police_handoff
-
     handoff = PoliceHandoff.objects.select_for_update().get(pk=handoff_id)
     if handoff.status != PoliceHandoff.Status.FAILED:
         return handoff
@@ -382,20 +375,8 @@ def handoff_retry(*, handoff_id: int, actor: Any) -> PoliceHandoff:
     handoff.next_attempt_at = timezone.now()
     handoff.save(update_fields=["status", "attempts", "next_attempt_at"])
     record_event(actor=actor, action="hotline.handoff.retried", object_type=HANDOFF, object_id=handoff.pk)
-    deliver_police_handoff.delay_on_commit(handoff.pk)  # type: ignore[attr-defined]  # celery-types lags
+    _deliver_after_commit(handoff.pk)
     return handoff
-
-
-def handoffs_due_for_sweep(now: datetime | None = None) -> list[int]:
-    """Hand-offs whose delivery message may be lost: pending past due, or a lease that ran out."""
-    now = now or timezone.now()
-    grace = timedelta(seconds=settings.POLICE_HANDOFF_SWEEP_SECONDS)
-    return list(
-        PoliceHandoff.objects.filter(
-            Q(status=PoliceHandoff.Status.PENDING, next_attempt_at__lte=now - grace)
-            | Q(status=PoliceHandoff.Status.DELIVERING, lease_until__lt=now)
-        ).values_list("pk", flat=True)
-    )
 
 
 # --- Retention -------------------------------------------------------------

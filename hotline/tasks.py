@@ -3,7 +3,7 @@
 from celery import shared_task
 from celery.app.task import Task
 
-from hotline import services
+from hotline import selectors, services
 
 
 @shared_task(bind=True, name="hotline.tasks.deliver_police_handoff", acks_late=True, max_retries=None)
@@ -18,7 +18,7 @@ def deliver_police_handoff(self: Task[[int], str], handoff_id: int) -> str:
 @shared_task(name="hotline.tasks.sweep_police_handoffs")
 def sweep_police_handoffs() -> int:
     """Re-enqueues hand-offs whose message was lost (broker restart, killed worker)."""
-    due = services.handoffs_due_for_sweep()
+    due = selectors.handoffs_due_for_sweep()
     for handoff_id in due:
         deliver_police_handoff.delay(handoff_id)
     return len(due)

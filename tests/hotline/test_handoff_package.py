@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from nacl.public import PrivateKey, SealedBox
 
-from hotline import services
+from hotline import selectors, services
 from hotline.handoff import build_package
 from hotline.models import HandoffAttempt, PoliceHandoff
 from tests.hotline.conftest import submit_tip
@@ -187,6 +187,6 @@ def test_the_sweeper_finds_lost_and_interrupted_handoffs(settings):
     PoliceHandoff.objects.filter(pk=interrupted.pk).update(
         status=PoliceHandoff.Status.DELIVERING, lease_until=now - timedelta(seconds=1)
     )
-    due = services.handoffs_due_for_sweep(now)
+    due = selectors.handoffs_due_for_sweep(now)
     assert set(due) == {lost.pk, interrupted.pk}
     assert fresh.pk not in due
