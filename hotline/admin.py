@@ -1,7 +1,7 @@
 """The analysts' staff area: the tip queue, one tip's page with its lifecycle actions, hand-offs.
 
-Every view checks ``has_verified_role(request, Role.ANALYST)`` itself,
-whatever the admin site does. Tips are never edited through a ModelForm:
+Every page is for verified analysts alone (``RoleRequiredAdmin``), whatever
+the admin site does. Tips are never edited through a ModelForm:
 each change is one lifecycle action, a POST that calls one service.
 Reported URLs are shown as plain text; opening one is an explicit,
 audited POST.
@@ -9,7 +9,7 @@ audited POST.
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -22,16 +22,20 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from audit.admin_mixins import ReadOnlyAdminMixin
 from hotline import selectors, services
 from hotline.forms import AnalystQuestionForm, TakedownNoticeForm
 from hotline.models import HandoffAttempt, PoliceHandoff, Tip
 from staff.access import has_verified_role
+from staff.admin_mixins import RoleRequiredAdmin
 from staff.roles import Role
 from staff.types import StaffUser
 
-
-def _is_analyst(request: HttpRequest) -> bool:
-    return has_verified_role(request, Role.ANALYST)
+if TYPE_CHECKING:
+    HandoffAttemptInlineBase = admin.TabularInline[HandoffAttempt, PoliceHandoff]
+else:
+    # Generic only in django-stubs; at runtime it cannot be subscripted.
+    HandoffAttemptInlineBase = admin.TabularInline
 
 
 def format_duration(value: timedelta | None) -> str:
@@ -68,25 +72,11 @@ class AgeFilter(admin.SimpleListFilter):
         return queryset
 
 
-class AnalystOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return _is_analyst(request) and super().has_module_permission(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _is_analyst(request) and super().has_view_permission(request, obj)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _is_analyst(request) and super().has_change_permission(request, obj)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(Tip)
-class TipAdmin(AnalystOnlyAdmin):
+class TipAdmin(RoleRequiredAdmin):
+    """Tips arrive from the public form and leave through retention: nobody adds or deletes one here."""
+
+    roles = (Role.ANALYST,)
     list_display = (
         "reference_link",
         "received_at",
@@ -102,7 +92,13 @@ class TipAdmin(AnalystOnlyAdmin):
     list_display_links = None
     list_per_page = 50
     actions = None
-    change_list_template = "hotline/admin/tip_change_list.html"
+    change_list_template = "admin/hotline/tip/change_list.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tip]:
         return selectors.tips_for_analysts()
@@ -134,7 +130,7 @@ class TipAdmin(AnalystOnlyAdmin):
         return format_duration(tip.time_to_removal)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        if not _is_analyst(request):
+        if not self.in_role(request):
             raise PermissionDenied
         medians = selectors.removal_medians()
         context = {
@@ -148,7 +144,7 @@ class TipAdmin(AnalystOnlyAdmin):
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        if not _is_analyst(request):
+        if not self.in_role(request):
             raise PermissionDenied
         if not object_id.isdigit():
             raise Http404
@@ -173,7 +169,7 @@ class TipAdmin(AnalystOnlyAdmin):
             "is_assignee": tip.assigned_to_id == request.user.pk,
             "time_to_removal": format_duration(tip.time_to_removal),
         }
-        return TemplateResponse(request, "hotline/admin/tip_detail.html", context)
+        return TemplateResponse(request, "admin/hotline/tip/detail.html", context)
 
     def _act(self, request: HttpRequest, tip: Tip) -> HttpResponse:
         """Runs one lifecycle action from the tip page (POST ``action``)."""
@@ -230,7 +226,7 @@ class TipAdmin(AnalystOnlyAdmin):
         return back
 
 
-class HandoffAttemptInline(admin.TabularInline):  # type: ignore[type-arg]
+class HandoffAttemptInline(HandoffAttemptInlineBase):
     model = HandoffAttempt
     fields = ("number", "started_at", "finished_at", "outcome", "status_code", "detail")
     readonly_fields = fields
@@ -238,7 +234,7 @@ class HandoffAttemptInline(admin.TabularInline):  # type: ignore[type-arg]
     can_delete = False
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _is_analyst(request)
+        return has_verified_role(request, Role.ANALYST)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -248,7 +244,10 @@ class HandoffAttemptInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(PoliceHandoff)
-class PoliceHandoffAdmin(AnalystOnlyAdmin):
+class PoliceHandoffAdmin(RoleRequiredAdmin, ReadOnlyAdminMixin):
+    """Hand-offs are written by the delivery task alone; analysts retry failed ones."""
+
+    roles = (Role.ANALYST,)
     list_display = ("__str__", "tip", "status_display", "attempts", "created_at", "delivered_at", "acknowledgement")
     list_filter = ("status",)
     fields = (
@@ -279,7 +278,7 @@ class PoliceHandoffAdmin(AnalystOnlyAdmin):
         return str(handoff.get_status_display())
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
-        return _is_analyst(request) and request.user.has_perm("hotline.retry_policehandoff")
+        return self.in_role(request) and request.user.has_perm("hotline.retry_policehandoff")
 
     @admin.action(description=_("Försök leverera igen"), permissions=["retry"])
     def retry_delivery(self, request: HttpRequest, queryset: QuerySet[PoliceHandoff]) -> None:

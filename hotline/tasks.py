@@ -4,7 +4,6 @@ from celery import shared_task
 from celery.app.task import Task
 
 from hotline import selectors, services
-from retention.services import run_retention
 
 
 # ignore_result: nobody reads it, and enqueueing a task whose result is kept
@@ -27,13 +26,3 @@ def sweep_police_handoffs() -> int:
     for handoff_id in due:
         deliver_police_handoff.delay(handoff_id)
     return len(due)
-
-
-@shared_task(name="hotline.tasks.purge_tip_contact_details")
-def purge_tip_contact_details() -> int:
-    return run_retention("tip_contact_details", services.purge_tip_contact_details).deleted
-
-
-@shared_task(name="hotline.tasks.purge_closed_tips")
-def purge_closed_tips() -> int:
-    return run_retention("closed_tips", services.purge_closed_tips).deleted

@@ -14,7 +14,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from celery.schedules import crontab
 from django.utils.csp import CSP  # type: ignore[import-untyped,unused-ignore]
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
@@ -32,13 +31,17 @@ CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 DATA_DIR = Path(env("DATA_DIR", default=str(BASE_DIR / "var")))
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, but every @admin.register lands on the two-factor staff
+    # site (staff.sites.StaffAdminSite).
+    "staff.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # /sitemap.xml (prevention.sitemaps).
+    "django.contrib.sitemaps",
     "channels",
     "health_check",
     "django_otp",
@@ -46,6 +49,9 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "reversion",
+    # Our apps stand on floors: ecpat_site on top, then the features
+    # (supportline, hotline, prevention), then the ground (privacy < audit <
+    # retention, staff). Imports point only down (docs/architecture.md).
     "ecpat_site",
     "privacy",
     "audit",
@@ -66,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Ends idle and over-age staff sessions; after authentication and OTP.
+    "staff.middleware.StaffSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -212,9 +220,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # Django's LOGGING (and its redaction) applies
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_TIMEZONE = "Europe/Stockholm"
-# The beat schedule lives here, next to the retention settings it enforces.
-# Each app's retention and sweeper jobs are listed here, next to RETENTION_DAYS.
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
+# CELERY_BEAT_SCHEDULE is declared at the end, after the settings it uses.
 
 # --- Sessions, auth, security headers -------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -339,12 +345,6 @@ LOGGING: dict[str, Any] = {
 ADMINS: list[tuple[str, str]] = []  # error e-mails would carry request data
 
 # --- staff, audit, retention ------------------------------------------------
-# The admin is the staff area, behind a mandatory second factor: every
-# @admin.register lands on staff.sites.StaffAdminSite.
-INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "staff.apps.StaffAdminConfig"
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1, "staff.middleware.StaffSessionMiddleware"
-)
 LOGIN_URL = "admin:login"
 # Staff sessions end after this much inactivity, and in any case after the lifetime.
 STAFF_SESSION_IDLE_MINUTES: int = env.int("STAFF_SESSION_IDLE_MINUTES", default=30)
@@ -364,16 +364,6 @@ AXES_SENSITIVE_PARAMETERS = ["password", "token", "otp_token", "csrfmiddlewareto
 AXES_ENABLE_ADMIN = False
 # A retention kind whose last successful run is older than this counts as missed.
 RETENTION_MISSED_AFTER_HOURS: int = env.int("RETENTION_MISSED_AFTER_HOURS", default=48)
-CELERY_BEAT_SCHEDULE.update(
-    {
-        # Named "retention.<kind>": the retention page and /healthz find each
-        # kind's job by this name.
-        "retention.audit_records": {
-            "task": "audit.tasks.purge_audit_records",
-            "schedule": crontab(hour=3, minute=10),
-        },
-    }
-)
 
 # --- hotline ---------------------------------------------------------------
 # Keyed hashes of normalised URLs (de-duplication) and of receipt lookups.
@@ -406,37 +396,10 @@ POLICE_HANDOFF_SWEEP_SECONDS: float = env.float("POLICE_HANDOFF_SWEEP_SECONDS", 
 # this long, or the receiver failed this many attempts in a row.
 POLICE_HANDOFF_ALERT_MINUTES: int = env.int("POLICE_HANDOFF_ALERT_MINUTES", default=10)
 POLICE_HANDOFF_ALERT_FAILURES: int = env.int("POLICE_HANDOFF_ALERT_FAILURES", default=3)
-CELERY_BEAT_SCHEDULE.update(
-    {
-        "hotline-sweep-police-handoffs": {
-            "task": "hotline.tasks.sweep_police_handoffs",
-            "schedule": POLICE_HANDOFF_SWEEP_SECONDS,
-        },
-        "retention.tip_contact_details": {
-            "task": "hotline.tasks.purge_tip_contact_details",
-            "schedule": timedelta(hours=6),
-        },
-        "retention.closed_tips": {
-            "task": "hotline.tasks.purge_closed_tips",
-            "schedule": timedelta(hours=6),
-        },
-    }
-)
-# --- end hotline -----------------------------------------------------------
 
 # --- prevention -------------------------------------------------------------
-# The sitemap framework renders /sitemap.xml (prevention.sitemaps).
-INSTALLED_APPS += ["django.contrib.sitemaps"]
 # How long a public article page may stay cached; every edit drops the cache sooner.
 PREVENTION_CACHE_SECONDS: int = env.int("PREVENTION_CACHE_SECONDS", default=600)
-CELERY_BEAT_SCHEDULE.update(
-    {
-        "prevention-publish-due-articles": {
-            "task": "prevention.tasks.publish_due_articles",
-            "schedule": timedelta(minutes=1),
-        },
-    }
-)
 
 # --- supportline -------------------------------------------------------------
 # Parallel chats one counsellor may hold (a CounsellorProfile can override it).
@@ -453,10 +416,16 @@ SUPPORTLINE_LONG_WAIT_MINUTES: int = env.int("SUPPORTLINE_LONG_WAIT_MINUTES", de
 SUPPORTLINE_ABANDON_MINUTES: int = env.int("SUPPORTLINE_ABANDON_MINUTES", default=15)
 # Shortest block of a visitor token, in hours.
 SUPPORTLINE_MIN_BLOCK_HOURS: int = env.int("SUPPORTLINE_MIN_BLOCK_HOURS", default=24)
-CELERY_BEAT_SCHEDULE.update(
-    {
-        "retention.transcripts": {"task": "supportline.tasks.purge_transcripts", "schedule": 60 * 60},
-        "retention.feedback": {"task": "supportline.tasks.purge_feedback", "schedule": 6 * 60 * 60},
-        "supportline-sweep-abandoned": {"task": "supportline.tasks.sweep_abandoned", "schedule": 60},
-    }
-)
+
+# --- Celery beat ----------------------------------------------------------
+# Every interval in seconds. The retention jobs ("retention.<kind>") are not
+# listed here: retention.apps.RetentionConfig adds one per policy that the
+# apps declare (AppConfig.retention_policies), with its period in RETENTION_DAYS.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "hotline-sweep-police-handoffs": {
+        "task": "hotline.tasks.sweep_police_handoffs",
+        "schedule": POLICE_HANDOFF_SWEEP_SECONDS,
+    },
+    "prevention-publish-due-articles": {"task": "prevention.tasks.publish_due_articles", "schedule": 60},
+    "supportline-sweep-abandoned": {"task": "supportline.tasks.sweep_abandoned", "schedule": 60},
+}
