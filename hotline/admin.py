@@ -47,6 +47,18 @@ def format_duration(value: timedelta | None) -> str:
     return f"{hours / 24:.1f} d"
 
 
+def handoff_health_panel_context(request: HttpRequest) -> dict[str, Any] | None:
+    """The admin start page's hand-off panel: shown only while hand-offs are not getting through."""
+    health = selectors.handoff_health()
+    if health.ok:
+        return None
+    waiting = health.oldest_urgent_waiting
+    return {
+        "health": health,
+        "waiting_minutes": int(waiting.total_seconds() // 60) if waiting is not None else None,
+    }
+
+
 class AgeFilter(admin.SimpleListFilter):
     title = _("ålder")
     parameter_name = "age"

@@ -4,11 +4,15 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from hotline.models import HandoffAttempt, PoliceHandoff
 from hotline.selectors import handoff_health
+from staff.roles import Role
+from tests.factories import login_verified
 from tests.hotline.conftest import submit_tip
+from tests.staff.helpers import staff_member
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +95,15 @@ def test_healthz_reports_an_overdue_urgent_hand_off(settings):
     body = response.json()
     assert body["checks"]["policehandoffs"] == "Unavailable: urgent hand-off undelivered for 30 min"
     assert body["checks"]["database"] == "ok"
+
+
+@pytest.mark.parametrize(("role", "shown"), [(Role.ANALYST, True), (Role.COUNSELLOR, False)])
+def test_the_admin_start_page_warns_analysts_of_a_stuck_urgent_hand_off(client, settings, role, shown):
+    settings.POLICE_HANDOFF_ALERT_MINUTES = 10
+    login_verified(client, staff_member(role=role))
+    assert 'id="handoff-health"' not in client.get(reverse("admin:index")).content.decode()
+    handoff(age_minutes=25)
+    html = client.get(reverse("admin:index")).content.decode()
+    assert ('id="handoff-health"' in html) is shown
+    if shown:
+        assert "har väntat 25 minuter" in html
