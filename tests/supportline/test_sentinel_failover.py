@@ -43,10 +43,11 @@ log = logging.getLogger(__name__)
 CHATS = 20
 SEND_INTERVAL = 1.0  # seconds between new messages, per chat
 ACK_TIMEOUT = 3.0  # resend an unacknowledged message after this long, as the page does
-# From SIGKILL until every chat has a message written after the kill shown to
-# the counsellor: failover (~1 s detection + election), the clients' reconnect
-# backoff and one resend interval.
-RECOVERY_BOUND = 15.0
+# From SIGKILL until, in every chat, a message written after the kill is
+# acknowledged and shown to the counsellor: failover (about 2.5 s: 1 s to
+# detect, then election and promotion), the clients' reconnect backoff (at
+# most 2 s here) and one resend interval, with room to spare.
+RECOVERY_BOUND = 10.0
 
 _CLOSED = (OSError, TimeoutError, websockets.exceptions.WebSocketException)
 
@@ -263,11 +264,12 @@ class Console:
 
 
 def _transactions_left_open() -> list[tuple[Any, ...]]:
-    """Server connections sitting in an open transaction: a leaked atomic block holds rows and locks."""
+    """Server connections inside a transaction (open or waiting): none should be left once the chats are idle."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pid, state, now() - xact_start, left(query, 120) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%%'"
+            "SELECT pid, state, wait_event_type, wait_event, now() - xact_start, left(query, 120) "
+            "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND xact_start IS NOT NULL"
         )
         return [tuple(str(v) for v in row) for row in cursor.fetchall()]
 
@@ -320,15 +322,18 @@ async def test_primary_killed_under_twenty_chats_loses_nothing_and_every_socket_
             arrivals = [t for seq, t in console.received[visitor.conversation_id] if seq == first_seq]
             return arrivals[0] - killed_at if arrivals else None
 
-        deadline = killed_at + 40
+        deadline = killed_at + 25
         while time.monotonic() < deadline and any(recovered_at(v) is None for v in visitors):
             await asyncio.sleep(0.2)
         recovery = {v.n: recovered_at(v) for v in visitors}
+        acks_back = {
+            v.n: min((t for c, t in v.ack_times.items() if v.created[c] > killed_at), default=None) for v in visitors
+        }
         await asyncio.sleep(1.5)
 
         # Stop writing; let every outbox drain and the console catch up.
         sending.clear()
-        drain_deadline = time.monotonic() + 20
+        drain_deadline = time.monotonic() + 30
         while time.monotonic() < drain_deadline:
             stored = await adb(
                 lambda: dict(
@@ -363,9 +368,11 @@ async def test_primary_killed_under_twenty_chats_loses_nothing_and_every_socket_
     for conversation_id, seq, client_id in rows:
         stored_by_chat.setdefault(conversation_id, []).append((seq, client_id))
     slowest = max((r for r in recovery.values() if r is not None), default=None)
+    slowest_ack = max((t - killed_at for t in acks_back.values() if t is not None), default=None)
     summary = (
-        f"failover {failover_seconds:.1f} s; flow back for every chat after {slowest} s "
-        f"(per chat: {recovery}); messages stored {len(rows)}; visitor sockets closed by the server "
+        f"failover {failover_seconds:.1f} s; acks back in every chat after {slowest_ack} s; a message written "
+        f"after the kill shown to the counsellor in every chat after {slowest} s (per chat: {recovery}); "
+        f"messages stored {len(rows)}; visitor sockets closed by the server "
         f"{sum(v.closed_by_server for v in visitors)}, resumed {sum(v.resumed for v in visitors)}, "
         f"failed reconnect attempts {sum(v.reconnect_failures for v in visitors)}; console closed "
         f"{console.closed_by_server}, re-opened {console.reopened}; dashboard frames to the console after the kill "
@@ -416,6 +423,8 @@ async def test_primary_killed_under_twenty_chats_loses_nothing_and_every_socket_
     assert not [v.errors for v in visitors if v.errors], summary
     # Every socket the server closed came back with resume and got its state.
     assert all(v.resumed == v.closed_by_server for v in visitors), summary
-    assert all(r is not None and r < RECOVERY_BOUND for r in recovery.values()), summary
     for checks in health:
         assert (checks["cache"], checks["channellayer"], checks["broker"]) == ("ok", "ok", "ok"), summary
+    # Last, the latency bounds: first the visitors' acks, then delivery to the counsellor.
+    assert all(t is not None and t - killed_at < RECOVERY_BOUND for t in acks_back.values()), summary
+    assert all(r is not None and r < RECOVERY_BOUND for r in recovery.values()), summary
