@@ -46,4 +46,5 @@ class SentinelMasterPool(SentinelConnectionPool):
         if parts.scheme != "redis" or not parts.netloc or "@" in parts.netloc:
             raise ValueError(f"expected redis://<service name>/<db>, got {url!r}")
         db = int(parts.path.strip("/") or 0)
-        return cls(parts.netloc, Sentinel(sentinels, sentinel_kwargs=sentinel_kwargs), db=db, **kwargs)
+        sentinel = Sentinel(sentinels, sentinel_kwargs=sentinel_kwargs)  # type: ignore[no-untyped-call]
+        return cls(parts.netloc, sentinel, db=db, **kwargs)

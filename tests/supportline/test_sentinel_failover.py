@@ -186,11 +186,11 @@ class Visitor:
             await asyncio.sleep(0.05)
 
     async def close(self) -> None:
+        if self.reader is not None:
+            self.reader.cancel()
         if self.socket is not None:
             socket, self.socket = self.socket, None
             await socket.close()
-        if self.reader is not None:
-            self.reader.cancel()
 
 
 class Console:
@@ -256,11 +256,11 @@ class Console:
             await asyncio.sleep(0.05)
 
     async def close(self) -> None:
+        if self.reader is not None:
+            self.reader.cancel()
         if self.socket is not None:
             socket, self.socket = self.socket, None
             await socket.close()
-        if self.reader is not None:
-            self.reader.cancel()
 
 
 def _transactions_left_open() -> list[tuple[Any, ...]]:
@@ -289,9 +289,7 @@ async def test_primary_killed_under_twenty_chats_loses_nothing_and_every_socket_
 
     visitors = [Visitor(n, servers[n % 2]) for n in range(CHATS)]
     await asyncio.gather(*(v.start() for v in visitors))
-    by_hash = await adb(
-        lambda: dict(Conversation.objects.values_list("token_hash", "pk"))  # type: ignore[arg-type]
-    )()
+    by_hash = await adb(lambda: dict(Conversation.objects.values_list("token_hash", "pk")))()
     for visitor in visitors:
         visitor.conversation_id = by_hash[selectors.token_hash(visitor.token)]
     console = Console(servers[0], cookie)
@@ -350,6 +348,9 @@ async def test_primary_killed_under_twenty_chats_loses_nothing_and_every_socket_
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
+        # Close every socket before reading the database: an ack that arrived
+        # after the read would look like a lost message.
+        await asyncio.gather(*(v.close() for v in visitors), console.close(), return_exceptions=True)
 
     rows = await adb(
         lambda: list(
@@ -360,9 +361,6 @@ async def test_primary_killed_under_twenty_chats_loses_nothing_and_every_socket_
     )()
     stuck = await adb(_transactions_left_open)()
     health = [await asyncio.to_thread(_health, server) for server in servers]
-    for visitor in visitors:
-        await visitor.close()
-    await console.close()
 
     stored_by_chat: dict[int, list[tuple[int, str]]] = {}
     for conversation_id, seq, client_id in rows:
