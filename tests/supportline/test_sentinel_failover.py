@@ -24,6 +24,7 @@ import signal
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,7 +34,14 @@ from django.db import connection
 from staff.roles import Role
 from supportline import selectors
 from supportline.models import Conversation, Message
-from tests.processes import AsgiServer, RedisSentinelGroup, database_url_for_subprocess, service_env
+from tests.processes import (
+    AsgiServer,
+    CeleryWorker,
+    RedisSentinelGroup,
+    database_url_for_subprocess,
+    manage,
+    service_env,
+)
 from tests.supportline.helpers import Socket, adb, open_all_week, verified_staff_cookie
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -52,6 +60,19 @@ RECOVERY_BOUND = 10.0
 _CLOSED = (OSError, TimeoutError, websockets.exceptions.WebSocketException)
 
 
+def _sentinel_env(group: RedisSentinelGroup, data_dir: Path) -> dict[str, str]:
+    """The site's environment on the test database, with the sentinels instead of REDIS_URL."""
+    env = service_env(
+        DATABASE_URL=database_url_for_subprocess(),
+        DATA_DIR=str(data_dir),
+        SUPPORTLINE_STARTS_PER_HOUR="100000",
+        SUPPORTLINE_MAX_CHATS_PER_COUNSELLOR=str(CHATS),
+        **group.env(),
+    )
+    env.pop("REDIS_URL", None)
+    return env
+
+
 @pytest.fixture(scope="module")
 def sentinel_site(
     django_db_setup: None, django_db_blocker: object, tmp_path_factory: pytest.TempPathFactory
@@ -61,14 +82,7 @@ def sentinel_site(
     servers: list[AsgiServer] = []
     try:
         group.start()
-        env = service_env(
-            DATABASE_URL=database_url_for_subprocess(),
-            DATA_DIR=str(workdir / "data"),
-            SUPPORTLINE_STARTS_PER_HOUR="100000",
-            SUPPORTLINE_MAX_CHATS_PER_COUNSELLOR=str(CHATS),
-            **group.env(),
-        )
-        env.pop("REDIS_URL", None)
+        env = _sentinel_env(group, workdir / "data")
         servers = [
             AsgiServer(env=env, extra_args=("--no-access-log",), log_path=workdir / f"web-{n}.log") for n in range(2)
         ]
@@ -426,3 +440,19 @@ async def test_primary_killed_under_twenty_chats_loses_nothing_and_every_socket_
     # Last, the latency bounds: first the visitors' acks, then delivery to the counsellor.
     assert all(t is not None and t - killed_at < RECOVERY_BOUND for t in acks_back.values()), summary
     assert all(r is not None and r < RECOVERY_BOUND for r in recovery.values()), summary
+
+
+def test_celery_tasks_and_results_go_through_the_sentinels(sentinel_site, tmp_path):
+    """A worker and a client that know only the sentinels (after the drill: the promoted replica)."""
+    group, _servers = sentinel_site
+    env = _sentinel_env(group, tmp_path)
+    worker = CeleryWorker(env, log_path=tmp_path / "worker.log")
+    worker.start()
+    try:
+        result = manage("ping_worker", "--timeout", "30", env=env)
+    finally:
+        worker.stop()
+    assert result.returncode == 0, result.stdout + result.stderr + worker.output()
+    assert "default: pong" in result.stdout
+    assert "police_handoff: pong" in result.stdout
+    assert "sentinel://" in worker.output()
