@@ -12,7 +12,8 @@ every visitor is sending. The drill then shows what docs/scaling.md promises:
 * every socket the server closed was resumed (``resume`` + ``last_seq``);
 * messages flow again within a bound after the kill;
 * the cache, the channel layer and the Celery broker of both web processes
-  follow the new primary (``/healthz``).
+  follow the new primary (``/healthz``), and Celery tasks and results
+  round-trip through the sentinels (the second test).
 """
 
 import asyncio
