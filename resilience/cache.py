@@ -19,6 +19,7 @@ from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
 
 from resilience.breaker import CircuitBreaker, breaker_for
+from resilience.sentinel import async_master_client
 
 T = TypeVar("T")
 
@@ -115,11 +116,22 @@ _async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, 
 
 
 def async_redis_client(cache: ResilientRedisCache) -> "redis.asyncio.Redis":
-    """An asyncio client for the cache's Redis, one per event loop, with the cache's timeouts."""
+    """An asyncio client for the cache's Redis, one per event loop, with the cache's timeouts.
+
+    In Sentinel mode (``OPTIONS["sentinels"]``) it asks the sentinels for the
+    current primary, as the cache's own pool does (``resilience.sentinel``).
+    """
     loop = asyncio.get_running_loop()
     clients = _async_clients.setdefault(loop, {})
     location = cache.location
     if location not in clients:
         options = {k: v for k, v in cache.client_options.items() if k in _ASYNC_OPTIONS}
-        clients[location] = redis.asyncio.Redis.from_url(location, **options)
+        sentinels = cache.client_options.get("sentinels")
+        if sentinels:
+            options["password"] = cache.client_options.get("password")
+            clients[location] = async_master_client(
+                location, sentinels, cache.client_options.get("sentinel_kwargs"), **options
+            )
+        else:
+            clients[location] = redis.asyncio.Redis.from_url(location, **options)
     return clients[location]

@@ -7,18 +7,21 @@ Two modes, picked by the environment alone:
   Python runs the whole site.
 * services: ``DATABASE_URL`` points at PostgreSQL (psycopg 3, pooled) and
   ``REDIS_URL`` serves the channel layer, the Celery broker and results, and
-  the cache.
+  the cache; or ``REDIS_SENTINELS`` does, through Redis Sentinel.
 """
 
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP  # type: ignore[import-untyped,unused-ignore]
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
 from ecpat_site.settings.environment import BASE_DIR, env
+from resilience.sentinel import sentinel_addresses
 
 # "production" selects the strict profile (see ecpat_site/settings/__init__.py).
 ENVIRONMENT: str = env("DJANGO_ENV")
@@ -125,11 +128,49 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery ---------------------------------
 REDIS_URL: str = env("REDIS_URL", default="")
+# Redis Sentinel instead of REDIS_URL: "host:port" of each sentinel. Every
+# client below then asks them for the current primary of the service and
+# follows it through a failover (docs/scaling.md).
+REDIS_SENTINELS: list[str] = env.list("REDIS_SENTINELS", default=[])
+REDIS_SENTINEL_SERVICE: str = env("REDIS_SENTINEL_SERVICE", default="mymaster")
+REDIS_SENTINEL_DB: int = env.int("REDIS_SENTINEL_DB", default=0)
+REDIS_PASSWORD: str = env("REDIS_PASSWORD", default="")  # of the primary and replicas
+REDIS_SENTINEL_PASSWORD: str = env("REDIS_SENTINEL_PASSWORD", default="")  # of the sentinels
+if REDIS_URL and REDIS_SENTINELS:
+    raise ImproperlyConfigured("Set REDIS_URL or REDIS_SENTINELS, not both.")
 # redis-py 8 raises "Too many connections" instead of waiting and times out
 # blocking reads after 5 s; every Redis client below is configured explicitly.
 REDIS_MAX_CONNECTIONS: int = env.int("REDIS_MAX_CONNECTIONS", default=500)
 
-if REDIS_URL:
+if REDIS_SENTINELS:
+    _sentinels = sentinel_addresses(REDIS_SENTINELS)
+    # Short timeouts: a dead sentinel must not hold up asking the next one.
+    _sentinel_kwargs = {"socket_timeout": 1, "socket_connect_timeout": 1, "password": REDIS_SENTINEL_PASSWORD or None}
+    _password = {"password": REDIS_PASSWORD} if REDIS_PASSWORD else {}
+    _layer_target: dict[str, Any] = {
+        "sentinels": _sentinels,
+        "master_name": REDIS_SENTINEL_SERVICE,
+        "sentinel_kwargs": _sentinel_kwargs,
+        "db": REDIS_SENTINEL_DB,
+        **_password,
+    }
+    _cache_location = f"redis://{REDIS_SENTINEL_SERVICE}/{REDIS_SENTINEL_DB}"
+    _cache_target: dict[str, Any] = {
+        "pool_class": "resilience.sentinel.SentinelMasterPool",
+        "sentinels": _sentinels,
+        "sentinel_kwargs": _sentinel_kwargs,
+        **_password,
+    }
+    # kombu and Celery's result backend take the sentinels as a ";"-joined URL
+    # (the first one's password is the primary's) and the rest as options.
+    _auth = f":{quote(REDIS_PASSWORD, safe='')}@" if REDIS_PASSWORD else ""
+    _celery_url = ";".join(f"sentinel://{_auth}{host}:{port}/{REDIS_SENTINEL_DB}" for host, port in _sentinels)
+    _celery_target: dict[str, Any] = {"master_name": REDIS_SENTINEL_SERVICE, "sentinel_kwargs": _sentinel_kwargs}
+else:
+    _layer_target, _cache_location, _cache_target = {"address": REDIS_URL}, REDIS_URL, {}
+    _celery_url, _celery_target = REDIS_URL, {}
+
+if REDIS_URL or REDIS_SENTINELS:
     CHANNEL_LAYERS: dict[str, Any] = {
         "default": {
             # Measured: pub/sub relays 500 msg/s at p99 19 ms where the list-based
@@ -139,7 +180,7 @@ if REDIS_URL:
             "CONFIG": {
                 "hosts": [
                     {
-                        "address": REDIS_URL,
+                        **_layer_target,
                         "socket_timeout": None,
                         "socket_connect_timeout": 5,
                         "socket_keepalive": True,
@@ -158,9 +199,10 @@ if REDIS_URL:
     CACHES: dict[str, Any] = {
         "default": {
             "BACKEND": "resilience.cache.ResilientRedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": _cache_location,
             "KEY_PREFIX": "ecpat-cache",
             "OPTIONS": {
+                **_cache_target,
                 "socket_timeout": _cache_timeout,
                 "socket_connect_timeout": _cache_timeout,
                 "max_connections": REDIS_MAX_CONNECTIONS,
@@ -179,10 +221,12 @@ else:
     }
 
 # --- Celery ---------------------------------------------------------------
-if REDIS_URL:
-    CELERY_BROKER_URL = REDIS_URL
-    CELERY_RESULT_BACKEND = REDIS_URL
+if REDIS_URL or REDIS_SENTINELS:
+    CELERY_BROKER_URL = _celery_url
+    CELERY_RESULT_BACKEND = _celery_url
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS: dict[str, Any] = _celery_target
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
+        **_celery_target,
         "visibility_timeout": 3600,
         "socket_timeout": 30,
         "socket_connect_timeout": 5,
