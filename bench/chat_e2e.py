@@ -82,6 +82,18 @@ MODE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "DJANGO_ENV", "DJANGO_SETTINGS_MO
 TEXT = "Hej, jag vet inte riktigt hur jag ska säga det här men jag behöver prata med någon."
 
 
+VERBOSE = False
+# Exceptions in socket readers; any one makes the run a harness error.
+FAULTS: list[str] = []
+STARTED = time.perf_counter()
+
+
+def progress(message: str) -> None:
+    """A timestamped phase line on stderr with ``--verbose``."""
+    if VERBOSE:
+        print(f"[{time.perf_counter() - STARTED:7.1f} s] {message}", file=sys.stderr, flush=True)
+
+
 class HarnessError(Exception):
     """The benchmark could not run (as opposed to a slow result)."""
 
@@ -427,6 +439,10 @@ class Client:
                 self.on_frame(json.loads(raw))
         except ConnectionClosed:
             pass
+        except Exception as exc:
+            # A frame the harness cannot handle is a harness bug: fail loudly.
+            FAULTS.append(f"{type(exc).__name__}: {exc}")
+            raise
         if not self.closing:
             code = self.ws.close_code
             self.drops[str(code)] += 1
@@ -499,6 +515,8 @@ class SiteConversations(Conversations):
         self.all_active = asyncio.Event()
         self.wanted = 0
         self.claims: set[asyncio.Task[None]] = set()
+        self.dashboards = 0
+        self.opened = 0
 
     async def open(self, chats: int, within: float) -> None:
         self.wanted = chats
@@ -508,14 +526,20 @@ class SiteConversations(Conversations):
         self.consoles = [
             Client(ws, lambda f, i=i: self._console_frame(i, f), self.drops) for i, ws in enumerate(consoles)
         ]
+        progress(f"site: {len(self.consoles)} consoles open")
         started = time.perf_counter()
         visitors = [self._start_visitor() for _ in range(chats)]
         # A burst, as when a campaign goes out; bounded so the handshake backlog stays sane.
         opened = await asyncio.wait_for(gather_bounded(visitors, 50), within)
+        progress(f"site: {len(opened)} visitors started")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.all_active.wait(), max(0.0, within - (time.perf_counter() - started)))
         self.claim_seconds = time.perf_counter() - started
         self.senders = [v for v in opened if v.active]
+        progress(
+            f"site: {self.active} active after {self.claim_seconds:.1f} s; {self.dashboards} dashboards, "
+            f"{len(self.claimed)} claims sent, {self.opened} chats opened, errors {dict(self.errors)}"
+        )
 
     async def _start_visitor(self) -> Client:
         ws = await open_socket(f"{self.server.ws_url}/ws/chat/", self.server.origin)
@@ -543,7 +567,10 @@ class SiteConversations(Conversations):
         if kind == "message":
             if frame.get("sender") == "visitor":
                 self.ledger.relayed(frame["client_id"])
+        elif kind == "chat":
+            self.opened += 1
         elif kind == "dashboard":
+            self.dashboards += 1
             # Counsellors claim as fast as they can, each up to its cap, never the same chat twice.
             for item in frame.get("queue", []):
                 chat_id = item["id"]
@@ -675,10 +702,12 @@ async def drive(args: argparse.Namespace, server: Server, cookies: list[str], pa
     try:
         await conversations.open(args.chats, args.ready_timeout)
         ready = len(conversations.senders)
+        progress(f"{server.name}: {ready} conversations ready")
         steps: list[Window] = []
         if args.warmup > 0:
             rate = args.start_rate if args.saturate else args.chats * args.rate
-            await measure(conversations, server, rate, args.warmup, args.drain, f"{tag}w")
+            # A short settle only: a server that cannot drain its warm-up starts the window behind, as it would be.
+            await measure(conversations, server, rate, args.warmup, min(args.drain, 3.0), f"{tag}w")
         if not args.saturate:
             window = await measure(conversations, server, args.chats * args.rate, args.seconds, args.drain, tag)
         else:
@@ -691,6 +720,7 @@ async def drive(args: argparse.Namespace, server: Server, cookies: list[str], pa
                 best = step
                 rate *= args.step_factor
             window = best or steps[0]
+        progress(f"{server.name}: measured; closing")
         errors = dict(getattr(conversations, "errors", {}))
         return Run(
             pair=pair,
@@ -723,11 +753,17 @@ def one_run(args: argparse.Namespace, env: Environment, name: str, pair: int, lo
         server = Server(name, "ecpat_site.asgi:application", env.site(), args.workers, logs / f"site-{pair}.log")
     else:
         server = Server(name, "bench.tutorial_chat.asgi:application", env.tutorial(), 1, logs / f"tutorial-{pair}.log")
+    progress(f"{name}: starting server")
     server.start()
+    progress(f"{name}: server up")
     try:
         run = event_loop_runner()(drive(args, server, cookies, pair))
+        if FAULTS:
+            raise HarnessError(f"{name}: a client failed on a frame: {FAULTS[:3]}")
     finally:
+        progress(f"{name}: stopping server")
         server.stop()
+        progress(f"{name}: stopped")
     return run
 
 
@@ -825,14 +861,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chats", type=int, default=200, help="conversations (pairs of sockets) per run")
     parser.add_argument("--rate", type=float, default=0.5, help="fixed mode: messages a second per conversation")
-    parser.add_argument("--seconds", type=float, default=12.0, help="fixed mode: measured seconds per run")
+    parser.add_argument("--seconds", type=float, default=10.0, help="fixed mode: measured seconds per run")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds of load before measuring")
-    parser.add_argument("--drain", type=float, default=8.0, help="seconds to wait for acks/relays after sending")
+    parser.add_argument("--drain", type=float, default=5.0, help="seconds to wait for acks/relays after sending")
     parser.add_argument("--pairs", type=int, default=3, help="A/B pairs; the first server alternates")
     parser.add_argument("--only", choices=("site", "tutorial"), help="run one server only (no ratio)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn --workers for the site")
     parser.add_argument("--chats-per-counsellor", type=int, default=4, help="each console claims up to this many")
-    parser.add_argument("--ready-timeout", type=float, default=40.0, help="longest wait for every chat to be claimed")
+    parser.add_argument("--ready-timeout", type=float, default=30.0, help="longest wait for every chat to be claimed")
     parser.add_argument("--message-limit", type=int, default=1000, help="SUPPORTLINE_MESSAGES_PER_SECOND for the site")
     parser.add_argument("--saturate", action="store_true", help="ramp the offered rate to find max sustained msg/s")
     parser.add_argument("--start-rate", type=float, default=50.0, help="saturation: first total msg/s")
@@ -840,13 +876,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--step-seconds", type=float, default=4.0, help="saturation: seconds per step")
     parser.add_argument("--max-rate", type=float, default=6000.0, help="saturation: stop ramping above this")
     parser.add_argument("--p99-bound-ms", type=float, default=250.0, help="saturation: sustained means p99 under this")
+    parser.add_argument("--verbose", action="store_true", help="print timed phases on stderr")
     parser.add_argument("--json", type=Path, help="also write every run and the summary here")
     parser.add_argument("--logs", type=Path, help="keep server logs here (default: a temporary folder)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
+    global VERBOSE
     args = parse_args(argv)
+    VERBOSE = args.verbose
     with tempfile.TemporaryDirectory(prefix="chat-e2e-") as tmp:
         logs = args.logs or Path(tmp)
         logs.mkdir(parents=True, exist_ok=True)
