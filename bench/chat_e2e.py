@@ -131,6 +131,17 @@ def process_tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def child_pids(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
+                    found.append(int(entry))
+    return found
+
+
 def own_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -187,12 +198,20 @@ class Server:
             raise HarnessError(f"{self.name}: {exc}\n--- log {self.log_path} ---\n{self.log_tail()}") from exc
 
     def _wait_for_workers(self) -> None:
-        # Any one worker answers /healthz; wait until all of them have booted.
-        deadline = time.monotonic() + 60
+        # Any one worker answers /healthz, and the site's logging hides the
+        # workers' startup lines: a worker has booted once it stops using CPU
+        # (importing Django is busy the whole time).
+        assert self.process is not None
+        deadline = time.monotonic() + 90
+        quiet, last = 0, -1.0
         while time.monotonic() < deadline:
-            if self.log_path.read_text(errors="replace").count("Application startup complete") >= self.workers:
+            workers = child_pids(self.process.pid)
+            busy = sum(process_tree_cpu_seconds(pid) for pid in workers)
+            quiet = quiet + 1 if len(workers) >= self.workers and busy == last else 0
+            if quiet >= 3:
                 return
-            time.sleep(0.2)
+            last = busy
+            time.sleep(0.5)
         raise HarnessError(f"not all {self.workers} workers started")
 
     def cpu_seconds(self) -> float:
@@ -490,6 +509,10 @@ class Conversations:
     senders: list[Client]
     claim_seconds: float = 0.0
 
+    async def settle(self, quiet: float, within: float) -> float:
+        await asyncio.sleep(quiet)  # the same pause the site gets at the least
+        return quiet
+
     def frame(self, index: int, client_id: str) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -517,6 +540,8 @@ class SiteConversations(Conversations):
         self.claims: set[asyncio.Task[None]] = set()
         self.dashboards = 0
         self.opened = 0
+        self.console_frames: Counter[str] = Counter()
+        self.last_frame_at = 0.0
 
     async def open(self, chats: int, within: float) -> None:
         self.wanted = chats
@@ -550,6 +575,7 @@ class SiteConversations(Conversations):
 
     def _visitor_frame(self, visitor: Client, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
+        self.last_frame_at = time.perf_counter()
         if kind == "ack":
             self.ledger.acked(frame["client_id"])
         elif kind == "state" and frame.get("status") == "active" and not visitor.active:
@@ -564,6 +590,8 @@ class SiteConversations(Conversations):
 
     def _console_frame(self, index: int, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
+        self.console_frames[str(kind)] += 1
+        self.last_frame_at = time.perf_counter()
         if kind == "message":
             if frame.get("sender") == "visitor":
                 self.ledger.relayed(frame["client_id"])
@@ -589,6 +617,19 @@ class SiteConversations(Conversations):
                 self.mine[index].discard(chat_id)
                 if frame.get("code") == "cap_reached":
                     self.claimed.discard(chat_id)
+
+    async def settle(self, quiet: float, within: float) -> float:
+        """Waits until no frame has arrived for ``quiet`` seconds (at most ``within``); returns the wait.
+
+        Starting every chat at once leaves the server a backlog of queue and
+        dashboard updates; messages are measured once it has worked it off.
+        """
+        started = time.perf_counter()
+        while (now := time.perf_counter()) - started < within:
+            if now - self.last_frame_at >= quiet:
+                break
+            await asyncio.sleep(0.1)
+        return time.perf_counter() - started
 
     def frame(self, index: int, client_id: str) -> dict[str, Any]:
         return {"type": "message", "client_id": client_id, "text": f"{TEXT} ({index})"}
@@ -686,6 +727,8 @@ class Run:
     chats: int
     chats_ready: int
     ready_seconds: float
+    settle_seconds: float
+    console_frames: dict[str, int]
     dropped: int
     errors: dict[str, int]
     window: Window
@@ -702,7 +745,8 @@ async def drive(args: argparse.Namespace, server: Server, cookies: list[str], pa
     try:
         await conversations.open(args.chats, args.ready_timeout)
         ready = len(conversations.senders)
-        progress(f"{server.name}: {ready} conversations ready")
+        settled = await conversations.settle(1.0, args.settle_timeout)
+        progress(f"{server.name}: {ready} conversations ready, settled after {settled:.1f} s")
         steps: list[Window] = []
         if args.warmup > 0:
             rate = args.start_rate if args.saturate else args.chats * args.rate
@@ -720,7 +764,8 @@ async def drive(args: argparse.Namespace, server: Server, cookies: list[str], pa
                 best = step
                 rate *= args.step_factor
             window = best or steps[0]
-        progress(f"{server.name}: measured; closing")
+        console_frames = dict(getattr(conversations, "console_frames", {}))
+        progress(f"{server.name}: measured; closing; frames to consoles over the run {console_frames}")
         errors = dict(getattr(conversations, "errors", {}))
         return Run(
             pair=pair,
@@ -728,6 +773,8 @@ async def drive(args: argparse.Namespace, server: Server, cookies: list[str], pa
             chats=args.chats,
             chats_ready=ready,
             ready_seconds=conversations.claim_seconds,
+            settle_seconds=settled,
+            console_frames=console_frames,
             dropped=sum(conversations.drops.values()),
             errors=errors,
             window=window,
@@ -777,14 +824,14 @@ def fmt(value: float, digits: int = 1) -> str:
 def print_runs(runs: list[Run], saturate: bool) -> None:
     print()
     print(
-        "| pair | server | ready | ready s | offered/s | msg/s | CPU ms/msg | ack p50/p90/p99 ms "
+        "| pair | server | ready | ready s | settle s | offered/s | msg/s | CPU ms/msg | ack p50/p90/p99 ms "
         "| relay p50/p90/p99 ms | lost | dropped | refused | generator CPU |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for run in runs:
         w = run.window
         print(
-            f"| {run.pair} | {run.server} | {run.chats_ready}/{run.chats} | {run.ready_seconds:.1f} "
+            f"| {run.pair} | {run.server} | {run.chats_ready}/{run.chats} | {run.ready_seconds:.1f} | {run.settle_seconds:.1f} "
             f"| {w.offered_per_s:.0f} | {w.throughput_per_s:.0f} | {fmt(w.cpu_ms_per_msg, 2)} "
             f"| {fmt(w.ack_ms[0])} / {fmt(w.ack_ms[1])} / {fmt(w.ack_ms[2])} "
             f"| {fmt(w.relay_ms[0])} / {fmt(w.relay_ms[1])} / {fmt(w.relay_ms[2])} "
@@ -843,15 +890,19 @@ def print_summary(result: dict[str, Any]) -> None:
     print("| server | msg/s (median) | CPU ms/msg | ack p99 ms | relay p99 ms | lost (all runs) | dropped |")
     print("|---|---|---|---|---|---|---|")
     for name, m in result["medians"].items():
+        if m["throughput_per_s"] != m["throughput_per_s"]:
+            continue  # not run (--only)
         print(
             f"| {name} | {m['throughput_per_s']:.0f} | {fmt(m['cpu_ms_per_msg'], 2)} | {fmt(m['ack_p99_ms'])} "
             f"| {fmt(m['relay_p99_ms'])} | {m['lost']} | {m['dropped']} |"
         )
+    if not result["throughput_ratio_per_pair"]:
+        return
     per_pair = ", ".join(f"{r:.2f}" for r in result["throughput_ratio_per_pair"])
     cpu_pair = ", ".join(f"{r:.1f}" for r in result["cpu_ratio_per_pair"])
     print()
     print(f"throughput ratio site/tutorial: {fmt(result['throughput_ratio'], 2)} (pairs: {per_pair})")
-    print(f"CPU per message site/tutorial:  {fmt(result['cpu_ratio'], 1)}x (pairs: {cpu_pair})")
+    print(f"CPU per message site/tutorial:  {fmt(result['cpu_ratio'], 1)} (pairs: {cpu_pair})")
 
 
 # --- main ---------------------------------------------------------------------------------
@@ -869,6 +920,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn --workers for the site")
     parser.add_argument("--chats-per-counsellor", type=int, default=4, help="each console claims up to this many")
     parser.add_argument("--ready-timeout", type=float, default=30.0, help="longest wait for every chat to be claimed")
+    parser.add_argument(
+        "--settle-timeout", type=float, default=20.0, help="longest wait for start/claim updates to die down"
+    )
     parser.add_argument("--message-limit", type=int, default=1000, help="SUPPORTLINE_MESSAGES_PER_SECOND for the site")
     parser.add_argument("--saturate", action="store_true", help="ramp the offered rate to find max sustained msg/s")
     parser.add_argument("--start-rate", type=float, default=50.0, help="saturation: first total msg/s")
@@ -890,7 +944,7 @@ def main(argv: list[str] | None = None) -> int:
         logs = args.logs or Path(tmp)
         logs.mkdir(parents=True, exist_ok=True)
         data_dir = Path(tmp) / "data"
-        data_dir.mkdir()
+        (data_dir / "static").mkdir(parents=True)  # nothing is served from it; WhiteNoise wants it to exist
         try:
             env = Environment.from_os(data_dir, args.message_limit)
             order = [args.only] if args.only else ["site", "tutorial"]
