@@ -831,7 +831,8 @@ def print_runs(runs: list[Run], saturate: bool) -> None:
     for run in runs:
         w = run.window
         print(
-            f"| {run.pair} | {run.server} | {run.chats_ready}/{run.chats} | {run.ready_seconds:.1f} | {run.settle_seconds:.1f} "
+            f"| {run.pair} | {run.server} | {run.chats_ready}/{run.chats} "
+            f"| {run.ready_seconds:.1f} | {run.settle_seconds:.1f} "
             f"| {w.offered_per_s:.0f} | {w.throughput_per_s:.0f} | {fmt(w.cpu_ms_per_msg, 2)} "
             f"| {fmt(w.ack_ms[0])} / {fmt(w.ack_ms[1])} / {fmt(w.ack_ms[2])} "
             f"| {fmt(w.relay_ms[0])} / {fmt(w.relay_ms[1])} / {fmt(w.relay_ms[2])} "
