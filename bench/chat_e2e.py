@@ -64,7 +64,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -491,7 +491,7 @@ async def open_socket(url: str, origin: str, cookie: str | None = None) -> Clien
     )
 
 
-async def gather_bounded(coroutines: list[Awaitable[Any]], limit: int) -> list[Any]:
+async def gather_bounded(coroutines: Sequence[Awaitable[Any]], limit: int) -> list[Any]:
     semaphore = asyncio.Semaphore(limit)
 
     async def one(coroutine: Awaitable[Any]) -> Any:
@@ -548,9 +548,7 @@ class SiteConversations(Conversations):
         consoles = await gather_bounded(
             [open_socket(f"{self.server.ws_url}/ws/counsellor/", self.server.origin, c) for c in self.cookies], 20
         )
-        self.consoles = [
-            Client(ws, lambda f, i=i: self._console_frame(i, f), self.drops) for i, ws in enumerate(consoles)
-        ]
+        self.consoles = [Client(ws, self._console_reader(i), self.drops) for i, ws in enumerate(consoles)]
         progress(f"site: {len(self.consoles)} consoles open")
         started = time.perf_counter()
         visitors = [self._start_visitor() for _ in range(chats)]
@@ -587,6 +585,9 @@ class SiteConversations(Conversations):
             self.errors[frame.get("code", "?")] += 1
             if frame.get("client_id"):
                 self.ledger.refuse(frame["client_id"], frame.get("code", "?"))
+
+    def _console_reader(self, index: int) -> Callable[[dict[str, Any]], None]:
+        return lambda frame: self._console_frame(index, frame)
 
     def _console_frame(self, index: int, frame: dict[str, Any]) -> None:
         kind = frame.get("type")

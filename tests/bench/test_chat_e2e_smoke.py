@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -20,7 +21,7 @@ from tests.processes import ROOT, clean_env, database_url_for_subprocess
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
-def run_bench(tmp_path: Path, *args: str) -> dict:
+def run_bench(tmp_path: Path, *args: str) -> Any:
     out = tmp_path / "result.json"
     env = clean_env(
         DATABASE_URL=database_url_for_subprocess(),
