@@ -1,7 +1,7 @@
 """Prepares the site's database for one ``bench/chat_e2e.py`` run and prints counsellor cookies.
 
 Run by the benchmark in a subprocess with the site's settings (never by hand):
-migrates, empties the support line (conversations and sessions left by an
+migrates if needed, empties the support line (conversations and sessions left by an
 earlier run would hold counsellors' caps and sit in the queue), opens the line
 all week, and logs in ``--counsellors`` counsellors as if they had passed
 password and TOTP. Prints ``{"cookies": [...]}`` on stdout.
@@ -33,18 +33,24 @@ def main() -> None:
     from django.contrib.auth.models import Group
     from django.contrib.sessions.models import Session
     from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
     from django.test import Client
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from staff.roles import Role
+    from staff.roles import Role, sync_role_permissions
     from supportline.models import Conversation, CounsellorProfile, OpeningHours
 
     name = str(settings.DATABASES["default"]["NAME"])
     if "bench" not in name and "test" not in name:
         raise SystemExit(f"refusing to empty the support line of database {name!r}: its name has no 'bench' or 'test'")
 
-    call_command("migrate", interactive=False, verbosity=0)
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        call_command("migrate", interactive=False, verbosity=0)
+    if not Group.objects.filter(name=Role.COUNSELLOR.value).exists():
+        sync_role_permissions()  # a flushed test database has tables but no role groups
     Conversation.objects.all().delete()
     Session.objects.all().delete()
     OpeningHours.objects.all().delete()
