@@ -444,8 +444,11 @@ def summarise_window(
 class Client:
     """A JSON WebSocket with a reader task; counts itself as dropped if the server closes it."""
 
-    def __init__(self, ws: ClientConnection, on_frame: Callable[[dict[str, Any]], None], drops: Counter[str]) -> None:
+    def __init__(
+        self, ws: ClientConnection, on_frame: Callable[[dict[str, Any]], None], drops: Counter[str], role: str
+    ) -> None:
         self.ws = ws
+        self.role = role
         self.on_frame = on_frame
         self.drops = drops
         self.closing = False
@@ -464,7 +467,7 @@ class Client:
             raise
         if not self.closing:
             code = self.ws.close_code
-            self.drops[str(code)] += 1
+            self.drops[f"{self.role} {code}"] += 1  # e.g. "visitor 1011": the server's keepalive gave up
 
     async def send(self, frame: dict[str, Any]) -> None:
         await self.ws.send(json.dumps(frame, ensure_ascii=False))
@@ -548,7 +551,7 @@ class SiteConversations(Conversations):
         consoles = await gather_bounded(
             [open_socket(f"{self.server.ws_url}/ws/counsellor/", self.server.origin, c) for c in self.cookies], 20
         )
-        self.consoles = [Client(ws, self._console_reader(i), self.drops) for i, ws in enumerate(consoles)]
+        self.consoles = [Client(ws, self._console_reader(i), self.drops, "console") for i, ws in enumerate(consoles)]
         progress(f"site: {len(self.consoles)} consoles open")
         started = time.perf_counter()
         visitors = [self._start_visitor() for _ in range(chats)]
@@ -566,7 +569,7 @@ class SiteConversations(Conversations):
 
     async def _start_visitor(self) -> Client:
         ws = await open_socket(f"{self.server.ws_url}/ws/chat/", self.server.origin)
-        visitor = Client(ws, lambda f: None, self.drops)
+        visitor = Client(ws, lambda f: None, self.drops, "visitor")
         visitor.on_frame = lambda f: self._visitor_frame(visitor, f)
         await visitor.send({"type": "start"})
         return visitor
@@ -663,9 +666,9 @@ class TutorialConversations(Conversations):
         )
         for i, ws in enumerate(rooms):
             if i % 2 == 0:
-                self.senders.append(Client(ws, self._own_copy, self.drops))
+                self.senders.append(Client(ws, self._own_copy, self.drops, "sender"))
             else:
-                self.receivers.append(Client(ws, self._other_copy, self.drops))
+                self.receivers.append(Client(ws, self._other_copy, self.drops, "receiver"))
         self.claim_seconds = time.perf_counter() - started
 
     def _own_copy(self, frame: dict[str, Any]) -> None:
@@ -685,8 +688,7 @@ async def offer(conversations: Conversations, rate: float, seconds: float, tag: 
     """Offers ``rate`` messages a second in total, round-robin over the senders; returns how many."""
     senders = conversations.senders
     if not senders or rate <= 0:
-        await asyncio.sleep(seconds)
-        return 0
+        return 0  # nothing is ready to send: the run reports that instead
     interval = 1.0 / rate
     start = time.perf_counter()
     for n in itertools.count():
@@ -731,6 +733,7 @@ class Run:
     settle_seconds: float
     console_frames: dict[str, int]
     dropped: int
+    drops: dict[str, int]
     errors: dict[str, int]
     window: Window
     steps: list[Window] = field(default_factory=list)
@@ -746,10 +749,10 @@ async def drive(args: argparse.Namespace, server: Server, cookies: list[str], pa
     try:
         await conversations.open(args.chats, args.ready_timeout)
         ready = len(conversations.senders)
-        settled = await conversations.settle(1.0, args.settle_timeout)
+        settled = await conversations.settle(1.0, args.settle_timeout) if ready else 0.0
         progress(f"{server.name}: {ready} conversations ready, settled after {settled:.1f} s")
         steps: list[Window] = []
-        if args.warmup > 0:
+        if args.warmup > 0 and ready:
             rate = args.start_rate if args.saturate else args.chats * args.rate
             # A short settle only: a server that cannot drain its warm-up starts the window behind, as it would be.
             await measure(conversations, server, rate, args.warmup, min(args.drain, 3.0), f"{tag}w")
@@ -777,6 +780,7 @@ async def drive(args: argparse.Namespace, server: Server, cookies: list[str], pa
             settle_seconds=settled,
             console_frames=console_frames,
             dropped=sum(conversations.drops.values()),
+            drops=dict(conversations.drops),
             errors=errors,
             window=window,
             steps=steps,
@@ -845,8 +849,8 @@ def print_runs(runs: list[Run], saturate: bool) -> None:
                 for s in run.steps
             )
             print(f"|   | ramp: {ramp} |")
-        if run.errors:
-            print(f"|   | errors: {run.errors} |")
+        if run.errors or run.drops:
+            print(f"|   | errors: {run.errors}, dropped (role, close code): {run.drops} |")
 
 
 def median(values: list[float]) -> float:
