@@ -386,6 +386,7 @@ class Window:
     completed: int
     throughput_per_s: float
     server_cpu_s: float
+    wall_s: float
     cpu_ms_per_msg: float
     generator_cpu_pct: float
     ack_ms: tuple[float, float, float]
@@ -429,6 +430,7 @@ def summarise_window(
         completed=completed,
         throughput_per_s=completed / span if span > 0 else 0.0,
         server_cpu_s=cpu_s,
+        wall_s=wall_s,
         cpu_ms_per_msg=cpu_s * 1000 / completed if completed else float("nan"),
         generator_cpu_pct=100 * generator_cpu_s / wall_s if wall_s > 0 else 0.0,
         ack_ms=(percentile(ack, 0.5), percentile(ack, 0.9), percentile(ack, 0.99)),
@@ -731,12 +733,21 @@ class Run:
     chats_ready: int
     ready_seconds: float
     settle_seconds: float
+    idle_cpu_pct: float
     console_frames: dict[str, int]
     dropped: int
     drops: dict[str, int]
     errors: dict[str, int]
     window: Window
     steps: list[Window] = field(default_factory=list)
+
+    @property
+    def net_cpu_ms_per_msg(self) -> float:
+        """CPU per message less what the idle server would have used over the same time."""
+        w = self.window
+        if not w.completed:
+            return float("nan")
+        return max(0.0, w.server_cpu_s - self.idle_cpu_pct / 100 * w.wall_s) * 1000 / w.completed
 
 
 async def drive(args: argparse.Namespace, server: Server, cookies: list[str], pair: int) -> Run:
@@ -750,6 +761,11 @@ async def drive(args: argparse.Namespace, server: Server, cookies: list[str], pa
         await conversations.open(args.chats, args.ready_timeout)
         ready = len(conversations.senders)
         settled = await conversations.settle(1.0, args.settle_timeout) if ready else 0.0
+        # What the server burns with every socket open and nothing happening
+        # (keepalives, the layer's polling): at low rates a large share of CPU per message.
+        idle0 = server.cpu_seconds()
+        await asyncio.sleep(args.idle_seconds)
+        idle_share = (server.cpu_seconds() - idle0) / args.idle_seconds
         progress(f"{server.name}: {ready} conversations ready, settled after {settled:.1f} s")
         steps: list[Window] = []
         if args.warmup > 0 and ready:
@@ -778,6 +794,7 @@ async def drive(args: argparse.Namespace, server: Server, cookies: list[str], pa
             chats_ready=ready,
             ready_seconds=conversations.claim_seconds,
             settle_seconds=settled,
+            idle_cpu_pct=100 * idle_share,
             console_frames=console_frames,
             dropped=sum(conversations.drops.values()),
             drops=dict(conversations.drops),
@@ -829,16 +846,17 @@ def fmt(value: float, digits: int = 1) -> str:
 def print_runs(runs: list[Run], saturate: bool) -> None:
     print()
     print(
-        "| pair | server | ready | ready s | settle s | offered/s | msg/s | CPU ms/msg | ack p50/p90/p99 ms "
-        "| relay p50/p90/p99 ms | lost | dropped | refused | generator CPU |"
+        "| pair | server | ready | ready s | settle s | offered/s | msg/s | CPU ms/msg | net ms/msg | idle CPU "
+        "| ack p50/p90/p99 ms | relay p50/p90/p99 ms | lost | dropped | refused | generator CPU |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for run in runs:
         w = run.window
         print(
             f"| {run.pair} | {run.server} | {run.chats_ready}/{run.chats} "
             f"| {run.ready_seconds:.1f} | {run.settle_seconds:.1f} "
             f"| {w.offered_per_s:.0f} | {w.throughput_per_s:.0f} | {fmt(w.cpu_ms_per_msg, 2)} "
+            f"| {fmt(run.net_cpu_ms_per_msg, 2)} | {run.idle_cpu_pct:.1f} % "
             f"| {fmt(w.ack_ms[0])} / {fmt(w.ack_ms[1])} / {fmt(w.ack_ms[2])} "
             f"| {fmt(w.relay_ms[0])} / {fmt(w.relay_ms[1])} / {fmt(w.relay_ms[2])} "
             f"| {w.lost} | {run.dropped} | {sum(w.refused.values())} | {w.generator_cpu_pct:.0f} % |"
@@ -867,6 +885,8 @@ def summary(runs: list[Run]) -> dict[str, Any]:
         name: {
             "throughput_per_s": median([r.window.throughput_per_s for r in rs]),
             "cpu_ms_per_msg": median([r.window.cpu_ms_per_msg for r in rs]),
+            "net_cpu_ms_per_msg": median([r.net_cpu_ms_per_msg for r in rs]),
+            "ready_seconds": median([r.ready_seconds for r in rs]),
             "ack_p99_ms": median([r.window.ack_ms[2] for r in rs]),
             "relay_p99_ms": median([r.window.relay_ms[2] for r in rs]),
             "lost": sum(r.window.lost for r in rs),
@@ -875,31 +895,39 @@ def summary(runs: list[Run]) -> dict[str, Any]:
         for name, rs in by_server.items()
     }
     pairs = sorted({r.pair for r in runs})
-    ratios, cpu_ratios = [], []
+    ratios, cpu_ratios, net_ratios = [], [], []
     for pair in pairs:
         site = next((r for r in runs if r.pair == pair and r.server == "site"), None)
         tutorial = next((r for r in runs if r.pair == pair and r.server == "tutorial"), None)
         if site and tutorial and tutorial.window.throughput_per_s > 0:
             ratios.append(site.window.throughput_per_s / tutorial.window.throughput_per_s)
             cpu_ratios.append(site.window.cpu_ms_per_msg / tutorial.window.cpu_ms_per_msg)
+            if tutorial.net_cpu_ms_per_msg > 0:
+                net_ratios.append(site.net_cpu_ms_per_msg / tutorial.net_cpu_ms_per_msg)
     return {
         "medians": medians,
         "throughput_ratio_per_pair": ratios,
         "throughput_ratio": median(ratios),
         "cpu_ratio_per_pair": cpu_ratios,
         "cpu_ratio": median(cpu_ratios),
+        "net_cpu_ratio_per_pair": net_ratios,
+        "net_cpu_ratio": median(net_ratios),
     }
 
 
 def print_summary(result: dict[str, Any]) -> None:
     print()
-    print("| server | msg/s (median) | CPU ms/msg | ack p99 ms | relay p99 ms | lost (all runs) | dropped |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| server (medians) | msg/s | CPU ms/msg | net ms/msg | ready s | ack p99 ms | relay p99 ms "
+        "| lost (all runs) | dropped (all runs) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, m in result["medians"].items():
         if m["throughput_per_s"] != m["throughput_per_s"]:
             continue  # not run (--only)
         print(
-            f"| {name} | {m['throughput_per_s']:.0f} | {fmt(m['cpu_ms_per_msg'], 2)} | {fmt(m['ack_p99_ms'])} "
+            f"| {name} | {m['throughput_per_s']:.0f} | {fmt(m['cpu_ms_per_msg'], 2)} "
+            f"| {fmt(m['net_cpu_ms_per_msg'], 2)} | {m['ready_seconds']:.1f} | {fmt(m['ack_p99_ms'])} "
             f"| {fmt(m['relay_p99_ms'])} | {m['lost']} | {m['dropped']} |"
         )
     if not result["throughput_ratio_per_pair"]:
@@ -908,7 +936,9 @@ def print_summary(result: dict[str, Any]) -> None:
     cpu_pair = ", ".join(f"{r:.1f}" for r in result["cpu_ratio_per_pair"])
     print()
     print(f"throughput ratio site/tutorial: {fmt(result['throughput_ratio'], 2)} (pairs: {per_pair})")
+    net_pair = ", ".join(f"{r:.1f}" for r in result["net_cpu_ratio_per_pair"])
     print(f"CPU per message site/tutorial:  {fmt(result['cpu_ratio'], 1)} (pairs: {cpu_pair})")
+    print(f"  net of idle CPU:              {fmt(result['net_cpu_ratio'], 1)} (pairs: {net_pair})")
 
 
 # --- main ---------------------------------------------------------------------------------
@@ -929,6 +959,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--settle-timeout", type=float, default=20.0, help="longest wait for start/claim updates to die down"
     )
+    parser.add_argument("--idle-seconds", type=float, default=1.5, help="idle CPU measured this long before load")
     parser.add_argument("--message-limit", type=int, default=1000, help="SUPPORTLINE_MESSAGES_PER_SECOND for the site")
     parser.add_argument("--saturate", action="store_true", help="ramp the offered rate to find max sustained msg/s")
     parser.add_argument("--start-rate", type=float, default=50.0, help="saturation: first total msg/s")
