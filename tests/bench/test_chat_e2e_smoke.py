@@ -43,7 +43,9 @@ def run_bench(tmp_path: Path, *args: str) -> Any:
 
 def test_one_pair_of_two_chats_measures_both_servers_and_loses_nothing(tmp_path):
     report = run_bench(
-        tmp_path, "--chats", "2", "--rate", "2", "--seconds", "2", "--warmup", "0.5", "--drain", "10", "--pairs", "1"
+        tmp_path,
+        *("--chats", "2", "--rate", "2", "--seconds", "2", "--warmup", "0.5", "--idle-seconds", "0.5"),
+        *("--drain", "10", "--pairs", "1"),
     )
 
     runs = {run["server"]: run for run in report["runs"]}
