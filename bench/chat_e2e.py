@@ -26,6 +26,8 @@ alternating). Modes:
   the best step whose ack and relay p99 stay under ``--p99-bound-ms`` with
   nothing lost.
 
+Messages are measured once the burst of starts and claims has died down (the
+settle time is reported) and after a short sample of the server's idle CPU.
 Server CPU per message is the server process's (and its children's, for
 ``--workers 2``) user+system time over the measured window, divided by the
 messages completed. "lost" counts messages sent and not both acked and relayed
