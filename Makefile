@@ -9,7 +9,7 @@ PORT ?= 8000
 DATA_DIR ?= $(CURDIR)/var
 export PORT DATA_DIR
 
-.PHONY: run test install install-dev lint messages clean
+.PHONY: run test install install-dev lint messages clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ lint: install-dev
 
 test: lint
 	$(BIN)/pytest
+
+# End-to-end chat benchmark beside the Channels tutorial chat (docs/benchmarks.md); not part of `make test`.
+# Needs DATABASE_URL (PostgreSQL; its support line is emptied, so the name must contain "bench") and REDIS_URL.
+# Options through BENCH_ARGS, e.g. make bench BENCH_ARGS="--saturate --chats 100".
+bench: install-dev
+	$(BIN)/python bench/chat_e2e.py $(BENCH_ARGS)
 
 # Regenerate the English catalogue after changing Swedish source strings.
 messages: install-dev

@@ -1,0 +1,1 @@
+"""The Channels tutorial chat (part 3, asynchronous), the baseline of ``bench/chat_e2e.py``."""

@@ -1,0 +1,66 @@
+"""``bench/chat_e2e.py`` in a tiny configuration, so the benchmark cannot rot unnoticed.
+
+It runs the real harness (both servers under uvicorn, the setup step, the load
+generator) against the test database and checks that every number is produced
+and nothing was lost; it makes no claim about speed.
+"""
+
+import json
+import math
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from tests.processes import ROOT, clean_env, database_url_for_subprocess
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+def run_bench(tmp_path: Path, *args: str) -> Any:
+    out = tmp_path / "result.json"
+    env = clean_env(
+        DATABASE_URL=database_url_for_subprocess(),
+        REDIS_URL=settings.REDIS_URL,
+        CHANNEL_LAYER_PREFIX=f"bench-smoke-{uuid.uuid4().hex[:8]}",
+    )
+    result = subprocess.run(
+        [sys.executable, "bench/chat_e2e.py", *args, "--json", str(out), "--logs", str(tmp_path / "logs")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    assert "throughput ratio site/tutorial" in result.stdout
+    return json.loads(out.read_text())
+
+
+def test_one_pair_of_two_chats_measures_both_servers_and_loses_nothing(tmp_path):
+    report = run_bench(
+        tmp_path,
+        *("--chats", "2", "--rate", "2", "--seconds", "2", "--warmup", "0.5", "--idle-seconds", "0.5"),
+        *("--drain", "10", "--pairs", "1"),
+    )
+
+    runs = {run["server"]: run for run in report["runs"]}
+    assert set(runs) == {"site", "tutorial"}
+    for run in runs.values():
+        window = run["window"]
+        assert run["chats_ready"] == 2
+        assert window["sent"] >= 6
+        assert window["completed"] == window["sent"]
+        assert window["lost"] == 0
+        assert window["refused"] == {}
+        assert run["dropped"] == 0
+        assert window["server_cpu_s"] > 0
+        for value in [*window["ack_ms"], *window["relay_ms"], window["cpu_ms_per_msg"], window["throughput_per_s"]]:
+            assert math.isfinite(value) and value > 0
+    summary = report["summary"]
+    assert summary["throughput_ratio"] > 0
+    assert summary["cpu_ratio"] > 0
