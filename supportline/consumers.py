@@ -1,10 +1,11 @@
 """The two chat sockets: ``/ws/chat/`` for visitors, ``/ws/counsellor/`` for staff.
 
-Consumers only parse frames, call services through ``database_sync_to_async``
-and forward events. Layer events carry ids and ``seq`` numbers; on each one
-the consumer reads from the database every message after the last one it
-sent, so a lost or repeated layer message can neither hide nor duplicate a
-message. Group names come from server-side conversation ids only.
+Consumers only parse frames into typed values (``supportline.frames``), call
+services and selectors off the event loop, and forward events. Layer events
+carry ids and ``seq`` numbers; on each one the consumer reads from the
+database every message after the last one it sent, so a lost or repeated
+layer message can neither hide nor duplicate a message. Group names come from
+server-side conversation ids only.
 """
 
 from __future__ import annotations
@@ -12,25 +13,27 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.contrib.auth import get_user_model
 
 from privacy.ratelimit import ahit
 from staff.access import scope_has_verified_role
 from staff.roles import Role
 from staff.sessions import keep_alive, session_alive
-from supportline import selectors, services
+from staff.types import StaffUser
+from supportline import frames, selectors, services
 from supportline.models import Conversation, Message, conversation_group
 from supportline.services import ChatError
 
-MAX_FRAME_CHARS = 20_000
+Handler = Callable[[Any], Awaitable[None]]
 
-Handler = Callable[[dict[str, Any]], Awaitable[None]]
+
+def run_db[**P, R](fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+    return database_sync_to_async(fn)  # type: ignore[no-any-return]
 
 
 class _SlidingWindow:
@@ -53,6 +56,7 @@ class _SlidingWindow:
 class _ChatSocket(AsyncWebsocketConsumer):
     """Frame parsing, error frames and per-connection limits shared by both sockets."""
 
+    parsers: Mapping[str, frames.Parser] = {}
     handlers: dict[str, str] = {}
 
     async def connect(self) -> None:
@@ -61,39 +65,29 @@ class _ChatSocket(AsyncWebsocketConsumer):
         self.frame_window = _SlidingWindow(per_second * 4)
         await self.accept()
 
-    async def send_json(self, frame: dict[str, Any]) -> None:
+    async def send_json(self, frame: Mapping[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))
 
     async def send_error(self, code: str, **context: Any) -> None:
         await self.send_json({"type": "error", "code": code, **context})
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if text_data is None or len(text_data) > MAX_FRAME_CHARS:
-            await self.send_error("invalid_frame")
-            return
         try:
-            frame = json.loads(text_data)
-        except ValueError:
-            await self.send_error("invalid_json")
-            return
-        if not isinstance(frame, dict):
-            await self.send_error("invalid_json")
+            envelope = frames.decode(text_data)
+        except ChatError as exc:
+            await self.send_error(exc.code)
             return
         if not self.frame_window.allow():
-            await self.send_error("rate_limited", client_id=frame.get("client_id"))
+            await self.send_error("rate_limited", **envelope.context())
             return
-        if not await self.allow_frame(str(frame.get("type"))):
+        if not await self.allow_frame(envelope.type):
             return
-        name = self.handlers.get(str(frame.get("type")))
-        if name is None:
-            await self.send_error("unknown_type")
-            return
-        handler: Handler = getattr(self, name)
         try:
+            frame = frames.parse(envelope, self.parsers)
+            handler: Handler = getattr(self, self.handlers[envelope.type])
             await handler(frame)
         except ChatError as exc:
-            context = {k: frame[k] for k in ("client_id", "conversation_id") if k in frame}
-            await self.send_error(exc.code, **context)
+            await self.send_error(exc.code, **envelope.context())
         except Conversation.DoesNotExist:
             await self.send_error("unknown_conversation")
 
@@ -101,7 +95,7 @@ class _ChatSocket(AsyncWebsocketConsumer):
         """A hook run before each well-formed frame; False drops it (the hook may close)."""
         return True
 
-    async def handle_ping(self, frame: dict[str, Any]) -> None:
+    async def handle_ping(self, frame: frames.Ping) -> None:
         await self.send_json({"type": "pong"})
 
     def check_message_rate(self) -> None:
@@ -109,15 +103,10 @@ class _ChatSocket(AsyncWebsocketConsumer):
             raise ChatError("rate_limited")
 
 
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return None
-    return value
-
-
 class VisitorChatConsumer(_ChatSocket):
     """The young person's socket: start or resume, then talk."""
 
+    parsers = frames.VISITOR_FRAMES
     handlers = {
         "start": "handle_start",
         "resume": "handle_resume",
@@ -139,13 +128,11 @@ class VisitorChatConsumer(_ChatSocket):
         if self.conversation_id is not None:
             await self.channel_layer.group_discard(conversation_group(self.conversation_id), self.channel_name)
             await self._leave_queue_group()
-            await database_sync_to_async(services.visitor_presence)(
-                conversation_id=self.conversation_id, connected=False
-            )
+            await run_db(services.visitor_presence)(conversation_id=self.conversation_id, connected=False)
 
     # --- frames from the visitor ---
 
-    async def handle_start(self, frame: dict[str, Any]) -> None:
+    async def handle_start(self, frame: frames.Start) -> None:
         if self.conversation_id is not None:
             raise ChatError("already_started")
         allowed = await ahit(
@@ -156,22 +143,21 @@ class VisitorChatConsumer(_ChatSocket):
         )
         if not allowed:
             raise ChatError("rate_limited")
-        started = await database_sync_to_async(services.conversation_start)(
-            age_band=str(frame.get("age_band") or ""), topic=str(frame.get("topic") or "")
-        )
+        started = await run_db(services.conversation_start)(age_band=frame.age_band, topic=frame.topic)
         await self.send_json({"type": "session", "token": started.token})
-        await self._bind(started.conversation, last_seq=0)
+        await self._bind(started.conversation.pk, started.conversation.token_hash or "", last_seq=0)
 
-    async def handle_resume(self, frame: dict[str, Any]) -> None:
+    async def handle_resume(self, frame: frames.Resume) -> None:
         if self.conversation_id is not None:
             raise ChatError("already_started")
-        token = frame.get("token")
-        if not isinstance(token, str):
+        target = await run_db(selectors.conversation_for_resume)(frame.token)
+        if target is None:
             raise ChatError("unknown_token")
-        conversation = await database_sync_to_async(services.conversation_for_resume)(token)
-        await self._bind(conversation, last_seq=_int(frame.get("last_seq")) or 0)
+        if target.refusal is not None:
+            raise ChatError(target.refusal)
+        await self._bind(target.conversation_id, target.token_hash, last_seq=frame.last_seq)
 
-    async def handle_message(self, frame: dict[str, Any]) -> None:
+    async def handle_message(self, frame: frames.VisitorMessage) -> None:
         conversation_id = self._require_conversation()
         self.check_message_rate()
         allowed = await ahit(
@@ -179,16 +165,18 @@ class VisitorChatConsumer(_ChatSocket):
         )
         if not allowed:
             raise ChatError("rate_limited")
-        message, _ = await database_sync_to_async(services.message_post)(
+        message, created = await run_db(services.message_post)(
             conversation_id=conversation_id,
             sender=Message.Sender.VISITOR,
-            client_id=frame.get("client_id"),
-            text=frame.get("text"),
+            client_id=frame.client_id,
+            text=frame.text,
         )
+        if created:
+            await self.channel_layer.group_send(*services.message_event(message))
         await self.send_json({"type": "ack", "client_id": message.client_id, "seq": message.seq})
         await self._catch_up()
 
-    async def handle_typing(self, frame: dict[str, Any]) -> None:
+    async def handle_typing(self, frame: frames.VisitorTyping) -> None:
         conversation_id = self._require_conversation()
         await self.channel_layer.group_send(
             conversation_group(conversation_id),
@@ -196,14 +184,14 @@ class VisitorChatConsumer(_ChatSocket):
                 "type": "chat.typing",
                 "conversation_id": conversation_id,
                 "sender": Message.Sender.VISITOR,
-                "active": bool(frame.get("active")),
+                "active": frame.active,
             },
         )
 
-    async def handle_end(self, frame: dict[str, Any]) -> None:
+    async def handle_end(self, frame: frames.End) -> None:
         await self._end(Conversation.EndReason.VISITOR_ENDED)
 
-    async def handle_leave(self, frame: dict[str, Any]) -> None:
+    async def handle_leave(self, frame: frames.Leave) -> None:
         await self._end(Conversation.EndReason.LEFT)
 
     # --- events from the layer ---
@@ -231,30 +219,30 @@ class VisitorChatConsumer(_ChatSocket):
             raise ChatError("no_session")
         return self.conversation_id
 
-    async def _bind(self, conversation: Conversation, *, last_seq: int) -> None:
+    async def _bind(self, conversation_id: int, token_hash: str, *, last_seq: int) -> None:
         # Subscribe first, then replay from the database: anything committed
         # meanwhile arrives live and is dropped if its seq was already sent.
-        self.conversation_id = conversation.pk
-        self.token_hash = conversation.token_hash or ""
+        self.conversation_id = conversation_id
+        self.token_hash = token_hash
         self.last_sent = last_seq
-        await self.channel_layer.group_add(conversation_group(conversation.pk), self.channel_name)
+        await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
         await self.channel_layer.group_add(services.QUEUE_GROUP, self.channel_name)
         self.in_queue_group = True
-        await database_sync_to_async(services.visitor_presence)(conversation_id=conversation.pk, connected=True)
+        await run_db(services.visitor_presence)(conversation_id=conversation_id, connected=True)
         await self._catch_up()
         await self._send_state()
 
     async def _catch_up(self) -> None:
         conversation_id = self._require_conversation()
-        frames = await database_sync_to_async(selectors.message_frames_after)(conversation_id, self.last_sent)
-        for frame in frames:
+        new = await run_db(selectors.message_frames_after)(conversation_id, self.last_sent)
+        for frame in new:
             if frame["seq"] > self.last_sent:
                 await self.send_json(frame)
                 self.last_sent = frame["seq"]
 
     async def _send_state(self) -> None:
         conversation_id = self._require_conversation()
-        state = await database_sync_to_async(selectors.visitor_state_frame)(conversation_id)
+        state = await run_db(selectors.visitor_state_frame)(conversation_id)
         await self.send_json(state)
         if state["status"] == Conversation.Status.QUEUED:
             await self._send_queue()
@@ -263,7 +251,7 @@ class VisitorChatConsumer(_ChatSocket):
 
     async def _send_queue(self) -> None:
         conversation_id = self._require_conversation()
-        frame = await database_sync_to_async(selectors.queue_frame)(conversation_id)
+        frame = await run_db(selectors.queue_frame)(conversation_id)
         if frame is not None:
             await self.send_json(frame)
 
@@ -272,9 +260,9 @@ class VisitorChatConsumer(_ChatSocket):
             await self.channel_layer.group_discard(services.QUEUE_GROUP, self.channel_name)
             self.in_queue_group = False
 
-    async def _end(self, reason: str) -> None:
+    async def _end(self, reason: Conversation.EndReason) -> None:
         conversation_id = self._require_conversation()
-        await database_sync_to_async(services.conversation_end)(conversation_id=conversation_id, reason=reason)
+        await run_db(services.conversation_end)(conversation_id=conversation_id, reason=reason)
         await self._send_state()
 
 
@@ -285,6 +273,7 @@ SESSION_EXPIRED_CLOSE_CODE = 4401
 class CounsellorConsumer(_ChatSocket):
     """A counsellor's (or supervisor's) console: the queue, their chats, and actions."""
 
+    parsers = frames.STAFF_FRAMES
     handlers = {
         "claim": "handle_claim",
         "open": "handle_open",
@@ -301,13 +290,14 @@ class CounsellorConsumer(_ChatSocket):
         "delete_transcript": "handle_delete_transcript",
         "ping": "handle_ping",
     }
+    user: StaffUser
 
     async def allow_frame(self, frame_type: str) -> bool:
         # Work in the console is staff activity, though it never reaches the HTTP
         # middleware: it keeps the session alive (heartbeat pings do not), and
         # once the session has expired the console closes like any staff page.
         check = session_alive if frame_type == "ping" else keep_alive
-        if await database_sync_to_async(check)(self.scope.get("session")):
+        if await run_db(check)(self.scope.get("session")):
             return True
         await self.close(code=SESSION_EXPIRED_CLOSE_CODE)
         return False
@@ -335,110 +325,83 @@ class CounsellorConsumer(_ChatSocket):
 
     # --- frames from staff ---
 
-    async def handle_claim(self, frame: dict[str, Any]) -> None:
-        conversation_id = self._conversation_id(frame)
-        await database_sync_to_async(services.conversation_claim)(conversation_id=conversation_id, counsellor=self.user)
-        await self._open(conversation_id, last_seq=0)
+    async def handle_claim(self, frame: frames.ChatAction) -> None:
+        await run_db(services.conversation_claim)(conversation_id=frame.conversation_id, counsellor=self.user)
+        await self._open(frame.conversation_id, last_seq=0)
 
-    async def handle_open(self, frame: dict[str, Any]) -> None:
-        await self._open(self._conversation_id(frame), last_seq=_int(frame.get("last_seq")) or 0)
+    async def handle_open(self, frame: frames.Open) -> None:
+        await self._open(frame.conversation_id, last_seq=frame.last_seq)
 
-    async def handle_close(self, frame: dict[str, Any]) -> None:
-        conversation_id = self._conversation_id(frame)
-        if self.opened.pop(conversation_id, None) is not None:
-            await self.channel_layer.group_discard(conversation_group(conversation_id), self.channel_name)
+    async def handle_close(self, frame: frames.ChatAction) -> None:
+        await self._close(frame.conversation_id)
 
-    async def handle_message(self, frame: dict[str, Any]) -> None:
-        conversation_id = self._opened_id(frame)
+    async def handle_message(self, frame: frames.StaffMessage) -> None:
+        conversation_id = self._opened_id(frame.conversation_id)
         self.check_message_rate()
-        message, _ = await database_sync_to_async(services.message_post)(
+        message, created = await run_db(services.message_post)(
             conversation_id=conversation_id,
             sender=Message.Sender.COUNSELLOR,
-            client_id=frame.get("client_id"),
-            text=frame.get("text"),
+            client_id=frame.client_id,
+            text=frame.text,
             author=self.user,
         )
+        if created:
+            await self.channel_layer.group_send(*services.message_event(message))
         await self.send_json(
             {"type": "ack", "conversation_id": conversation_id, "client_id": message.client_id, "seq": message.seq}
         )
         await self._catch_up(conversation_id)
 
-    async def handle_typing(self, frame: dict[str, Any]) -> None:
-        conversation_id = self._opened_id(frame)
-        conversation = await Conversation.objects.aget(pk=conversation_id)
-        if conversation.counsellor_id != self.user.pk:
-            return  # monitoring is silent
+    async def handle_typing(self, frame: frames.StaffTyping) -> None:
+        conversation_id = self._opened_id(frame.conversation_id)
+        if not await run_db(selectors.may_signal_typing)(conversation_id, self.user):
+            return
         await self.channel_layer.group_send(
             conversation_group(conversation_id),
             {
                 "type": "chat.typing",
                 "conversation_id": conversation_id,
                 "sender": Message.Sender.COUNSELLOR,
-                "active": bool(frame.get("active")),
+                "active": frame.active,
             },
         )
 
-    async def handle_end(self, frame: dict[str, Any]) -> None:
-        await database_sync_to_async(services.conversation_end_by_staff)(
-            conversation_id=self._conversation_id(frame), actor=self.user
+    async def handle_end(self, frame: frames.ChatAction) -> None:
+        await run_db(services.conversation_end_by_staff)(conversation_id=frame.conversation_id, actor=self.user)
+
+    async def handle_transfer(self, frame: frames.Transfer) -> None:
+        await run_db(services.conversation_transfer)(
+            conversation_id=frame.conversation_id, actor=self.user, to_user_id=frame.to_user_id, note=frame.note
         )
 
-    async def handle_transfer(self, frame: dict[str, Any]) -> None:
-        to_id = frame.get("to")
-        to_user = None
-        if to_id is not None:
-            to_user = await get_user_model().objects.filter(pk=_int(to_id) or 0).afirst()
-            if to_user is None:
-                raise ChatError("invalid_counsellor")
-        note = frame.get("note") or ""
-        if not isinstance(note, str):
-            raise ChatError("invalid_note")
-        await database_sync_to_async(services.conversation_transfer)(
-            conversation_id=self._conversation_id(frame), actor=self.user, to_user=to_user, note=note
+    async def handle_risk(self, frame: frames.ChatAction) -> None:
+        await run_db(services.conversation_mark_risk)(conversation_id=frame.conversation_id, actor=self.user)
+
+    async def handle_escalation(self, frame: frames.Escalation) -> None:
+        await run_db(services.escalation_step_done)(
+            conversation_id=frame.conversation_id, actor=self.user, step=frame.step
         )
 
-    async def handle_risk(self, frame: dict[str, Any]) -> None:
-        await database_sync_to_async(services.conversation_mark_risk)(
-            conversation_id=self._conversation_id(frame), actor=self.user
+    async def handle_block(self, frame: frames.Block) -> None:
+        await run_db(services.visitor_block)(
+            conversation_id=frame.conversation_id, actor=self.user, reason=frame.reason, hours=frame.hours
         )
+        await self.send_json({"type": "blocked", "conversation_id": frame.conversation_id})
 
-    async def handle_escalation(self, frame: dict[str, Any]) -> None:
-        await database_sync_to_async(services.escalation_step_done)(
-            conversation_id=self._conversation_id(frame), actor=self.user, step=str(frame.get("step"))
-        )
-
-    async def handle_block(self, frame: dict[str, Any]) -> None:
-        await database_sync_to_async(services.visitor_block)(
-            conversation_id=self._conversation_id(frame),
-            actor=self.user,
-            reason=str(frame.get("reason") or ""),
-            hours=_int(frame.get("hours")) or 0,
-        )
-        await self.send_json({"type": "blocked", "conversation_id": frame["conversation_id"]})
-
-    async def handle_take_over(self, frame: dict[str, Any]) -> None:
-        conversation_id = self._conversation_id(frame)
-        await database_sync_to_async(services.conversation_take_over)(
-            conversation_id=conversation_id, supervisor=self.user
-        )
+    async def handle_take_over(self, frame: frames.ChatAction) -> None:
+        conversation_id = frame.conversation_id
+        await run_db(services.conversation_take_over)(conversation_id=conversation_id, supervisor=self.user)
         await self._open(conversation_id, last_seq=self.opened.get(conversation_id, 0))
 
-    async def handle_classify(self, frame: dict[str, Any]) -> None:
-        categories = frame.get("categories")
-        if not isinstance(categories, list):
-            raise ChatError("invalid_categories")
-        await database_sync_to_async(services.conversation_classify)(
-            conversation_id=self._conversation_id(frame),
-            actor=self.user,
-            categories=[str(c) for c in categories],
-            outcome=str(frame.get("outcome")),
+    async def handle_classify(self, frame: frames.Classify) -> None:
+        await run_db(services.conversation_classify)(
+            conversation_id=frame.conversation_id, actor=self.user, categories=frame.categories, outcome=frame.outcome
         )
-        await self.send_json({"type": "classified", "conversation_id": frame["conversation_id"]})
+        await self.send_json({"type": "classified", "conversation_id": frame.conversation_id})
 
-    async def handle_delete_transcript(self, frame: dict[str, Any]) -> None:
-        conversation_id = self._conversation_id(frame)
-        await database_sync_to_async(services.transcript_delete_now)(conversation_id=conversation_id, actor=self.user)
-        await self.send_json({"type": "transcript_deleted", "conversation_id": conversation_id})
+    async def handle_delete_transcript(self, frame: frames.ChatAction) -> None:
+        await run_db(services.transcript_delete_now)(conversation_id=frame.conversation_id, actor=self.user)
+        await self.send_json({"type": "transcript_deleted", "conversation_id": frame.conversation_id})
 
     # --- events from the layer ---
 
@@ -466,41 +429,38 @@ class CounsellorConsumer(_ChatSocket):
         conversation_id = event["conversation_id"]
         if conversation_id not in self.opened:
             return
-        conversation = await Conversation.objects.aget(pk=conversation_id)
-        if not await database_sync_to_async(selectors.can_read)(self.user, conversation):
-            await self.handle_close({"conversation_id": conversation_id})
+        chat = await run_db(selectors.readable_chat_frame)(conversation_id, self.user)
+        if chat is None:
+            await self._close(conversation_id)
             await self.send_json({"type": "closed", "conversation_id": conversation_id})
             return
-        await self.send_json(await database_sync_to_async(selectors.staff_chat_frame)(conversation_id, self.user))
+        await self.send_json(chat)
 
     # --- helpers ---
 
-    def _conversation_id(self, frame: dict[str, Any]) -> int:
-        conversation_id = _int(frame.get("conversation_id"))
-        if conversation_id is None:
-            raise ChatError("unknown_conversation")
-        return conversation_id
-
-    def _opened_id(self, frame: dict[str, Any]) -> int:
-        conversation_id = self._conversation_id(frame)
+    def _opened_id(self, conversation_id: int) -> int:
         if conversation_id not in self.opened:
             raise ChatError("not_open")
         return conversation_id
 
     async def _open(self, conversation_id: int, *, last_seq: int) -> None:
-        await database_sync_to_async(services.conversation_opened)(conversation_id=conversation_id, user=self.user)
+        await run_db(services.conversation_opened)(conversation_id=conversation_id, user=self.user)
         await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
         self.opened[conversation_id] = last_seq
-        await self.send_json(await database_sync_to_async(selectors.staff_chat_frame)(conversation_id, self.user))
+        await self.send_json(await run_db(selectors.staff_chat_frame)(conversation_id, self.user))
         await self._catch_up(conversation_id)
+
+    async def _close(self, conversation_id: int) -> None:
+        if self.opened.pop(conversation_id, None) is not None:
+            await self.channel_layer.group_discard(conversation_group(conversation_id), self.channel_name)
 
     async def _catch_up(self, conversation_id: int) -> None:
         last = self.opened[conversation_id]
-        frames = await database_sync_to_async(selectors.message_frames_after)(conversation_id, last, for_staff=True)
-        for frame in frames:
+        new = await run_db(selectors.message_frames_after)(conversation_id, last, for_staff=True)
+        for frame in new:
             if frame["seq"] > self.opened[conversation_id]:
                 await self.send_json(frame)
                 self.opened[conversation_id] = frame["seq"]
 
     async def _send_dashboard(self) -> None:
-        await self.send_json(await database_sync_to_async(selectors.staff_dashboard)(self.user))
+        await self.send_json(await run_db(selectors.staff_dashboard)(self.user))

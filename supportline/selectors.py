@@ -10,12 +10,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from staff.roles import Role, has_role
+from staff.types import StaffUser
 from supportline.models import (
     CannedResponse,
     Classification,
@@ -44,6 +44,31 @@ def conversation_for_token(token: str) -> Conversation | None:
 
 def token_is_blocked(hashed: str, now: datetime | None = None) -> bool:
     return VisitorBlock.objects.filter(token_hash=hashed, expires_at__gt=now or timezone.now()).exists()
+
+
+@dataclass(frozen=True)
+class ResumeTarget:
+    """What a visitor's token opens, and why it may not be resumed (``refusal``)."""
+
+    conversation_id: int
+    token_hash: str
+    refusal: str | None
+
+
+def conversation_for_resume(token: str) -> ResumeTarget | None:
+    """The chat a visitor's token opens; None when no chat has the token.
+
+    An ended chat carries a ``refusal`` of ``"blocked"`` (its token is blocked)
+    or ``"chat_ended"``.
+    """
+    conversation = conversation_for_token(token)
+    if conversation is None:
+        return None
+    hashed = conversation.token_hash or ""
+    refusal = None
+    if conversation.status == Conversation.Status.ENDED:
+        refusal = "blocked" if token_is_blocked(hashed) else "chat_ended"
+    return ResumeTarget(conversation.pk, hashed, refusal)
 
 
 # --- Opening hours -------------------------------------------------------------
@@ -103,8 +128,7 @@ def other_help() -> list[OtherHelp]:
 
 def queued_conversations() -> list[Conversation]:
     """The queue: urgent chats first, then the longest waiting."""
-    queued = list(Conversation.objects.filter(status=Conversation.Status.QUEUED).order_by("queued_at", "pk"))
-    return sorted(queued, key=lambda c: (not c.is_urgent,))
+    return list(Conversation.objects.queued().in_queue_order())
 
 
 def queue_position(conversation_id: int) -> int | None:
@@ -162,14 +186,14 @@ def queue_frame(conversation_id: int, now: datetime | None = None) -> dict[str, 
 # --- Conversations, as the two sides see them ------------------------------------
 
 
-def counsellor_alias(user: Any) -> str:
+def counsellor_alias(user: StaffUser | None) -> str:
     if user is None:
         return ""
     profile = CounsellorProfile.objects.filter(user=user).first()
     return (profile.alias if profile else "") or user.first_name or _("rådgivaren")
 
 
-def chat_cap(user: Any) -> int:
+def chat_cap(user: StaffUser) -> int:
     profile = CounsellorProfile.objects.filter(user=user).first()
     if profile and profile.max_chats:
         return int(profile.max_chats)
@@ -204,11 +228,11 @@ def message_frames_after(conversation_id: int, after_seq: int, *, for_staff: boo
     return frames
 
 
-def can_write(user: Any, conversation: Conversation) -> bool:
+def can_write(user: StaffUser, conversation: Conversation) -> bool:
     return conversation.status == Conversation.Status.ACTIVE and conversation.counsellor_id == user.pk
 
 
-def can_read(user: Any, conversation: Conversation) -> bool:
+def can_read(user: StaffUser, conversation: Conversation) -> bool:
     """The assigned counsellor reads their chat; a supervisor may read every chat."""
     return conversation.counsellor_id == user.pk or has_role(user, Role.SUPERVISOR)
 
@@ -230,11 +254,11 @@ def _summary(conversation: Conversation, now: datetime) -> dict[str, Any]:
     }
 
 
-def staff_dashboard(user: AbstractBaseUser | AnonymousUser, now: datetime | None = None) -> dict[str, Any]:
+def staff_dashboard(user: StaffUser, now: datetime | None = None) -> dict[str, Any]:
     """Everything the console shows: the queue, my chats, and (supervisors) every live chat."""
     now = now or timezone.now()
-    mine = Conversation.objects.filter(counsellor_id=user.pk).filter(
-        Q(status=Conversation.Status.ACTIVE) | Q(status=Conversation.Status.ENDED, classification__isnull=True)
+    mine = Conversation.objects.for_counsellor(user.pk).active() | (
+        Conversation.objects.for_counsellor(user.pk).ended().unclassified()
     )
     frame: dict[str, Any] = {
         "type": "dashboard",
@@ -245,7 +269,7 @@ def staff_dashboard(user: AbstractBaseUser | AnonymousUser, now: datetime | None
         "live": [],
     }
     if frame["supervisor"]:
-        live = Conversation.objects.filter(status=Conversation.Status.ACTIVE).exclude(counsellor_id=user.pk)
+        live = Conversation.objects.active().exclude(counsellor_id=user.pk)
         frame["live"] = [_summary(c, now) for c in live.select_related("counsellor").order_by("claimed_at")]
     return frame
 
@@ -258,7 +282,12 @@ def counsellors_on_duty() -> list[dict[str, Any]]:
         get_user_model()
         .objects.filter(is_active=True, is_staff=True, groups__name__in=[Role.COUNSELLOR, Role.SUPERVISOR])
         .distinct()
-        .annotate(active=Count("supportline_conversations", filter=Q(supportline_conversations__status="active")))
+        .annotate(
+            active=Count(
+                "supportline_conversations",
+                filter=Q(supportline_conversations__status=Conversation.Status.ACTIVE),
+            )
+        )
         .order_by("first_name", "username")
     )
     return [{"id": u.pk, "alias": counsellor_alias(u), "active": u.active} for u in users]
@@ -268,11 +297,24 @@ def canned_responses() -> list[CannedResponse]:
     return list(CannedResponse.objects.filter(active=True))
 
 
-def active_chat_count(user: Any) -> int:
-    return Conversation.objects.filter(counsellor_id=user.pk, status=Conversation.Status.ACTIVE).count()
+def active_chat_count(user: StaffUser) -> int:
+    return Conversation.objects.for_counsellor(user.pk).active().count()
 
 
-def staff_chat_frame(conversation_id: int, user: Any) -> dict[str, Any]:
+def may_signal_typing(conversation_id: int, user: StaffUser) -> bool:
+    """Only the assigned counsellor's typing reaches the visitor: monitoring is silent."""
+    return Conversation.objects.filter(pk=conversation_id).for_counsellor(user.pk).exists()
+
+
+def readable_chat_frame(conversation_id: int, user: StaffUser) -> dict[str, Any] | None:
+    """The chat as ``user``'s console shows it, or None once ``user`` may no longer read it."""
+    conversation = Conversation.objects.get(pk=conversation_id)
+    if not can_read(user, conversation):
+        return None
+    return staff_chat_frame(conversation_id, user)
+
+
+def staff_chat_frame(conversation_id: int, user: StaffUser) -> dict[str, Any]:
     """One chat as the console shows it: summary, internal notes, and what ``user`` may do."""
     conversation = Conversation.objects.select_related("counsellor").get(pk=conversation_id)
     notes = [
