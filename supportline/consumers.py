@@ -11,29 +11,37 @@ server-side conversation ids only.
 from __future__ import annotations
 
 import json
+import logging
 import time
+import traceback
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from privacy.ratelimit import ahit
 from staff.access import scope_has_verified_role
 from staff.roles import Role
-from staff.sessions import keep_alive, session_alive
+from staff.sessions import record_activity, session_alive
 from staff.types import StaffUser
-from supportline import frames, selectors, services
+from supportline import frames, live, selectors, services
+from supportline.db import run_db
 from supportline.models import Conversation, Message, conversation_group
 from supportline.services import ChatError
 
+logger = logging.getLogger(__name__)
+
 Handler = Callable[[Any], Awaitable[None]]
 
-
-def run_db[**P, R](fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
-    return database_sync_to_async(fn)  # type: ignore[no-any-return]
+# A connection refused by its frame budget in every second for this long is closed.
+OVER_BUDGET_CLOSE_SECONDS = 10.0
+# The close code for that; the page waits before it reconnects (docs/chat-protocol.md).
+OVER_BUDGET_CLOSE_CODE = 4429
+# At most this many dashboard (console) and queue (visitor) updates a second.
+DASHBOARD_UPDATES_PER_SECOND = 2
+QUEUE_UPDATES_PER_SECOND = 1
 
 
 class _SlidingWindow:
@@ -52,6 +60,17 @@ class _SlidingWindow:
         self.times.append(now)
         return True
 
+    def retry_after_ms(self) -> int:
+        """How long until the window has room again."""
+        if len(self.times) < self.limit:
+            return 0
+        return max(1, int((self.times[0] + 1.0 - time.monotonic()) * 1000) + 1)
+
+
+def _next_second_ms() -> int:
+    """Milliseconds until the next fixed one-second window of the shared per-token limit."""
+    return 1000 - int(time.time() * 1000) % 1000
+
 
 class _ChatSocket(AsyncWebsocketConsumer):
     """Frame parsing, error frames and per-connection limits shared by both sockets."""
@@ -63,6 +82,8 @@ class _ChatSocket(AsyncWebsocketConsumer):
         per_second = settings.SUPPORTLINE_MESSAGES_PER_SECOND
         self.message_window = _SlidingWindow(per_second)
         self.frame_window = _SlidingWindow(per_second * 4)
+        self.refused_since: float | None = None
+        self.last_refused = 0.0
         await self.accept()
 
     async def send_json(self, frame: Mapping[str, Any]) -> None:
@@ -72,24 +93,48 @@ class _ChatSocket(AsyncWebsocketConsumer):
         await self.send_json({"type": "error", "code": code, **context})
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # Every frame counts, before any parsing: malformed ones cost the same.
+        if not self.frame_window.allow():
+            await self._refuse_over_budget()
+            return
+        envelope = None
         try:
             envelope = frames.decode(text_data)
-        except ChatError as exc:
-            await self.send_error(exc.code)
-            return
-        if not self.frame_window.allow():
-            await self.send_error("rate_limited", **envelope.context())
-            return
-        if not await self.allow_frame(envelope.type):
-            return
-        try:
+            if not await self.allow_frame(envelope.type):
+                return
             frame = frames.parse(envelope, self.parsers)
             handler: Handler = getattr(self, self.handlers[envelope.type])
             await handler(frame)
         except ChatError as exc:
-            await self.send_error(exc.code, **envelope.context())
+            context = envelope.context() if envelope is not None else {}
+            if exc.retry_after_ms is not None:
+                context["retry_after_ms"] = exc.retry_after_ms
+            await self.send_error(exc.code, **context)
         except Conversation.DoesNotExist:
             await self.send_error("unknown_conversation")
+        except Exception as exc:
+            # Logged without the frame or the exception's message: either may hold what was said.
+            # Source lines are left out too: only where, never what.
+            where = " < ".join(
+                f"{f.filename}:{f.lineno} {f.name}" for f in traceback.extract_tb(exc.__traceback__)[::-1][:4]
+            )
+            logger.error(
+                "chat frame %r failed with %s at %s",
+                envelope.type if envelope else None,
+                type(exc).__name__,
+                where,
+            )
+            await self.send_error("internal")
+
+    async def _refuse_over_budget(self) -> None:
+        now = time.monotonic()
+        if self.refused_since is None or now - self.last_refused > 1.0:
+            self.refused_since = now
+        self.last_refused = now
+        if now - self.refused_since > OVER_BUDGET_CLOSE_SECONDS:
+            await self.close(code=OVER_BUDGET_CLOSE_CODE)
+            return
+        await self.send_error("rate_limited", retry_after_ms=self.frame_window.retry_after_ms())
 
     async def allow_frame(self, frame_type: str) -> bool:
         """A hook run before each well-formed frame; False drops it (the hook may close)."""
@@ -100,7 +145,7 @@ class _ChatSocket(AsyncWebsocketConsumer):
 
     def check_message_rate(self) -> None:
         if not self.message_window.allow():
-            raise ChatError("rate_limited")
+            raise ChatError("rate_limited", retry_after_ms=self.message_window.retry_after_ms())
 
 
 class VisitorChatConsumer(_ChatSocket):
@@ -122,13 +167,15 @@ class VisitorChatConsumer(_ChatSocket):
         self.token_hash = ""
         self.last_sent = 0
         self.in_queue_group = False
+        self.queue_updates = live.Coalescer(self._send_queue, interval=1 / QUEUE_UPDATES_PER_SECOND)
         await super().connect()
 
     async def disconnect(self, code: int) -> None:
+        self.queue_updates.cancel()
         if self.conversation_id is not None:
             await self.channel_layer.group_discard(conversation_group(self.conversation_id), self.channel_name)
             await self._leave_queue_group()
-            await run_db(services.visitor_presence)(conversation_id=self.conversation_id, connected=False)
+            await run_db(services.visitor_presence, conversation_id=self.conversation_id, connected=False)
 
     # --- frames from the visitor ---
 
@@ -143,14 +190,14 @@ class VisitorChatConsumer(_ChatSocket):
         )
         if not allowed:
             raise ChatError("rate_limited")
-        started = await run_db(services.conversation_start)(age_band=frame.age_band, topic=frame.topic)
+        started = await run_db(services.conversation_start, age_band=frame.age_band, topic=frame.topic)
         await self.send_json({"type": "session", "token": started.token})
         await self._bind(started.conversation.pk, started.conversation.token_hash or "", last_seq=0)
 
     async def handle_resume(self, frame: frames.Resume) -> None:
         if self.conversation_id is not None:
             raise ChatError("already_started")
-        target = await run_db(selectors.conversation_for_resume)(frame.token)
+        target = await run_db(selectors.conversation_for_resume, frame.token)
         if target is None:
             raise ChatError("unknown_token")
         if target.refusal is not None:
@@ -164,8 +211,9 @@ class VisitorChatConsumer(_ChatSocket):
             "supportline-token", self.token_hash, limit=settings.SUPPORTLINE_MESSAGES_PER_SECOND, window_seconds=1
         )
         if not allowed:
-            raise ChatError("rate_limited")
-        message, created = await run_db(services.message_post)(
+            raise ChatError("rate_limited", retry_after_ms=_next_second_ms())
+        message, created = await run_db(
+            services.message_post,
             conversation_id=conversation_id,
             sender=Message.Sender.VISITOR,
             client_id=frame.client_id,
@@ -174,7 +222,12 @@ class VisitorChatConsumer(_ChatSocket):
         if created:
             await self.channel_layer.group_send(*services.message_event(message))
         await self.send_json({"type": "ack", "client_id": message.client_id, "seq": message.seq})
-        await self._catch_up()
+        if created and message.seq == self.last_sent + 1:
+            # The echo comes from memory: what was just written is not read back.
+            await self.send_json(selectors.message_frame(message))
+            self.last_sent = message.seq
+        elif message.seq > self.last_sent:
+            await self._catch_up()
 
     async def handle_typing(self, frame: frames.VisitorTyping) -> None:
         conversation_id = self._require_conversation()
@@ -210,7 +263,7 @@ class VisitorChatConsumer(_ChatSocket):
 
     async def queue_changed(self, event: dict[str, Any]) -> None:
         if self.conversation_id is not None:
-            await self._send_queue()
+            self.queue_updates.mark()
 
     # --- helpers ---
 
@@ -228,13 +281,13 @@ class VisitorChatConsumer(_ChatSocket):
         await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
         await self.channel_layer.group_add(services.QUEUE_GROUP, self.channel_name)
         self.in_queue_group = True
-        await run_db(services.visitor_presence)(conversation_id=conversation_id, connected=True)
+        await run_db(services.visitor_presence, conversation_id=conversation_id, connected=True)
         await self._catch_up()
         await self._send_state()
 
     async def _catch_up(self) -> None:
         conversation_id = self._require_conversation()
-        new = await run_db(selectors.message_frames_after)(conversation_id, self.last_sent)
+        new = await run_db(selectors.message_frames_after, conversation_id, self.last_sent)
         for frame in new:
             if frame["seq"] > self.last_sent:
                 await self.send_json(frame)
@@ -242,16 +295,22 @@ class VisitorChatConsumer(_ChatSocket):
 
     async def _send_state(self) -> None:
         conversation_id = self._require_conversation()
-        state = await run_db(selectors.visitor_state_frame)(conversation_id)
+        state = await run_db(selectors.visitor_state_frame, conversation_id)
         await self.send_json(state)
         if state["status"] == Conversation.Status.QUEUED:
-            await self._send_queue()
+            if not self.in_queue_group:  # back in the queue after a transfer
+                await self.channel_layer.group_add(services.QUEUE_GROUP, self.channel_name)
+                self.in_queue_group = True
+            await self._send_queue(time.monotonic())
+            self.queue_updates.flushed()
         else:
             await self._leave_queue_group()
 
-    async def _send_queue(self) -> None:
-        conversation_id = self._require_conversation()
-        frame = await run_db(selectors.queue_frame)(conversation_id)
+    async def _send_queue(self, since: float) -> None:
+        if self.conversation_id is None or not self.in_queue_group:
+            return
+        snapshot = await live.live_snapshot(not_before=since)
+        frame = snapshot.queue_frame(self.conversation_id)
         if frame is not None:
             await self.send_json(frame)
 
@@ -262,7 +321,7 @@ class VisitorChatConsumer(_ChatSocket):
 
     async def _end(self, reason: Conversation.EndReason) -> None:
         conversation_id = self._require_conversation()
-        await run_db(services.conversation_end)(conversation_id=conversation_id, reason=reason)
+        await run_db(services.conversation_end, conversation_id=conversation_id, reason=reason)
         await self._send_state()
 
 
@@ -291,19 +350,28 @@ class CounsellorConsumer(_ChatSocket):
         "ping": "handle_ping",
     }
     user: StaffUser
+    session_loaded: bool
 
     async def allow_frame(self, frame_type: str) -> bool:
         # Work in the console is staff activity, though it never reaches the HTTP
         # middleware: it keeps the session alive (heartbeat pings do not), and
         # once the session has expired the console closes like any staff page.
-        check = session_alive if frame_type == "ping" else keep_alive
-        if await run_db(check)(self.scope.get("session")):
-            return True
-        await self.close(code=SESSION_EXPIRED_CLOSE_CODE)
-        return False
+        # The session is loaded once; after that only a moved clock is saved.
+        session = self.scope.get("session")
+        if not self.session_loaded:
+            await run_db(session_alive, session)
+            self.session_loaded = True
+        if not session_alive(session):
+            await self.close(code=SESSION_EXPIRED_CLOSE_CODE)
+            return False
+        if frame_type != "ping" and session is not None and record_activity(session):
+            await run_db(session.save)
+        return True
 
     async def connect(self) -> None:
         self.opened: dict[int, int] = {}  # conversation id -> last seq sent
+        self.session_loaded = False
+        self.dashboard_updates = live.Coalescer(self._send_dashboard, interval=1 / DASHBOARD_UPDATES_PER_SECOND)
         self.is_supervisor = await scope_has_verified_role(self.scope, Role.SUPERVISOR)
         if not (self.is_supervisor or await scope_has_verified_role(self.scope, Role.COUNSELLOR)):
             await self.close()  # before accept: the handshake is refused with 403
@@ -313,11 +381,13 @@ class CounsellorConsumer(_ChatSocket):
         if self.is_supervisor:
             await self.channel_layer.group_add(services.SUPERVISOR_GROUP, self.channel_name)
         await super().connect()
-        await self._send_dashboard()
+        await self._send_dashboard(time.monotonic())
+        self.dashboard_updates.flushed()
 
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "user"):
             return
+        self.dashboard_updates.cancel()
         await self.channel_layer.group_discard(services.STAFF_GROUP, self.channel_name)
         await self.channel_layer.group_discard(services.SUPERVISOR_GROUP, self.channel_name)
         for conversation_id in list(self.opened):
@@ -326,7 +396,7 @@ class CounsellorConsumer(_ChatSocket):
     # --- frames from staff ---
 
     async def handle_claim(self, frame: frames.ChatAction) -> None:
-        await run_db(services.conversation_claim)(conversation_id=frame.conversation_id, counsellor=self.user)
+        await run_db(services.conversation_claim, conversation_id=frame.conversation_id, counsellor=self.user)
         await self._open(frame.conversation_id, last_seq=0)
 
     async def handle_open(self, frame: frames.Open) -> None:
@@ -338,7 +408,8 @@ class CounsellorConsumer(_ChatSocket):
     async def handle_message(self, frame: frames.StaffMessage) -> None:
         conversation_id = self._opened_id(frame.conversation_id)
         self.check_message_rate()
-        message, created = await run_db(services.message_post)(
+        message, created = await run_db(
+            services.message_post,
             conversation_id=conversation_id,
             sender=Message.Sender.COUNSELLOR,
             client_id=frame.client_id,
@@ -350,11 +421,18 @@ class CounsellorConsumer(_ChatSocket):
         await self.send_json(
             {"type": "ack", "conversation_id": conversation_id, "client_id": message.client_id, "seq": message.seq}
         )
-        await self._catch_up(conversation_id)
+        last = self.opened.get(conversation_id)
+        if last is None:
+            return  # closed meanwhile
+        if created and message.seq == last + 1:
+            await self.send_json(selectors.message_frame(message, for_staff=True))
+            self.opened[conversation_id] = message.seq
+        elif message.seq > last:
+            await self._catch_up(conversation_id)
 
     async def handle_typing(self, frame: frames.StaffTyping) -> None:
         conversation_id = self._opened_id(frame.conversation_id)
-        if not await run_db(selectors.may_signal_typing)(conversation_id, self.user):
+        if not await run_db(selectors.may_signal_typing, conversation_id, self.user):
             return
         await self.channel_layer.group_send(
             conversation_group(conversation_id),
@@ -367,40 +445,52 @@ class CounsellorConsumer(_ChatSocket):
         )
 
     async def handle_end(self, frame: frames.ChatAction) -> None:
-        await run_db(services.conversation_end_by_staff)(conversation_id=frame.conversation_id, actor=self.user)
+        await run_db(services.conversation_end_by_staff, conversation_id=frame.conversation_id, actor=self.user)
 
     async def handle_transfer(self, frame: frames.Transfer) -> None:
-        await run_db(services.conversation_transfer)(
-            conversation_id=frame.conversation_id, actor=self.user, to_user_id=frame.to_user_id, note=frame.note
+        await run_db(
+            services.conversation_transfer,
+            conversation_id=frame.conversation_id,
+            actor=self.user,
+            to_user_id=frame.to_user_id,
+            note=frame.note,
         )
 
     async def handle_risk(self, frame: frames.ChatAction) -> None:
-        await run_db(services.conversation_mark_risk)(conversation_id=frame.conversation_id, actor=self.user)
+        await run_db(services.conversation_mark_risk, conversation_id=frame.conversation_id, actor=self.user)
 
     async def handle_escalation(self, frame: frames.Escalation) -> None:
-        await run_db(services.escalation_step_done)(
-            conversation_id=frame.conversation_id, actor=self.user, step=frame.step
+        await run_db(
+            services.escalation_step_done, conversation_id=frame.conversation_id, actor=self.user, step=frame.step
         )
 
     async def handle_block(self, frame: frames.Block) -> None:
-        await run_db(services.visitor_block)(
-            conversation_id=frame.conversation_id, actor=self.user, reason=frame.reason, hours=frame.hours
+        await run_db(
+            services.visitor_block,
+            conversation_id=frame.conversation_id,
+            actor=self.user,
+            reason=frame.reason,
+            hours=frame.hours,
         )
         await self.send_json({"type": "blocked", "conversation_id": frame.conversation_id})
 
     async def handle_take_over(self, frame: frames.ChatAction) -> None:
         conversation_id = frame.conversation_id
-        await run_db(services.conversation_take_over)(conversation_id=conversation_id, supervisor=self.user)
+        await run_db(services.conversation_take_over, conversation_id=conversation_id, supervisor=self.user)
         await self._open(conversation_id, last_seq=self.opened.get(conversation_id, 0))
 
     async def handle_classify(self, frame: frames.Classify) -> None:
-        await run_db(services.conversation_classify)(
-            conversation_id=frame.conversation_id, actor=self.user, categories=frame.categories, outcome=frame.outcome
+        await run_db(
+            services.conversation_classify,
+            conversation_id=frame.conversation_id,
+            actor=self.user,
+            categories=frame.categories,
+            outcome=frame.outcome,
         )
         await self.send_json({"type": "classified", "conversation_id": frame.conversation_id})
 
     async def handle_delete_transcript(self, frame: frames.ChatAction) -> None:
-        await run_db(services.transcript_delete_now)(conversation_id=frame.conversation_id, actor=self.user)
+        await run_db(services.transcript_delete_now, conversation_id=frame.conversation_id, actor=self.user)
         await self.send_json({"type": "transcript_deleted", "conversation_id": frame.conversation_id})
 
     # --- events from the layer ---
@@ -409,7 +499,7 @@ class CounsellorConsumer(_ChatSocket):
         if event.get("new_conversation_id"):
             # An alert says only that someone is waiting, never what they wrote.
             await self.send_json({"type": "alert", "kind": "new_chat"})
-        await self._send_dashboard()
+        self.dashboard_updates.mark()
 
     async def risk_alert(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "alert", "kind": "risk", "conversation_id": event["conversation_id"]})
@@ -429,7 +519,7 @@ class CounsellorConsumer(_ChatSocket):
         conversation_id = event["conversation_id"]
         if conversation_id not in self.opened:
             return
-        chat = await run_db(selectors.readable_chat_frame)(conversation_id, self.user)
+        chat = await run_db(selectors.readable_chat_frame, conversation_id, self.user)
         if chat is None:
             await self._close(conversation_id)
             await self.send_json({"type": "closed", "conversation_id": conversation_id})
@@ -444,10 +534,10 @@ class CounsellorConsumer(_ChatSocket):
         return conversation_id
 
     async def _open(self, conversation_id: int, *, last_seq: int) -> None:
-        await run_db(services.conversation_opened)(conversation_id=conversation_id, user=self.user)
+        await run_db(services.conversation_opened, conversation_id=conversation_id, user=self.user)
         await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
         self.opened[conversation_id] = last_seq
-        await self.send_json(await run_db(selectors.staff_chat_frame)(conversation_id, self.user))
+        await self.send_json(await run_db(selectors.staff_chat_frame, conversation_id, self.user))
         await self._catch_up(conversation_id)
 
     async def _close(self, conversation_id: int) -> None:
@@ -456,11 +546,12 @@ class CounsellorConsumer(_ChatSocket):
 
     async def _catch_up(self, conversation_id: int) -> None:
         last = self.opened[conversation_id]
-        new = await run_db(selectors.message_frames_after)(conversation_id, last, for_staff=True)
+        new = await run_db(selectors.message_frames_after, conversation_id, last, for_staff=True)
         for frame in new:
             if frame["seq"] > self.opened[conversation_id]:
                 await self.send_json(frame)
                 self.opened[conversation_id] = frame["seq"]
 
-    async def _send_dashboard(self) -> None:
-        await self.send_json(await run_db(selectors.staff_dashboard)(self.user))
+    async def _send_dashboard(self, since: float) -> None:
+        snapshot = await live.live_snapshot(not_before=since)
+        await self.send_json(snapshot.dashboard(self.user.pk, supervisor=self.is_supervisor))

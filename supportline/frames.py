@@ -69,53 +69,47 @@ class Ping:
 
 @dataclass(frozen=True, slots=True)
 class ChatAction:
-    """A counsellor frame about one chat with no other arguments (claim, close, end, risk, ...)."""
+    """A counsellor frame about one chat: claim, close, end, risk, take_over, delete_transcript,
+    and the base of every other frame that names a chat."""
 
     conversation_id: int
 
 
 @dataclass(frozen=True, slots=True)
-class Open:
-    conversation_id: int
+class Open(ChatAction):
     last_seq: int
 
 
 @dataclass(frozen=True, slots=True)
-class StaffMessage:
-    conversation_id: int
+class StaffMessage(ChatAction):
     client_id: str
     text: str
 
 
 @dataclass(frozen=True, slots=True)
-class StaffTyping:
-    conversation_id: int
+class StaffTyping(ChatAction):
     active: bool
 
 
 @dataclass(frozen=True, slots=True)
-class Transfer:
-    conversation_id: int
+class Transfer(ChatAction):
     to_user_id: int | None
     note: str
 
 
 @dataclass(frozen=True, slots=True)
-class Escalation:
-    conversation_id: int
+class Escalation(ChatAction):
     step: Conversation.EscalationStep
 
 
 @dataclass(frozen=True, slots=True)
-class Block:
-    conversation_id: int
+class Block(ChatAction):
     reason: str
     hours: int
 
 
 @dataclass(frozen=True, slots=True)
-class Classify:
-    conversation_id: int
+class Classify(ChatAction):
     categories: tuple[str, ...]
     outcome: str
 

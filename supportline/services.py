@@ -45,9 +45,10 @@ QUEUE_GROUP = "supportline.queue"
 class ChatError(Exception):
     """A refused action; ``code`` goes to the client in an error frame."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, *, retry_after_ms: int | None = None) -> None:
         super().__init__(code)
         self.code = code
+        self.retry_after_ms = retry_after_ms
 
 
 def _audit_conversation(actor: StaffUser, action: str, conversation_id: int) -> None:

@@ -444,6 +444,8 @@ SUPPORTLINE_LONG_WAIT_MINUTES: int = env.int("SUPPORTLINE_LONG_WAIT_MINUTES", de
 SUPPORTLINE_ABANDON_MINUTES: int = env.int("SUPPORTLINE_ABANDON_MINUTES", default=15)
 # Shortest block of a visitor token, in hours.
 SUPPORTLINE_MIN_BLOCK_HOURS: int = env.int("SUPPORTLINE_MIN_BLOCK_HOURS", default=24)
+# Threads (each with its own database connection) for the chat sockets' queries.
+SUPPORTLINE_DB_THREADS: int = env.int("SUPPORTLINE_DB_THREADS", default=8)
 CELERY_BEAT_SCHEDULE.update(
     {
         "retention.transcripts": {"task": "supportline.tasks.purge_transcripts", "schedule": 60 * 60},
