@@ -10,6 +10,7 @@ server-side conversation ids only.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -26,7 +27,7 @@ from staff.access import scope_has_verified_role
 from staff.roles import Role
 from staff.sessions import record_activity, session_alive
 from staff.types import StaffUser
-from supportline import frames, live, selectors, services
+from supportline import frames, live, outage, selectors, services
 from supportline.db import run_db
 from supportline.models import Conversation, Message, conversation_group
 from supportline.services import ChatError
@@ -73,10 +74,66 @@ def _next_second_ms() -> int:
 
 
 class _ChatSocket(AsyncWebsocketConsumer):
-    """Frame parsing, error frames and per-connection limits shared by both sockets."""
+    """Frame parsing, error frames, per-connection limits and the layer-outage fallback of both sockets."""
 
     parsers: Mapping[str, frames.Parser] = {}
     handlers: dict[str, str] = {}
+
+    def watch_layer(self) -> None:
+        """Joins the process's layer watch; call before the first layer call."""
+        self.layer_watch = outage.layer_watch(self.channel_layer)
+        self.layer_watch.watch(self)
+        self.joined: set[str] = set()
+        self.poll_task: asyncio.Task[None] | None = None
+
+    def unwatch_layer(self) -> None:
+        self.layer_watch.unwatch(self)
+        if self.poll_task is not None:
+            self.poll_task.cancel()
+
+    async def join(self, group: str) -> None:
+        self.joined.add(group)
+        await self._layer(self.channel_layer.group_add(group, self.channel_name))
+
+    async def leave(self, group: str) -> None:
+        self.joined.discard(group)
+        await self._layer(self.channel_layer.group_discard(group, self.channel_name))
+
+    async def publish(self, group: str, event: dict[str, Any]) -> None:
+        # A lost event is healed by polling (below) or by the next event.
+        await self._layer(self.channel_layer.group_send(group, event))
+
+    async def _layer(self, call: Awaitable[None]) -> None:
+        if not await outage.layer_call(self.layer_watch, call):
+            await self.layer_down()  # also when the watch already knew: this socket may be new
+
+    async def layer_down(self) -> None:
+        if self.poll_task is None or self.poll_task.done():
+            self.poll_task = asyncio.create_task(self._poll())
+
+    async def layer_up(self) -> None:
+        # Subscriptions made while the layer was down never reached Redis.
+        for group in list(self.joined):
+            await outage.layer_call(self.layer_watch, self.channel_layer.group_add(group, self.channel_name))
+
+    async def _poll(self) -> None:
+        while not self.layer_watch.healthy or self.layer_watch.recently_recovered():
+            await asyncio.sleep(outage.POLL_SECONDS)
+            try:
+                await self.poll_database()
+            except Exception as exc:
+                logger.warning("polling failed: %s", type(exc).__name__)
+
+    async def poll_database(self) -> None:
+        """While the layer is down: send what events would have announced."""
+
+    async def shared_limit_allows(self, bucket: str, identity: str, *, limit: int, window_seconds: int) -> bool:
+        """The limit shared across connections; without its cache, the per-connection limits still hold."""
+        try:
+            return await ahit(bucket, identity, limit=limit, window_seconds=window_seconds)
+        except Exception as exc:
+            logger.warning("shared rate limit unavailable: %s", type(exc).__name__)
+            return True
 
     async def connect(self) -> None:
         per_second = settings.SUPPORTLINE_MESSAGES_PER_SECOND
@@ -168,12 +225,15 @@ class VisitorChatConsumer(_ChatSocket):
         self.last_sent = 0
         self.in_queue_group = False
         self.queue_updates = live.Coalescer(self._send_queue, interval=1 / QUEUE_UPDATES_PER_SECOND)
+        self.last_state: dict[str, Any] | None = None
+        self.watch_layer()
         await super().connect()
 
     async def disconnect(self, code: int) -> None:
         self.queue_updates.cancel()
+        self.unwatch_layer()
         if self.conversation_id is not None:
-            await self.channel_layer.group_discard(conversation_group(self.conversation_id), self.channel_name)
+            await self.leave(conversation_group(self.conversation_id))
             await self._leave_queue_group()
             await run_db(services.visitor_presence, conversation_id=self.conversation_id, connected=False)
 
@@ -182,7 +242,7 @@ class VisitorChatConsumer(_ChatSocket):
     async def handle_start(self, frame: frames.Start) -> None:
         if self.conversation_id is not None:
             raise ChatError("already_started")
-        allowed = await ahit(
+        allowed = await self.shared_limit_allows(
             "supportline-start",
             str(self.scope.get("anonymous_client", "")),
             limit=settings.SUPPORTLINE_STARTS_PER_HOUR,
@@ -207,7 +267,7 @@ class VisitorChatConsumer(_ChatSocket):
     async def handle_message(self, frame: frames.VisitorMessage) -> None:
         conversation_id = self._require_conversation()
         self.check_message_rate()
-        allowed = await ahit(
+        allowed = await self.shared_limit_allows(
             "supportline-token", self.token_hash, limit=settings.SUPPORTLINE_MESSAGES_PER_SECOND, window_seconds=1
         )
         if not allowed:
@@ -220,7 +280,7 @@ class VisitorChatConsumer(_ChatSocket):
             text=frame.text,
         )
         if created:
-            await self.channel_layer.group_send(*services.message_event(message))
+            await self.publish(*services.message_event(message))
         await self.send_json({"type": "ack", "client_id": message.client_id, "seq": message.seq})
         if created and message.seq == self.last_sent + 1:
             # The echo comes from memory: what was just written is not read back.
@@ -231,15 +291,7 @@ class VisitorChatConsumer(_ChatSocket):
 
     async def handle_typing(self, frame: frames.VisitorTyping) -> None:
         conversation_id = self._require_conversation()
-        await self.channel_layer.group_send(
-            conversation_group(conversation_id),
-            {
-                "type": "chat.typing",
-                "conversation_id": conversation_id,
-                "sender": Message.Sender.VISITOR,
-                "active": frame.active,
-            },
-        )
+        await self.publish(*services.typing_event(conversation_id, Message.Sender.VISITOR, active=frame.active))
 
     async def handle_end(self, frame: frames.End) -> None:
         await self._end(Conversation.EndReason.VISITOR_ENDED)
@@ -265,6 +317,16 @@ class VisitorChatConsumer(_ChatSocket):
         if self.conversation_id is not None:
             self.queue_updates.mark()
 
+    async def poll_database(self) -> None:
+        if self.conversation_id is None:
+            return
+        await self._catch_up()
+        state = await run_db(selectors.visitor_state_frame, self.conversation_id)
+        if state != self.last_state:
+            await self._send_state()
+        elif state["status"] == Conversation.Status.QUEUED:
+            self.queue_updates.mark()
+
     # --- helpers ---
 
     def _require_conversation(self) -> int:
@@ -278,8 +340,8 @@ class VisitorChatConsumer(_ChatSocket):
         self.conversation_id = conversation_id
         self.token_hash = token_hash
         self.last_sent = last_seq
-        await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
-        await self.channel_layer.group_add(services.QUEUE_GROUP, self.channel_name)
+        await self.join(conversation_group(conversation_id))
+        await self.join(services.QUEUE_GROUP)
         self.in_queue_group = True
         await run_db(services.visitor_presence, conversation_id=conversation_id, connected=True)
         await self._catch_up()
@@ -296,10 +358,11 @@ class VisitorChatConsumer(_ChatSocket):
     async def _send_state(self) -> None:
         conversation_id = self._require_conversation()
         state = await run_db(selectors.visitor_state_frame, conversation_id)
+        self.last_state = state
         await self.send_json(state)
         if state["status"] == Conversation.Status.QUEUED:
             if not self.in_queue_group:  # back in the queue after a transfer
-                await self.channel_layer.group_add(services.QUEUE_GROUP, self.channel_name)
+                await self.join(services.QUEUE_GROUP)
                 self.in_queue_group = True
             await self._send_queue(time.monotonic())
             self.queue_updates.flushed()
@@ -316,7 +379,7 @@ class VisitorChatConsumer(_ChatSocket):
 
     async def _leave_queue_group(self) -> None:
         if self.in_queue_group:
-            await self.channel_layer.group_discard(services.QUEUE_GROUP, self.channel_name)
+            await self.leave(services.QUEUE_GROUP)
             self.in_queue_group = False
 
     async def _end(self, reason: Conversation.EndReason) -> None:
@@ -377,9 +440,10 @@ class CounsellorConsumer(_ChatSocket):
             await self.close()  # before accept: the handshake is refused with 403
             return
         self.user = self.scope["user"]
-        await self.channel_layer.group_add(services.STAFF_GROUP, self.channel_name)
+        self.watch_layer()
+        await self.join(services.STAFF_GROUP)
         if self.is_supervisor:
-            await self.channel_layer.group_add(services.SUPERVISOR_GROUP, self.channel_name)
+            await self.join(services.SUPERVISOR_GROUP)
         await super().connect()
         await self._send_dashboard(time.monotonic())
         self.dashboard_updates.flushed()
@@ -388,10 +452,11 @@ class CounsellorConsumer(_ChatSocket):
         if not hasattr(self, "user"):
             return
         self.dashboard_updates.cancel()
-        await self.channel_layer.group_discard(services.STAFF_GROUP, self.channel_name)
-        await self.channel_layer.group_discard(services.SUPERVISOR_GROUP, self.channel_name)
+        self.unwatch_layer()
+        await self.leave(services.STAFF_GROUP)
+        await self.leave(services.SUPERVISOR_GROUP)
         for conversation_id in list(self.opened):
-            await self.channel_layer.group_discard(conversation_group(conversation_id), self.channel_name)
+            await self.leave(conversation_group(conversation_id))
 
     # --- frames from staff ---
 
@@ -417,7 +482,7 @@ class CounsellorConsumer(_ChatSocket):
             author=self.user,
         )
         if created:
-            await self.channel_layer.group_send(*services.message_event(message))
+            await self.publish(*services.message_event(message))
         await self.send_json(
             {"type": "ack", "conversation_id": conversation_id, "client_id": message.client_id, "seq": message.seq}
         )
@@ -434,44 +499,22 @@ class CounsellorConsumer(_ChatSocket):
         conversation_id = self._opened_id(frame.conversation_id)
         if not await run_db(selectors.may_signal_typing, conversation_id, self.user):
             return
-        await self.channel_layer.group_send(
-            conversation_group(conversation_id),
-            {
-                "type": "chat.typing",
-                "conversation_id": conversation_id,
-                "sender": Message.Sender.COUNSELLOR,
-                "active": frame.active,
-            },
-        )
+        await self.publish(*services.typing_event(conversation_id, Message.Sender.COUNSELLOR, active=frame.active))
 
     async def handle_end(self, frame: frames.ChatAction) -> None:
-        await run_db(services.conversation_end_by_staff, conversation_id=frame.conversation_id, actor=self.user)
+        await self._act(services.conversation_end_by_staff, frame)
 
     async def handle_transfer(self, frame: frames.Transfer) -> None:
-        await run_db(
-            services.conversation_transfer,
-            conversation_id=frame.conversation_id,
-            actor=self.user,
-            to_user_id=frame.to_user_id,
-            note=frame.note,
-        )
+        await self._act(services.conversation_transfer, frame, to_user_id=frame.to_user_id, note=frame.note)
 
     async def handle_risk(self, frame: frames.ChatAction) -> None:
-        await run_db(services.conversation_mark_risk, conversation_id=frame.conversation_id, actor=self.user)
+        await self._act(services.conversation_mark_risk, frame)
 
     async def handle_escalation(self, frame: frames.Escalation) -> None:
-        await run_db(
-            services.escalation_step_done, conversation_id=frame.conversation_id, actor=self.user, step=frame.step
-        )
+        await self._act(services.escalation_step_done, frame, step=frame.step)
 
     async def handle_block(self, frame: frames.Block) -> None:
-        await run_db(
-            services.visitor_block,
-            conversation_id=frame.conversation_id,
-            actor=self.user,
-            reason=frame.reason,
-            hours=frame.hours,
-        )
+        await self._act(services.visitor_block, frame, reason=frame.reason, hours=frame.hours)
         await self.send_json({"type": "blocked", "conversation_id": frame.conversation_id})
 
     async def handle_take_over(self, frame: frames.ChatAction) -> None:
@@ -480,17 +523,11 @@ class CounsellorConsumer(_ChatSocket):
         await self._open(conversation_id, last_seq=self.opened.get(conversation_id, 0))
 
     async def handle_classify(self, frame: frames.Classify) -> None:
-        await run_db(
-            services.conversation_classify,
-            conversation_id=frame.conversation_id,
-            actor=self.user,
-            categories=frame.categories,
-            outcome=frame.outcome,
-        )
+        await self._act(services.conversation_classify, frame, categories=frame.categories, outcome=frame.outcome)
         await self.send_json({"type": "classified", "conversation_id": frame.conversation_id})
 
     async def handle_delete_transcript(self, frame: frames.ChatAction) -> None:
-        await run_db(services.transcript_delete_now, conversation_id=frame.conversation_id, actor=self.user)
+        await self._act(services.transcript_delete_now, frame)
         await self.send_json({"type": "transcript_deleted", "conversation_id": frame.conversation_id})
 
     # --- events from the layer ---
@@ -526,7 +563,17 @@ class CounsellorConsumer(_ChatSocket):
             return
         await self.send_json(chat)
 
+    async def poll_database(self) -> None:
+        for conversation_id in list(self.opened):
+            if conversation_id in self.opened:
+                await self._catch_up(conversation_id)
+        self.dashboard_updates.mark()
+
     # --- helpers ---
+
+    async def _act(self, service: Callable[..., object], frame: frames.ChatAction, **arguments: Any) -> None:
+        """Runs a staff action on the chat ``frame`` names, with this user as the actor."""
+        await run_db(service, conversation_id=frame.conversation_id, actor=self.user, **arguments)
 
     def _opened_id(self, conversation_id: int) -> int:
         if conversation_id not in self.opened:
@@ -535,14 +582,14 @@ class CounsellorConsumer(_ChatSocket):
 
     async def _open(self, conversation_id: int, *, last_seq: int) -> None:
         await run_db(services.conversation_opened, conversation_id=conversation_id, user=self.user)
-        await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
+        await self.join(conversation_group(conversation_id))
         self.opened[conversation_id] = last_seq
         await self.send_json(await run_db(selectors.staff_chat_frame, conversation_id, self.user))
         await self._catch_up(conversation_id)
 
     async def _close(self, conversation_id: int) -> None:
         if self.opened.pop(conversation_id, None) is not None:
-            await self.channel_layer.group_discard(conversation_group(conversation_id), self.channel_name)
+            await self.leave(conversation_group(conversation_id))
 
     async def _catch_up(self, conversation_id: int) -> None:
         last = self.opened[conversation_id]

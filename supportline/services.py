@@ -62,7 +62,9 @@ def broadcast_on_commit(group: str, event: dict[str, Any]) -> None:
     def send() -> None:
         async_to_sync(get_channel_layer().group_send)(group, event)
 
-    transaction.on_commit(send)
+    # robust: a layer outage must not turn a committed action into an error;
+    # the sockets poll the database meanwhile (supportline.outage).
+    transaction.on_commit(send, robust=True)
 
 
 def _staff_changed(**extra: Any) -> None:
@@ -216,6 +218,12 @@ def _message_post_checked(
     if message is None:
         raise ChatError("conflict")
     return message, True
+
+
+def typing_event(conversation_id: int, sender: Message.Sender, *, active: bool) -> tuple[str, dict[str, Any]]:
+    """The group and the layer event for a typing indicator (never stored, never text)."""
+    event = {"type": "chat.typing", "conversation_id": conversation_id, "sender": sender, "active": active}
+    return conversation_group(conversation_id), event
 
 
 def message_event(message: Message) -> tuple[str, dict[str, Any]]:
