@@ -1,11 +1,11 @@
 from django.contrib import admin
 
+from audit.admin_mixins import AuditedViewMixin, ReadOnlyAdminMixin
 from audit.models import AuditEvent
-from staff.admin import AuditedViewMixin, ReadOnlyAdminMixin
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(AuditedViewMixin, ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class AuditEventAdmin(AuditedViewMixin, ReadOnlyAdminMixin):
     """Read only for everyone, superusers included: only record_event writes and retention deletes."""
 
     list_display = ("created_at", "actor_label", "action", "object_type", "object_id")

@@ -1,4 +1,4 @@
-"""``/healthz``: JSON on the database, cache, channel layer, broker and retention jobs."""
+"""``/healthz``: JSON on the database, cache, channel layer, broker, retention jobs and police hand-offs."""
 
 import asyncio
 import contextlib
@@ -14,6 +14,7 @@ from health_check.exceptions import ServiceUnavailable
 from health_check.views import HealthCheckView
 
 from ecpat_site.celery import app as celery_app
+from hotline.health import PoliceHandoffs
 from retention.health import Retention
 
 
@@ -58,7 +59,7 @@ class Broker(HealthCheck):
 class Healthz(HealthCheckView):
     """Always JSON; 200 when every check passes, 503 otherwise."""
 
-    checks = (Database, Cache, ChannelLayer, Broker, Retention)
+    checks = (Database, Cache, ChannelLayer, Broker, Retention, PoliceHandoffs)
 
     async def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         with self.get_executor() as executor:

@@ -1,7 +1,7 @@
 """The analysts' staff area: the tip queue, one tip's page with its lifecycle actions, hand-offs.
 
-Every view checks ``has_verified_role(request, Role.ANALYST)`` itself,
-whatever the admin site does. Tips are never edited through a ModelForm:
+Every page is for verified analysts alone (``RoleRequiredAdmin``), whatever
+the admin site does. Tips are never edited through a ModelForm:
 each change is one lifecycle action, a POST that calls one service.
 Reported URLs are shown as plain text; opening one is an explicit,
 audited POST.
@@ -9,7 +9,7 @@ audited POST.
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -22,15 +22,20 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from audit.admin_mixins import ReadOnlyAdminMixin
 from hotline import selectors, services
 from hotline.forms import AnalystQuestionForm, TakedownNoticeForm
 from hotline.models import HandoffAttempt, PoliceHandoff, Tip
 from staff.access import has_verified_role
+from staff.admin_mixins import RoleRequiredAdmin
 from staff.roles import Role
+from staff.types import StaffUser
 
-
-def _is_analyst(request: HttpRequest) -> bool:
-    return has_verified_role(request, Role.ANALYST)
+if TYPE_CHECKING:
+    HandoffAttemptInlineBase = admin.TabularInline[HandoffAttempt, PoliceHandoff]
+else:
+    # Generic only in django-stubs; at runtime it cannot be subscripted.
+    HandoffAttemptInlineBase = admin.TabularInline
 
 
 def format_duration(value: timedelta | None) -> str:
@@ -40,6 +45,18 @@ def format_duration(value: timedelta | None) -> str:
     if hours < 48:
         return f"{hours:.1f} h"
     return f"{hours / 24:.1f} d"
+
+
+def handoff_health_panel_context(request: HttpRequest) -> dict[str, Any] | None:
+    """The admin start page's hand-off panel: shown only while hand-offs are not getting through."""
+    health = selectors.handoff_health()
+    if health.ok:
+        return None
+    waiting = health.oldest_urgent_waiting
+    return {
+        "health": health,
+        "waiting_minutes": int(waiting.total_seconds() // 60) if waiting is not None else None,
+    }
 
 
 class AgeFilter(admin.SimpleListFilter):
@@ -67,25 +84,11 @@ class AgeFilter(admin.SimpleListFilter):
         return queryset
 
 
-class AnalystOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return _is_analyst(request) and super().has_module_permission(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _is_analyst(request) and super().has_view_permission(request, obj)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _is_analyst(request) and super().has_change_permission(request, obj)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(Tip)
-class TipAdmin(AnalystOnlyAdmin):
+class TipAdmin(RoleRequiredAdmin):
+    """Tips arrive from the public form and leave through retention: nobody adds or deletes one here."""
+
+    roles = (Role.ANALYST,)
     list_display = (
         "reference_link",
         "received_at",
@@ -101,7 +104,13 @@ class TipAdmin(AnalystOnlyAdmin):
     list_display_links = None
     list_per_page = 50
     actions = None
-    change_list_template = "hotline/admin/tip_change_list.html"
+    change_list_template = "admin/hotline/tip/change_list.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tip]:
         return selectors.tips_for_analysts()
@@ -133,7 +142,7 @@ class TipAdmin(AnalystOnlyAdmin):
         return format_duration(tip.time_to_removal)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        if not _is_analyst(request):
+        if not self.in_role(request):
             raise PermissionDenied
         medians = selectors.removal_medians()
         context = {
@@ -147,14 +156,14 @@ class TipAdmin(AnalystOnlyAdmin):
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        if not _is_analyst(request):
+        if not self.in_role(request):
             raise PermissionDenied
         if not object_id.isdigit():
             raise Http404
         tip = get_object_or_404(selectors.tips_for_analysts(), pk=object_id)
         if request.method == "POST":
             return self._act(request, tip)
-        services.tip_record_view(tip_id=tip.pk, actor=request.user)
+        services.tip_record_view(tip_id=tip.pk, actor=cast("StaffUser", request.user))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -172,12 +181,12 @@ class TipAdmin(AnalystOnlyAdmin):
             "is_assignee": tip.assigned_to_id == request.user.pk,
             "time_to_removal": format_duration(tip.time_to_removal),
         }
-        return TemplateResponse(request, "hotline/admin/tip_detail.html", context)
+        return TemplateResponse(request, "admin/hotline/tip/detail.html", context)
 
     def _act(self, request: HttpRequest, tip: Tip) -> HttpResponse:
         """Runs one lifecycle action from the tip page (POST ``action``)."""
         action = request.POST.get("action", "")
-        actor = request.user
+        actor = cast("StaffUser", request.user)
         back = redirect("admin:hotline_tip_change", tip.pk)
         if action == "open_url":
             url_id = request.POST.get("url_id", "")
@@ -229,7 +238,7 @@ class TipAdmin(AnalystOnlyAdmin):
         return back
 
 
-class HandoffAttemptInline(admin.TabularInline):  # type: ignore[type-arg]
+class HandoffAttemptInline(HandoffAttemptInlineBase):
     model = HandoffAttempt
     fields = ("number", "started_at", "finished_at", "outcome", "status_code", "detail")
     readonly_fields = fields
@@ -237,7 +246,7 @@ class HandoffAttemptInline(admin.TabularInline):  # type: ignore[type-arg]
     can_delete = False
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _is_analyst(request)
+        return has_verified_role(request, Role.ANALYST)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -247,7 +256,10 @@ class HandoffAttemptInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(PoliceHandoff)
-class PoliceHandoffAdmin(AnalystOnlyAdmin):
+class PoliceHandoffAdmin(RoleRequiredAdmin, ReadOnlyAdminMixin):
+    """Hand-offs are written by the delivery task alone; analysts retry failed ones."""
+
+    roles = (Role.ANALYST,)
     list_display = ("__str__", "tip", "status_display", "attempts", "created_at", "delivered_at", "acknowledgement")
     list_filter = ("status",)
     fields = (
@@ -278,11 +290,11 @@ class PoliceHandoffAdmin(AnalystOnlyAdmin):
         return str(handoff.get_status_display())
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
-        return _is_analyst(request) and request.user.has_perm("hotline.retry_policehandoff")
+        return self.in_role(request) and request.user.has_perm("hotline.retry_policehandoff")
 
     @admin.action(description=_("Försök leverera igen"), permissions=["retry"])
     def retry_delivery(self, request: HttpRequest, queryset: QuerySet[PoliceHandoff]) -> None:
         failed = list(queryset.filter(status=PoliceHandoff.Status.FAILED).values_list("pk", flat=True))
         for handoff_id in failed:
-            services.handoff_retry(handoff_id=handoff_id, actor=request.user)
+            services.handoff_retry(handoff_id=handoff_id, actor=cast("StaffUser", request.user))
         messages.success(request, _("%(count)d överlämningar köades igen.") % {"count": len(failed)})

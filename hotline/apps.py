@@ -16,3 +16,16 @@ class HotlineConfig(AppConfig):
             "hotline.retry_policehandoff",
         },
     }
+    # Run by retention.tasks; the periods are RETENTION_DAYS["tip_contact_details"] and ["closed_tips"].
+    retention_policies = {
+        "tip_contact_details": {"purge": "hotline.services.purge_tip_contact_details", "every_seconds": 6 * 60 * 60},
+        "closed_tips": {"purge": "hotline.services.purge_closed_tips", "every_seconds": 6 * 60 * 60},
+    }
+    # Warns analysts on the admin start page while hand-offs are not getting through.
+    admin_index_panels = [
+        {
+            "template": "admin/hotline/handoff_health_panel.html",
+            "context": "hotline.admin.handoff_health_panel_context",
+            "permission": "hotline.view_policehandoff",
+        },
+    ]

@@ -1,12 +1,28 @@
-"""Every read of the hotline's data for views and the admin."""
+"""Every read of the hotline's data for views, the admin and the tasks."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
 
-from django.db.models import Exists, OuterRef
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from hotline.models import PoliceHandoff, Tip, TipMessage, TipQuerySet, TipURL
+from hotline import receipts
+from hotline.models import HandoffAttempt, PoliceHandoff, Tip, TipMessage, TipQuerySet, TipURL
+
+
+def tip_for_receipt(code: str) -> Tip | None:
+    """The tip a receipt code belongs to, or None; a wrong code costs as much time as a right one."""
+    parsed = receipts.parse(code)
+    if parsed is None:
+        receipts.check_verifier("0" * 12, None)
+        return None
+    lookup, verifier = parsed
+    tip = Tip.objects.filter(receipt_lookup=receipts.lookup_hash(lookup)).first()
+    if not receipts.check_verifier(verifier, tip.receipt_verifier if tip else None):
+        return None
+    return tip
 
 
 def tips_for_analysts() -> TipQuerySet:
@@ -48,3 +64,77 @@ def removal_medians(now: datetime | None = None, windows: tuple[int, ...] = (30,
 
 def failed_handoff_count() -> int:
     return PoliceHandoff.objects.filter(status=PoliceHandoff.Status.FAILED).count()
+
+
+def handoffs_due_for_sweep(now: datetime | None = None) -> list[int]:
+    """Hand-offs whose delivery message may be lost: pending past due, or a lease that ran out."""
+    now = now or timezone.now()
+    grace = timedelta(seconds=settings.POLICE_HANDOFF_SWEEP_SECONDS)
+    return list(
+        PoliceHandoff.objects.filter(
+            Q(status=PoliceHandoff.Status.PENDING, next_attempt_at__lte=now - grace)
+            | Q(status=PoliceHandoff.Status.DELIVERING, lease_until__lt=now)
+        ).values_list("pk", flat=True)
+    )
+
+
+@dataclass(frozen=True)
+class HandoffHealth:
+    """Whether police hand-offs are getting through; for /healthz and the admin start page."""
+
+    oldest_urgent_waiting: timedelta | None  # age of the oldest urgent hand-off not yet delivered
+    failures_in_a_row: int  # the receiver's latest finished attempts that failed, newest first
+    urgent_limit: timedelta
+    failure_limit: int
+
+    @property
+    def urgent_overdue(self) -> bool:
+        return self.oldest_urgent_waiting is not None and self.oldest_urgent_waiting > self.urgent_limit
+
+    @property
+    def receiver_failing(self) -> bool:
+        return self.failures_in_a_row >= self.failure_limit
+
+    @property
+    def ok(self) -> bool:
+        return not (self.urgent_overdue or self.receiver_failing)
+
+    @property
+    def problems(self) -> list[str]:
+        """Short English lines for machines and logs; empty when healthy."""
+        problems = []
+        if self.urgent_overdue and self.oldest_urgent_waiting is not None:
+            minutes = int(self.oldest_urgent_waiting.total_seconds() // 60)
+            problems.append(f"urgent hand-off undelivered for {minutes} min")
+        if self.receiver_failing:
+            problems.append(f"receiver failed {self.failures_in_a_row} attempts in a row")
+        return problems
+
+
+def handoff_health(now: datetime | None = None) -> HandoffHealth:
+    """Two queries, whatever the number of hand-offs (settings ``POLICE_HANDOFF_ALERT_*``)."""
+    now = now or timezone.now()
+    failure_limit = max(1, settings.POLICE_HANDOFF_ALERT_FAILURES)
+    oldest = (
+        PoliceHandoff.objects.filter(tip__priority=Tip.Priority.URGENT)
+        .exclude(status=PoliceHandoff.Status.DELIVERED)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    latest = (
+        HandoffAttempt.objects.exclude(outcome=HandoffAttempt.Outcome.IN_PROGRESS)
+        .order_by("-finished_at", "-pk")
+        .values_list("outcome", flat=True)[:failure_limit]
+    )
+    failures = 0
+    for outcome in latest:
+        if outcome == HandoffAttempt.Outcome.ACCEPTED:
+            break
+        failures += 1
+    return HandoffHealth(
+        oldest_urgent_waiting=now - oldest if oldest else None,
+        failures_in_a_row=failures,
+        urgent_limit=timedelta(minutes=settings.POLICE_HANDOFF_ALERT_MINUTES),
+        failure_limit=failure_limit,
+    )

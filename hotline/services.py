@@ -14,11 +14,10 @@ is audited with ``record_event``.
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import record_event
@@ -26,6 +25,8 @@ from hotline import receipts
 from hotline.handoff import DeliveryResult, Outcome, build_package, deliver, sign_package
 from hotline.models import HandoffAttempt, PoliceHandoff, TakedownRecheck, Tip, TipMessage, TipURL
 from hotline.reported_urls import url_hash
+from resilience.on_commit import enqueue_after_commit
+from staff.types import StaffUser
 
 TIP = "hotline.Tip"
 HANDOFF = "hotline.PoliceHandoff"
@@ -80,42 +81,29 @@ def tip_submit(
     return SubmittedTip(tip=tip, receipt_code=receipt.code)
 
 
-def tip_for_receipt(code: str) -> Tip | None:
-    """The tip a receipt code belongs to, or None; a wrong code costs as much time as a right one."""
-    parsed = receipts.parse(code)
-    if parsed is None:
-        receipts.check_verifier("0" * 12, None)
-        return None
-    lookup, verifier = parsed
-    tip = Tip.objects.filter(receipt_lookup=receipts.lookup_hash(lookup)).first()
-    if not receipts.check_verifier(verifier, tip.receipt_verifier if tip else None):
-        return None
-    return tip
-
-
 def _locked(tip_id: int) -> Tip:
     return Tip.objects.select_for_update().get(pk=tip_id)
 
 
-def _require(tip: Tip, *allowed: str) -> None:
+def _require(tip: Tip, *allowed: Tip.Status) -> None:
     if tip.status not in allowed:
         raise TransitionError(f"not allowed while the tip is {tip.status}")
 
 
-def _require_assignee(tip: Tip, actor: Any) -> None:
+def _require_assignee(tip: Tip, actor: StaffUser) -> None:
     if tip.assigned_to_id != actor.pk:
         raise TransitionError("the tip is locked to another analyst")
 
 
-def _audit(actor: Any, action: str, tip: Tip) -> None:
+def _audit(actor: StaffUser | None, action: str, tip: Tip) -> None:
     record_event(actor=actor, action=f"hotline.tip.{action}", object_type=TIP, object_id=tip.pk)
 
 
-def tip_record_view(*, tip_id: int, actor: Any) -> None:
+def tip_record_view(*, tip_id: int, actor: StaffUser) -> None:
     record_event(actor=actor, action="hotline.tip.viewed", object_type=TIP, object_id=tip_id)
 
 
-def tip_open_url(*, url_id: int, actor: Any) -> str:
+def tip_open_url(*, url_id: int, actor: StaffUser) -> str:
     """Returns a reported URL for an analyst who explicitly asked to open it; audited."""
     reported = TipURL.objects.get(pk=url_id)
     record_event(actor=actor, action="hotline.tip.url_opened", object_type=TIP, object_id=reported.tip_id)
@@ -123,7 +111,7 @@ def tip_open_url(*, url_id: int, actor: Any) -> str:
 
 
 @transaction.atomic
-def tip_start_assessment(*, tip_id: int, actor: Any) -> Tip:
+def tip_start_assessment(*, tip_id: int, actor: StaffUser) -> Tip:
     tip = _locked(tip_id)
     _require(tip, Tip.Status.RECEIVED)
     tip.status = Tip.Status.IN_ASSESSMENT
@@ -135,7 +123,7 @@ def tip_start_assessment(*, tip_id: int, actor: Any) -> Tip:
 
 
 @transaction.atomic
-def tip_release(*, tip_id: int, actor: Any) -> Tip:
+def tip_release(*, tip_id: int, actor: StaffUser) -> Tip:
     """Gives an unfinished assessment back to the queue."""
     tip = _locked(tip_id)
     _require(tip, Tip.Status.IN_ASSESSMENT)
@@ -148,7 +136,7 @@ def tip_release(*, tip_id: int, actor: Any) -> Tip:
 
 
 @transaction.atomic
-def tip_assess(*, tip_id: int, actor: Any, outcome: str) -> Tip:
+def tip_assess(*, tip_id: int, actor: StaffUser, outcome: str) -> Tip:
     tip = _locked(tip_id)
     _require(tip, Tip.Status.IN_ASSESSMENT)
     _require_assignee(tip, actor)
@@ -163,7 +151,7 @@ def tip_assess(*, tip_id: int, actor: Any, outcome: str) -> Tip:
 
 
 @transaction.atomic
-def tip_forward_to_police(*, tip_id: int, actor: Any) -> Tip:
+def tip_forward_to_police(*, tip_id: int, actor: StaffUser) -> Tip:
     """Marks an illegal tip forwarded and writes its outbox row in the same transaction."""
     tip = _locked(tip_id)
     _require(tip, Tip.Status.ASSESSED)
@@ -178,7 +166,7 @@ def tip_forward_to_police(*, tip_id: int, actor: Any) -> Tip:
 
 
 @transaction.atomic
-def tip_record_takedown_notice(*, tip_id: int, actor: Any, host_provider: str) -> Tip:
+def tip_record_takedown_notice(*, tip_id: int, actor: StaffUser, host_provider: str) -> Tip:
     tip = _locked(tip_id)
     _require(tip, Tip.Status.FORWARDED)
     tip.status = Tip.Status.TAKEDOWN_SENT
@@ -190,7 +178,7 @@ def tip_record_takedown_notice(*, tip_id: int, actor: Any, host_provider: str) -
 
 
 @transaction.atomic
-def tip_record_recheck(*, tip_id: int, actor: Any, still_online: bool) -> TakedownRecheck:
+def tip_record_recheck(*, tip_id: int, actor: StaffUser, still_online: bool) -> TakedownRecheck:
     tip = _locked(tip_id)
     _require(tip, Tip.Status.TAKEDOWN_SENT)
     recheck = TakedownRecheck.objects.create(tip=tip, checked_by=actor, still_online=still_online)
@@ -199,7 +187,7 @@ def tip_record_recheck(*, tip_id: int, actor: Any, still_online: bool) -> Takedo
 
 
 @transaction.atomic
-def tip_confirm_removal(*, tip_id: int, actor: Any) -> Tip:
+def tip_confirm_removal(*, tip_id: int, actor: StaffUser) -> Tip:
     tip = _locked(tip_id)
     _require(tip, Tip.Status.TAKEDOWN_SENT)
     tip.status = Tip.Status.REMOVAL_CONFIRMED
@@ -210,7 +198,7 @@ def tip_confirm_removal(*, tip_id: int, actor: Any) -> Tip:
 
 
 @transaction.atomic
-def tip_close(*, tip_id: int, actor: Any) -> Tip:
+def tip_close(*, tip_id: int, actor: StaffUser) -> Tip:
     tip = _locked(tip_id)
     _require(tip, Tip.Status.ASSESSED, Tip.Status.FORWARDED, Tip.Status.REMOVAL_CONFIRMED)
     if tip.status == Tip.Status.ASSESSED and tip.outcome == Tip.Outcome.ILLEGAL:
@@ -223,7 +211,7 @@ def tip_close(*, tip_id: int, actor: Any) -> Tip:
 
 
 @transaction.atomic
-def tip_ask_reporter(*, tip_id: int, actor: Any, body: str) -> TipMessage:
+def tip_ask_reporter(*, tip_id: int, actor: StaffUser, body: str) -> TipMessage:
     tip = _locked(tip_id)
     if tip.status == Tip.Status.CLOSED:
         raise TransitionError("the tip is closed")
@@ -245,19 +233,37 @@ def tip_reply_as_reporter(*, tip_id: int, body: str) -> TipMessage:
 # --- Police hand-off -------------------------------------------------------
 
 
-def _create_handoff(tip: Tip, *, actor: Any) -> PoliceHandoff:
-    from hotline.tasks import deliver_police_handoff
+def _deliver_after_commit(handoff_id: int) -> None:
+    from hotline.tasks import deliver_police_handoff  # the tasks module imports this one
 
+    # A broker outage must not fail the forwarding (or the reporter's tip):
+    # the row is stored and the sweeper enqueues it once the broker is back.
+    enqueue_after_commit(deliver_police_handoff, handoff_id)
+
+
+def _create_handoff(tip: Tip, *, actor: StaffUser | None) -> PoliceHandoff:
     handoff, created = PoliceHandoff.objects.get_or_create(tip=tip)
     if created:
         record_event(actor=actor, action="hotline.handoff.created", object_type=HANDOFF, object_id=handoff.pk)
-        deliver_police_handoff.delay_on_commit(handoff.pk)  # type: ignore[attr-defined]  # celery-types lags
+        _deliver_after_commit(handoff.pk)
     return handoff
+
+
+class AttemptResult(StrEnum):
+    """What one call of :func:`handoff_attempt` found or did."""
+
+    DELIVERED = "delivered"  # by this attempt or an earlier one
+    RETRY_SCHEDULED = "retry_scheduled"  # this attempt failed; the next is due at ``retry_in``
+    FAILED = "failed"  # given up (rejected, or out of attempts) until an analyst retries
+    MISSING = "missing"  # no such hand-off (purged)
+    BUSY = "busy"  # another worker holds a live lease
+    NOT_DUE = "not_due"  # waiting for its backoff
+    SUPERSEDED = "superseded"  # a later attempt owns the row; this one only recorded its outcome
 
 
 @dataclass(frozen=True)
 class AttemptReport:
-    status: str
+    result: AttemptResult
     retry_in: float | None = None
 
 
@@ -271,27 +277,29 @@ def _backoff(attempt: int, retry_after: float | None) -> float:
     return float(delay)
 
 
-def _claim(handoff_id: int) -> tuple[PoliceHandoff, HandoffAttempt] | str:
+def _claim(handoff_id: int) -> tuple[PoliceHandoff, HandoffAttempt] | AttemptResult:
     """Claims the next attempt under a row lock, or says why there is none to make."""
     with transaction.atomic():
         handoff = PoliceHandoff.objects.select_for_update().filter(pk=handoff_id).first()
         if handoff is None:
-            return "missing"
+            return AttemptResult.MISSING
         now = timezone.now()
-        if handoff.status in (PoliceHandoff.Status.DELIVERED, PoliceHandoff.Status.FAILED):
-            return handoff.status
+        if handoff.status == PoliceHandoff.Status.DELIVERED:
+            return AttemptResult.DELIVERED
+        if handoff.status == PoliceHandoff.Status.FAILED:
+            return AttemptResult.FAILED
         if handoff.status == PoliceHandoff.Status.DELIVERING:
             if handoff.lease_until and handoff.lease_until > now:
-                return "busy"
+                return AttemptResult.BUSY
             # The worker that held the lease died mid-delivery.
             handoff.attempt_log.filter(outcome=HandoffAttempt.Outcome.IN_PROGRESS).update(
                 outcome=HandoffAttempt.Outcome.INTERRUPTED, finished_at=now, detail="lease expired"
             )
             if handoff.attempts >= settings.POLICE_HANDOFF_MAX_ATTEMPTS:
                 _fail(handoff, f"interrupted at attempt {handoff.attempts}")
-                return handoff.status
+                return AttemptResult.FAILED
         elif handoff.next_attempt_at > now + timedelta(seconds=1):
-            return "not_due"
+            return AttemptResult.NOT_DUE
         handoff.status = PoliceHandoff.Status.DELIVERING
         handoff.attempts += 1
         handoff.lease_until = now + timedelta(seconds=settings.POLICE_HANDOFF_LEASE_SECONDS)
@@ -323,7 +331,7 @@ def _finish(handoff_id: int, attempt_id: int, result: DeliveryResult) -> Attempt
         }[result.outcome]
         attempt.save(update_fields=["finished_at", "status_code", "detail", "outcome"])
         if handoff.status == PoliceHandoff.Status.DELIVERED:
-            return AttemptReport(status=handoff.status)
+            return AttemptReport(AttemptResult.DELIVERED)
         if result.outcome == Outcome.ACCEPTED:
             handoff.status = PoliceHandoff.Status.DELIVERED
             handoff.delivered_at = attempt.finished_at
@@ -332,22 +340,22 @@ def _finish(handoff_id: int, attempt_id: int, result: DeliveryResult) -> Attempt
             handoff.failure_reason = ""
             handoff.save(update_fields=["status", "delivered_at", "acknowledgement", "lease_until", "failure_reason"])
             record_event(actor=None, action="hotline.handoff.delivered", object_type=HANDOFF, object_id=handoff.pk)
-            return AttemptReport(status=handoff.status)
+            return AttemptReport(AttemptResult.DELIVERED)
         latest = handoff.attempt_log.order_by("-number").values_list("pk", flat=True).first()
         if handoff.status != PoliceHandoff.Status.DELIVERING or latest != attempt.pk:
-            return AttemptReport(status=handoff.status)  # a later attempt owns the row now
+            return AttemptReport(AttemptResult.SUPERSEDED)
         if result.outcome == Outcome.REJECTED:
             _fail(handoff, result.detail or "rejected")
-            return AttemptReport(status=handoff.status)
+            return AttemptReport(AttemptResult.FAILED)
         if handoff.attempts >= settings.POLICE_HANDOFF_MAX_ATTEMPTS:
             _fail(handoff, f"gave up after {handoff.attempts} attempts: {result.detail}")
-            return AttemptReport(status=handoff.status)
+            return AttemptReport(AttemptResult.FAILED)
         delay = _backoff(handoff.attempts, result.retry_after)
         handoff.status = PoliceHandoff.Status.PENDING
         handoff.next_attempt_at = timezone.now() + timedelta(seconds=delay)
         handoff.lease_until = None
         handoff.save(update_fields=["status", "next_attempt_at", "lease_until"])
-        return AttemptReport(status=handoff.status, retry_in=delay)
+        return AttemptReport(AttemptResult.RETRY_SCHEDULED, retry_in=delay)
 
 
 def handoff_attempt(*, handoff_id: int) -> AttemptReport:
@@ -357,8 +365,8 @@ def handoff_attempt(*, handoff_id: int) -> AttemptReport:
     every attempt at one hand-off carries the same Idempotency-Key.
     """
     claimed = _claim(handoff_id)
-    if isinstance(claimed, str):
-        return AttemptReport(status=claimed)
+    if isinstance(claimed, AttemptResult):
+        return AttemptReport(claimed)
     handoff, attempt = claimed
     try:
         handoff = PoliceHandoff.objects.select_related("tip").get(pk=handoff.pk)
@@ -370,10 +378,8 @@ def handoff_attempt(*, handoff_id: int) -> AttemptReport:
 
 
 @transaction.atomic
-def handoff_retry(*, handoff_id: int, actor: Any) -> PoliceHandoff:
+def handoff_retry(*, handoff_id: int, actor: StaffUser) -> PoliceHandoff:
     """Puts a failed hand-off back in line for a fresh round of attempts; a second click does nothing."""
-    from hotline.tasks import deliver_police_handoff
-
     handoff = PoliceHandoff.objects.select_for_update().get(pk=handoff_id)
     if handoff.status != PoliceHandoff.Status.FAILED:
         return handoff
@@ -382,20 +388,8 @@ def handoff_retry(*, handoff_id: int, actor: Any) -> PoliceHandoff:
     handoff.next_attempt_at = timezone.now()
     handoff.save(update_fields=["status", "attempts", "next_attempt_at"])
     record_event(actor=actor, action="hotline.handoff.retried", object_type=HANDOFF, object_id=handoff.pk)
-    deliver_police_handoff.delay_on_commit(handoff.pk)  # type: ignore[attr-defined]  # celery-types lags
+    _deliver_after_commit(handoff.pk)
     return handoff
-
-
-def handoffs_due_for_sweep(now: datetime | None = None) -> list[int]:
-    """Hand-offs whose delivery message may be lost: pending past due, or a lease that ran out."""
-    now = now or timezone.now()
-    grace = timedelta(seconds=settings.POLICE_HANDOFF_SWEEP_SECONDS)
-    return list(
-        PoliceHandoff.objects.filter(
-            Q(status=PoliceHandoff.Status.PENDING, next_attempt_at__lte=now - grace)
-            | Q(status=PoliceHandoff.Status.DELIVERING, lease_until__lt=now)
-        ).values_list("pk", flat=True)
-    )
 
 
 # --- Retention -------------------------------------------------------------

@@ -3,33 +3,26 @@
 from celery import shared_task
 from celery.app.task import Task
 
-from hotline import services
-from retention.services import run_retention
+from hotline import selectors, services
 
 
-@shared_task(bind=True, name="hotline.tasks.deliver_police_handoff", acks_late=True, max_retries=None)
+# ignore_result: nobody reads it, and enqueueing a task whose result is kept
+# subscribes to the result store first, which retries for 20 s when Redis is down.
+@shared_task(
+    bind=True, name="hotline.tasks.deliver_police_handoff", acks_late=True, max_retries=None, ignore_result=True
+)
 def deliver_police_handoff(self: Task[[int], str], handoff_id: int) -> str:
     """Makes the next delivery attempt for one hand-off; idempotent against its status."""
     report = services.handoff_attempt(handoff_id=handoff_id)
     if report.retry_in is not None:
         raise self.retry(countdown=report.retry_in)
-    return report.status
+    return str(report.result)
 
 
-@shared_task(name="hotline.tasks.sweep_police_handoffs")
+@shared_task(name="hotline.tasks.sweep_police_handoffs", ignore_result=True)
 def sweep_police_handoffs() -> int:
     """Re-enqueues hand-offs whose message was lost (broker restart, killed worker)."""
-    due = services.handoffs_due_for_sweep()
+    due = selectors.handoffs_due_for_sweep()
     for handoff_id in due:
         deliver_police_handoff.delay(handoff_id)
     return len(due)
-
-
-@shared_task(name="hotline.tasks.purge_tip_contact_details")
-def purge_tip_contact_details() -> int:
-    return run_retention("tip_contact_details", services.purge_tip_contact_details).deleted
-
-
-@shared_task(name="hotline.tasks.purge_closed_tips")
-def purge_closed_tips() -> int:
-    return run_retention("closed_tips", services.purge_closed_tips).deleted

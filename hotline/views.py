@@ -95,7 +95,7 @@ def status(request: HttpRequest) -> HttpResponse:
     if not code_form.is_valid():
         return _page(request, "hotline/status.html", {"code_form": code_form}, status=400)
     code = code_form.cleaned_data["code"]
-    tip = services.tip_for_receipt(code)
+    tip = selectors.tip_for_receipt(code)
     if tip is None:
         code_form.add_error("code", _("Vi hittar inget tips med den koden. Kontrollera att du har skrivit rätt."))
         return _page(request, "hotline/status.html", {"code_form": code_form}, status=404)

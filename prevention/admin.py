@@ -1,6 +1,6 @@
 """The editors' workspace: articles and topics with revision history and a true preview."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -17,34 +17,14 @@ from reversion.admin import VersionAdmin
 
 from prevention import selectors, services
 from prevention.models import Article, Topic
-from staff.access import has_verified_role
+from staff.admin_mixins import RoleRequiredAdmin
 from staff.roles import Role
-
-
-class EditorOnly:
-    """Defense in depth: whatever the admin site checks, only a verified editor gets in."""
-
-    def _editor(self, request: HttpRequest) -> bool:
-        return has_verified_role(request, Role.EDITOR)
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return self._editor(request) and super().has_module_permission(request)  # type: ignore[misc]
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._editor(request) and super().has_view_permission(request, obj)  # type: ignore[misc]
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return self._editor(request) and super().has_add_permission(request, *args)  # type: ignore[misc]
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._editor(request) and super().has_change_permission(request, obj)  # type: ignore[misc]
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._editor(request) and super().has_delete_permission(request, obj)  # type: ignore[misc]
+from staff.types import StaffUser
 
 
 @admin.register(Topic)
-class TopicAdmin(EditorOnly, VersionAdmin):
+class TopicAdmin(RoleRequiredAdmin, VersionAdmin):
+    roles = (Role.EDITOR,)
     list_display = ["name_sv", "name_en", "slug", "position"]
     prepopulated_fields = {"slug": ["name_sv"]}
     search_fields = ["name_sv", "name_en"]
@@ -61,7 +41,8 @@ class TopicAdmin(EditorOnly, VersionAdmin):
 
 
 @admin.register(Article)
-class ArticleAdmin(EditorOnly, VersionAdmin):
+class ArticleAdmin(RoleRequiredAdmin, VersionAdmin):
+    roles = (Role.EDITOR,)
     list_display = ["title", "language", "status", "is_live", "audience_list", "last_reviewed", "updated_at"]
     list_filter = ["language", "status", "for_children", "for_youth", "for_parents", "topics"]
     search_fields = ["title", "slug", "summary"]
@@ -98,7 +79,7 @@ class ArticleAdmin(EditorOnly, VersionAdmin):
         return initial
 
     def save_model(self, request: HttpRequest, obj: Article, form: Any, change: bool) -> None:
-        services.article_save(article=obj, actor=request.user)
+        services.article_save(article=obj, actor=cast("StaffUser", request.user))
 
     def delete_model(self, request: HttpRequest, obj: Article) -> None:
         services.article_delete(article=obj)
@@ -110,13 +91,13 @@ class ArticleAdmin(EditorOnly, VersionAdmin):
     @admin.action(description=_("Publicera valda artiklar nu"), permissions=["change"])
     def publish_now(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
         for article in queryset:
-            services.article_publish(article=article, actor=request.user)
+            services.article_publish(article=article, actor=cast("StaffUser", request.user))
         self.message_user(request, _("Artiklarna är publicerade."), messages.SUCCESS)
 
     @admin.action(description=_("Arkivera valda artiklar"), permissions=["change"])
     def archive(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
         for article in queryset:
-            services.article_archive(article=article, actor=request.user)
+            services.article_archive(article=article, actor=cast("StaffUser", request.user))
         self.message_user(request, _("Artiklarna är arkiverade."), messages.SUCCESS)
 
     def get_urls(self) -> list[URLPattern]:

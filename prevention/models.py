@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -48,20 +50,53 @@ class Topic(models.Model):
         return self.description_en if get_language() == "en" else self.description_sv
 
 
+class ArticleStatus(models.TextChoices):
+    """Where an article is in its life (module level so ``Article.Meta`` can name it)."""
+
+    DRAFT = "draft", _("Utkast")
+    SCHEDULED = "scheduled", _("Schemalagd")
+    PUBLISHED = "published", _("Publicerad")
+    ARCHIVED = "archived", _("Arkiverad")
+
+
+# A scheduled article goes live at its time, before the beat job marks it published.
+PUBLIC_STATUSES = (ArticleStatus.PUBLISHED, ArticleStatus.SCHEDULED)
+
+
+def public_rule(now: datetime.datetime | None = None) -> tuple[tuple[str, str, Any], ...]:
+    """The one definition of "the public may read it now", as (field, lookup, value) conditions.
+
+    ``ArticleQuerySet.public_q`` turns it into SQL and ``Article.is_public``
+    evaluates it on a loaded article, so the list pages, the topic list, the
+    sitemap and the admin's "live" column cannot disagree.
+    """
+    return (("status", "in", PUBLIC_STATUSES), ("publish_at", "lte", now or timezone.now()))
+
+
+# How ``Article.is_public`` evaluates each lookup of the rule, as SQL would: NULL matches nothing.
+_LOOKUPS: dict[str, Callable[[Any, Any], bool]] = {
+    "in": lambda value, choices: value in choices,
+    "lte": lambda value, bound: value is not None and value <= bound,
+}
+
+
 class ArticleQuerySet(models.QuerySet["Article"]):
     """The query vocabulary: ``Article.objects.published().for_audience(...)``."""
 
-    def published(self, *, now: Any = None) -> ArticleQuerySet:
-        """Articles the public may read now: published, or scheduled and due."""
-        now = now or timezone.now()
-        return self.filter(
-            status__in=[Article.Status.PUBLISHED, Article.Status.SCHEDULED],
-            publish_at__isnull=False,
-            publish_at__lte=now,
-        )
+    def public_q(self, *, now: datetime.datetime | None = None, through: str = "") -> Q:
+        """The public rule as a condition; ``through="articles__"`` applies it from a related model."""
+        return Q(**{f"{through}{field}__{lookup}": value for field, lookup, value in public_rule(now)})
 
-    def scheduled_after(self, moment: Any) -> ArticleQuerySet:
-        return self.filter(status=Article.Status.SCHEDULED, publish_at__gt=moment)
+    def published(self, *, now: datetime.datetime | None = None) -> ArticleQuerySet:
+        """Articles the public may read now: published, or scheduled and due."""
+        return self.filter(self.public_q(now=now))
+
+    def scheduled_after(self, moment: datetime.datetime) -> ArticleQuerySet:
+        return self.filter(status=ArticleStatus.SCHEDULED, publish_at__gt=moment)
+
+    def scheduled_due(self, moment: datetime.datetime) -> ArticleQuerySet:
+        """Scheduled articles whose time has come, still to be marked published."""
+        return self.filter(status=ArticleStatus.SCHEDULED, publish_at__lte=moment)
 
     def in_language(self, language: str) -> ArticleQuerySet:
         return self.filter(language=language)
@@ -93,17 +128,15 @@ class Article(models.Model):
         SWEDISH = "sv", _("Svenska")
         ENGLISH = "en", _("Engelska")
 
-    class Status(models.TextChoices):
-        DRAFT = "draft", _("Utkast")
-        SCHEDULED = "scheduled", _("Schemalagd")
-        PUBLISHED = "published", _("Publicerad")
-        ARCHIVED = "archived", _("Arkiverad")
+    Status = ArticleStatus
 
     AUDIENCE_FIELDS = {
         Audience.CHILDREN: "for_children",
         Audience.YOUTH: "for_youth",
         Audience.PARENTS: "for_parents",
     }
+    # Pages for these audiences offer to read the text aloud.
+    READ_ALOUD_AUDIENCES = (Audience.CHILDREN, Audience.YOUTH)
 
     language = models.CharField(_("språk"), max_length=2, choices=Language.choices, default=Language.SWEDISH)
     slug = models.SlugField(_("adress"), max_length=120, help_text=_("Unik inom språket, t.ex. vad-ar-grooming."))
@@ -163,7 +196,7 @@ class Article(models.Model):
                 violation_error_message=_("Välj minst en målgrupp."),
             ),
             models.CheckConstraint(
-                condition=~Q(status="scheduled") | Q(publish_at__isnull=False),
+                condition=~Q(status=ArticleStatus.SCHEDULED) | Q(publish_at__isnull=False),
                 name="prevention_article_scheduled_has_time",
                 violation_error_message=_("Ange när en schemalagd artikel ska publiceras."),
             ),
@@ -206,13 +239,9 @@ class Article(models.Model):
         except Article.DoesNotExist:
             return None
 
-    def is_public(self, *, now: Any = None) -> bool:
-        now = now or timezone.now()
-        return (
-            self.status in (self.Status.PUBLISHED, self.Status.SCHEDULED)
-            and self.publish_at is not None
-            and self.publish_at <= now
-        )
+    def is_public(self, *, now: datetime.datetime | None = None) -> bool:
+        """Whether ``Article.objects.published()`` would include this article: the same rule, in Python."""
+        return all(_LOOKUPS[lookup](getattr(self, field), value) for field, lookup, value in public_rule(now))
 
     def body_html(self) -> SafeString:
         from prevention.rendering import render_markdown

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.db.models import Count, Q
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 
 from prevention.models import Article, Topic
 
@@ -27,12 +27,7 @@ def articles_about(*, topic: Topic, language: str) -> list[Article]:
 
 def topics_in_use(*, language: str) -> list[Topic]:
     """Returns topics that have published articles in ``language``, each with ``article_count``."""
-    now = timezone.now()
-    published = Q(
-        articles__language=language,
-        articles__status__in=[Article.Status.PUBLISHED, Article.Status.SCHEDULED],
-        articles__publish_at__lte=now,
-    )
+    published = Q(articles__language=language) & Article.objects.public_q(through="articles__")
     topics = Topic.objects.annotate(article_count=Count("articles", filter=published)).filter(article_count__gt=0)
     # Meta.ordering does not apply to aggregate queries.
     return list(topics.order_by("position", "slug"))
@@ -118,7 +113,7 @@ def article_page_context(article: Article, *, preview: bool = False) -> dict[str
         "topics": list(article.topics.all()),
         "related": related_articles(article),
         "audience": audience,
-        "read_aloud": audience in (Article.Audience.CHILDREN, Article.Audience.YOUTH),
+        "read_aloud": audience in Article.READ_ALOUD_AUDIENCES,
         "language_switch": _language_switch(article),
         "preview": preview,
     }

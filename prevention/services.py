@@ -16,6 +16,7 @@ from audit.services import record_event
 from prevention.caching import bump_generation
 from prevention.models import Article, Topic
 from prevention.rendering import plain_text, reading_minutes
+from staff.types import StaffUser
 
 _AUDITED_STATUSES = {Article.Status.PUBLISHED, Article.Status.SCHEDULED, Article.Status.ARCHIVED}
 
@@ -31,7 +32,7 @@ def _normalise_status(article: Article, now: datetime.datetime) -> None:
 
 
 @transaction.atomic
-def article_save(*, article: Article, actor: Any = None) -> Article:
+def article_save(*, article: Article, actor: StaffUser | None = None) -> Article:
     """Saves an article as edited (in the admin or by a command).
 
     The caller has validated it (``full_clean`` or a ModelForm). Many-to-many
@@ -69,7 +70,7 @@ def article_create(
     publish_at: datetime.datetime | None = None,
     translation_of: Article | None = None,
     last_reviewed: datetime.date | None = None,
-    author: Any = None,
+    author: StaffUser | None = None,
 ) -> Article:
     """Creates a validated article (raises ``ValidationError`` on bad input)."""
     wanted = {Article.Audience(audience) for audience in audiences}
@@ -83,7 +84,7 @@ def article_create(
         publish_at=publish_at,
         translation_of=translation_of,
         last_reviewed=last_reviewed or timezone.localdate(),
-        author=author if getattr(author, "is_authenticated", False) else None,
+        author=author,
         **{field: audience in wanted for audience, field in Article.AUDIENCE_FIELDS.items()},
     )
     article.full_clean()
@@ -94,7 +95,7 @@ def article_create(
 
 @transaction.atomic
 def article_update(
-    *, article: Article, actor: Any = None, topics: Iterable[Topic] | None = None, **fields: Any
+    *, article: Article, actor: StaffUser | None = None, topics: Iterable[Topic] | None = None, **fields: Any
 ) -> Article:
     """Changes the given fields of an article, validates and saves it."""
     for name, value in fields.items():
@@ -106,21 +107,23 @@ def article_update(
     return article
 
 
-def article_publish(*, article: Article, actor: Any = None, at: datetime.datetime | None = None) -> Article:
+def article_publish(
+    *, article: Article, actor: StaffUser | None = None, at: datetime.datetime | None = None
+) -> Article:
     """Publishes now, or schedules for ``at`` when that lies in the future."""
     return article_update(article=article, actor=actor, status=Article.Status.PUBLISHED, publish_at=at)
 
 
-def article_archive(*, article: Article, actor: Any = None) -> Article:
+def article_archive(*, article: Article, actor: StaffUser | None = None) -> Article:
     """Takes an article off the public site, keeping it and its history."""
     return article_update(article=article, actor=actor, status=Article.Status.ARCHIVED)
 
 
 @transaction.atomic
-def articles_publish_due(*, actor: Any = None) -> int:
+def articles_publish_due(*, actor: StaffUser | None = None) -> int:
     """Marks scheduled articles whose time has come as published; returns how many."""
     now = timezone.now()
-    due = list(Article.objects.select_for_update().filter(status=Article.Status.SCHEDULED, publish_at__lte=now))
+    due = list(Article.objects.select_for_update().scheduled_due(now))
     for article in due:
         article.status = Article.Status.PUBLISHED
         article_save(article=article, actor=actor)

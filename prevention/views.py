@@ -46,7 +46,7 @@ def audience(request: HttpRequest, audience: str) -> HttpResponse:
         {
             "audience": audience,
             "articles": selectors.articles_for_audience(audience=audience, language=_language()),
-            "read_aloud": audience in (Article.Audience.CHILDREN, Article.Audience.YOUTH),
+            "read_aloud": audience in Article.READ_ALOUD_AUDIENCES,
             "form": SearchForm(),
         },
     )

@@ -1,21 +1,52 @@
-"""Rate limits without tracking: counters keyed on a daily-rotating keyed hash."""
+"""Rate limits without tracking: counters keyed on a daily-rotating keyed hash.
+
+With Redis, a counter is one atomic script (INCR, and EXPIRE only when the
+key is new), so concurrent hits never lose a count and a window ends on time
+however often it is hit. When Redis cannot be reached, each process counts
+for itself in memory: limits stay in force, per process, instead of failing
+the request or letting everything through.
+"""
 
 import hashlib
 import hmac
+import logging
 import secrets
+import threading
 import time
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.http import HttpRequest
 from django.utils import timezone
 
+from resilience.cache import ResilientRedisCache, async_redis_client
+
+logger = logging.getLogger(__name__)
+
 _KEY_TTL_SECONDS = 2 * 24 * 60 * 60
 _MEMO_SECONDS = 60
+# While the shared key is out of reach, look for it again this soon.
+_FALLBACK_MEMO_SECONDS = 5
 _memo: dict[str, tuple[float, bytes]] = {}
+_process_keys: dict[str, bytes] = {}
+
+# INCR, and set the lifetime only on the first hit of a window: one round trip, atomic.
+_INCR_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
 
 
 def _key_name() -> str:
     return f"privacy:client-key:{timezone.now().date().isoformat()}"
+
+
+def _process_key(name: str) -> bytes:
+    """Today's key of this process alone, for when the shared one is out of reach."""
+    if name not in _process_keys:
+        _process_keys.clear()
+        _process_keys[name] = secrets.token_hex(32).encode()
+    return _process_keys[name]
 
 
 async def _daily_key() -> bytes:
@@ -23,12 +54,21 @@ async def _daily_key() -> bytes:
     cached = _memo.get(name)
     if cached and cached[0] > time.monotonic():
         return cached[1]
-    # add() is atomic, so every process and server agrees on today's key.
-    await cache.aadd(name, secrets.token_hex(32), timeout=_KEY_TTL_SECONDS)
-    value = await cache.aget(name)
-    key = str(value).encode()
+    try:
+        # add() is atomic, so every process and server agrees on today's key.
+        await cache.aadd(name, secrets.token_hex(32), timeout=_KEY_TTL_SECONDS)
+        value = await cache.aget(name)
+    except Exception as exc:  # any cache failure: the edge must still answer (quick exit)
+        logger.warning("client key not in the cache (%s); using this process's key", type(exc).__name__)
+        value = None
+    if value is None:
+        # Hashes then differ between processes until the cache is back:
+        # rate limits count per process meanwhile, which is what they do anyway.
+        key, lifetime = _process_key(name), _FALLBACK_MEMO_SECONDS
+    else:
+        key, lifetime = str(value).encode(), _MEMO_SECONDS
     _memo.clear()
-    _memo[name] = (time.monotonic() + _MEMO_SECONDS, key)
+    _memo[name] = (time.monotonic() + lifetime, key)
     return key
 
 
@@ -50,33 +90,91 @@ def _counter(bucket: str, identity: str, window_seconds: int) -> tuple[str, int]
     return f"privacy:rl:{bucket}:{identity}:{window}", window_seconds + 1
 
 
+class LocalCounters:
+    """Fixed-window counters in this process's memory: the fallback when Redis is away."""
+
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self._counts: dict[str, tuple[int, float]] = {}
+        self._lock = threading.Lock()
+        self._max_keys = max_keys
+
+    def incr(self, name: str, ttl: int) -> int:
+        now = time.monotonic()
+        with self._lock:
+            count, expires = self._counts.get(name, (0, 0.0))
+            if expires <= now:
+                count, expires = 0, now + ttl
+                if len(self._counts) >= self._max_keys:
+                    self._prune(now)
+            self._counts[name] = (count + 1, expires)
+            return count + 1
+
+    def _prune(self, now: float) -> None:
+        self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
+        if len(self._counts) >= self._max_keys:
+            self._counts.clear()  # a flood of identities: forget rather than grow
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+local_counters = LocalCounters()
+
+
+def _cache_count(name: str, ttl: int) -> int:
+    """A counter in a cache without scripts (the embedded file cache)."""
+    cache.add(name, 0, timeout=ttl)
+    try:
+        return int(cache.incr(name))
+    except ValueError:  # expired between add and incr, or the cache is away
+        return local_counters.incr(name, ttl)
+
+
+def count(name: str, ttl: int) -> int:
+    """Counts one hit on counter ``name`` living ``ttl`` seconds from its first hit."""
+    backend = caches["default"]
+    if not isinstance(backend, ResilientRedisCache):
+        return _cache_count(name, ttl)
+    key = backend.make_key(name)
+    counted = backend.guarded(lambda: int(backend.redis_client().eval(_INCR_SCRIPT, 1, key, ttl)), None)
+    return counted if counted is not None else local_counters.incr(name, ttl)
+
+
+async def acount(name: str, ttl: int) -> int:
+    """Async twin of :func:`count`: straight to Redis, no thread hop."""
+    backend = caches["default"]
+    if not isinstance(backend, ResilientRedisCache):
+        return await _acache_count(name, ttl)
+    key = backend.make_key(name)
+
+    async def incr() -> int:
+        return int(await async_redis_client(backend).eval(_INCR_SCRIPT, 1, key, ttl))
+
+    counted = await backend.aguarded(incr, None)
+    return counted if counted is not None else local_counters.incr(name, ttl)
+
+
+async def _acache_count(name: str, ttl: int) -> int:
+    await cache.aadd(name, 0, timeout=ttl)
+    try:
+        return int(await cache.aincr(name))
+    except ValueError:
+        return local_counters.incr(name, ttl)
+
+
 def hit(bucket: str, identity: str, *, limit: int, window_seconds: int) -> bool:
     """Counts one event for ``identity`` in ``bucket``; False once over ``limit``.
 
-    A fixed window keeps it to two cache operations. An empty identity (no
-    client key, as in internal calls) is never limited.
+    An empty identity (no client key, as in internal calls) is never limited.
     """
     if not identity:
         return True
-    name, ttl = _counter(bucket, identity, window_seconds)
-    cache.add(name, 0, timeout=ttl)
-    try:
-        count = cache.incr(name)
-    except ValueError:  # expired between add and incr
-        cache.set(name, 1, timeout=ttl)
-        count = 1
-    return count <= limit
+    return count(*_counter(bucket, identity, window_seconds)) <= limit
 
 
 async def ahit(bucket: str, identity: str, *, limit: int, window_seconds: int) -> bool:
     """Async twin of :func:`hit`, for consumers."""
     if not identity:
         return True
-    name, ttl = _counter(bucket, identity, window_seconds)
-    await cache.aadd(name, 0, timeout=ttl)
-    try:
-        count = await cache.aincr(name)
-    except ValueError:  # expired between add and incr
-        await cache.aset(name, 1, timeout=ttl)
-        count = 1
-    return count <= limit
+    return await acount(*_counter(bucket, identity, window_seconds)) <= limit

@@ -1,4 +1,4 @@
-"""Every retention period, the beat job that enforces it, and how its runs went."""
+"""Every retention period, the policy and beat job that enforce it, and how its runs went."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from retention.models import RetentionRun
+from retention.registry import retention_policies, runs_policy
 
 
 class Status(StrEnum):
@@ -40,6 +41,8 @@ class BeatJob:
 class RetentionKind:
     kind: str
     days: int
+    # The dotted path of the purge function an app registered, or "" when none did.
+    purge: str
     jobs: list[BeatJob]
     last_run: RetentionRun | None
     last_success: RetentionRun | None
@@ -54,21 +57,13 @@ class RetentionKind:
         return self.status in (Status.FAILED, Status.MISSED)
 
 
-def _normalise(name: str) -> str:
-    return name.replace("-", "_").lower()
-
-
 def beat_jobs_for(kind: str, schedule: dict[str, dict[str, Any]] | None = None) -> list[BeatJob]:
-    """The CELERY_BEAT_SCHEDULE entries that enforce ``kind``: those whose name names it.
-
-    The convention is ``"retention.<kind>"``; any entry name containing the
-    kind (``-`` or ``_``) counts.
-    """
+    """The CELERY_BEAT_SCHEDULE entries that run the retention policy for ``kind``, whatever their names."""
     schedule = settings.CELERY_BEAT_SCHEDULE if schedule is None else schedule
     return [
-        BeatJob(name=name, task=str(entry.get("task", "")), schedule=str(entry.get("schedule", "")))
+        BeatJob(name=name, task=str(entry["task"]), schedule=str(entry.get("schedule", "")))
         for name, entry in sorted(schedule.items())
-        if _normalise(kind) in _normalise(name)
+        if runs_policy(entry, kind)
     ]
 
 
@@ -76,12 +71,13 @@ def retention_overview(now: datetime | None = None) -> list[RetentionKind]:
     """One row per RETENTION_DAYS kind, in settings order."""
     now = now or timezone.now()
     missed_after = timedelta(hours=settings.RETENTION_MISSED_AFTER_HOURS)
+    purges = {policy.kind: policy.purge for policy in retention_policies()}
     rows = []
     for kind, days in settings.RETENTION_DAYS.items():
         runs = RetentionRun.objects.filter(kind=kind).order_by("-finished_at", "-id")
         last_run = runs.first()
         last_success = runs.filter(outcome=RetentionRun.Outcome.SUCCEEDED).first()
-        jobs = beat_jobs_for(kind)
+        jobs = beat_jobs_for(kind) if kind in purges else []
         if not jobs:
             status = Status.NO_JOB
         elif last_run is None:
@@ -92,7 +88,7 @@ def retention_overview(now: datetime | None = None) -> list[RetentionKind]:
             status = Status.MISSED
         else:
             status = Status.OK
-        rows.append(RetentionKind(kind, days, jobs, last_run, last_success, status))
+        rows.append(RetentionKind(kind, days, purges.get(kind, ""), jobs, last_run, last_success, status))
     return rows
 
 

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from retention.models import RetentionRun
+from retention.registry import retention_policy
 
 
 def retention_cutoff(kind: str, now: datetime | None = None) -> datetime:
@@ -34,3 +35,8 @@ def run_retention(kind: str, purge: Callable[[datetime], int]) -> RetentionRun:
         )
         raise
     return RetentionRun.objects.create(kind=kind, started_at=started, finished_at=timezone.now(), deleted=deleted)
+
+
+def run_policy(kind: str) -> RetentionRun:
+    """Runs the purge function an app registered for ``kind`` (see ``retention.registry``) and records the run."""
+    return run_retention(kind, retention_policy(kind).purge_function())

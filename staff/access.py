@@ -18,8 +18,9 @@ def is_verified(request: HttpRequest) -> bool:
     return bool(user.is_authenticated and getattr(user, "is_verified", lambda: False)())
 
 
-def has_verified_role(request: HttpRequest, role: Role) -> bool:
-    return is_verified(request) and has_role(request.user, role)
+def has_verified_role(request: HttpRequest, *roles: Role) -> bool:
+    """True when the request's user passed the second factor and holds any of ``roles``."""
+    return is_verified(request) and any(has_role(request.user, role) for role in roles)
 
 
 def _scope_is_verified(user: AbstractBaseUser | AnonymousUser, session: Any) -> bool:

@@ -1,10 +1,14 @@
+import logging
 from collections.abc import Callable
 
 from django.contrib.auth import logout
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
 from audit.services import record_event
 from staff.sessions import is_expired, record_activity
+
+logger = logging.getLogger(__name__)
 
 
 class StaffSessionMiddleware:
@@ -19,6 +23,15 @@ class StaffSessionMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            self._check(request)
+        except DatabaseError as exc:
+            # The database is down: quick exit and the safety page must still
+            # answer a staff member; every staff view needs the database anyway.
+            logger.warning("staff session not checked: database unavailable (%s)", type(exc).__name__)
+        return self.get_response(request)
+
+    def _check(self, request: HttpRequest) -> None:
         user = request.user
         if user.is_authenticated and getattr(user, "is_staff", False):
             if is_expired(request.session):
@@ -26,4 +39,3 @@ class StaffSessionMiddleware:
                 logout(request)
             else:
                 record_activity(request.session)
-        return self.get_response(request)

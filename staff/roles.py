@@ -9,7 +9,7 @@ its own models as ``role_permissions`` on its AppConfig; after every
 from enum import StrEnum
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, PermissionsMixin
 
 
 class Role(StrEnum):
@@ -37,11 +37,14 @@ BASE_ROLE_PERMISSIONS: dict[Role, set[str]] = {
 
 def has_role(user: AbstractBaseUser | AnonymousUser, role: Role) -> bool:
     """True for an active staff member in ``role``; superusers hold every role."""
-    if not (user.is_authenticated and user.is_active and getattr(user, "is_staff", False)):
+    # Roles are groups, which only a PermissionsMixin user (the site's User) has.
+    if not (isinstance(user, PermissionsMixin) and user.is_authenticated and user.is_active):
         return False
-    if getattr(user, "is_superuser", False):
+    if not getattr(user, "is_staff", False):
+        return False
+    if user.is_superuser:
         return True
-    return bool(user.groups.filter(name=role.value).exists())  # type: ignore[attr-defined]
+    return user.groups.filter(name=role.value).exists()
 
 
 def role_permissions() -> dict[Role, set[str]]:

@@ -3,6 +3,7 @@
 ``staff.apps.StaffAdminConfig`` makes this the default admin site, so every
 ``@admin.register`` in any app lands here. A staff member reaches nothing
 until they have passed both their password and a TOTP (or backup) code.
+Other apps add panels to the start page through ``staff.index_panels``.
 """
 
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from django_otp.admin import OTPAdminSite
 
 from privacy.referrer import same_origin_referrer
 from staff import views
+from staff.index_panels import rendered_index_panels
 
 
 class StaffAdminSite(OTPAdminSite):
@@ -30,7 +32,7 @@ class StaffAdminSite(OTPAdminSite):
     # Without it the final catch-all would redirect unknown paths to the login
     # page; a 404 for anyone reveals less.
     final_catch_all_view = False
-    index_template = "staff/index.html"
+    index_template = "admin/staff/index.html"
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
@@ -54,12 +56,8 @@ class StaffAdminSite(OTPAdminSite):
         return views.password_step(request, self)
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
-        from retention.selectors import retention_problems
-
-        context = dict(extra_context or {})
-        if request.user.has_perm("retention.view_retentionrun"):
-            # A failed or missed retention run is shown where administrators land.
-            context["retention_problems"] = retention_problems()
+        # What other apps need staff to see first (a failed retention run, say).
+        context = {**(extra_context or {}), "index_panels": rendered_index_panels(request)}
         response: TemplateResponse = super().index(request, context)
         return response
 
@@ -73,11 +71,11 @@ class StaffAdminSite(OTPAdminSite):
         response: TemplateResponse = super().app_index(request, app_label, extra_context)
         return response
 
-    def _step(self, view: Any) -> Any:
+    def _step(self, view: Callable[[HttpRequest, "StaffAdminSite"], HttpResponse]) -> Callable[..., HttpResponse]:
         @sensitive_post_parameters("token")
         @csrf_protect
         @never_cache
         def step(request: HttpRequest) -> HttpResponse:
-            return view(request, self)  # type: ignore[no-any-return]
+            return view(request, self)
 
         return step

@@ -19,7 +19,7 @@ from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from staff.access import has_verified_role
+from staff.admin_mixins import RoleRequiredAdmin
 from staff.roles import Role
 from staff.types import StaffUser
 from supportline import selectors, services
@@ -35,10 +35,10 @@ from supportline.models import (
     VisitorBlock,
 )
 
-
-def may_chat(request: HttpRequest) -> bool:
-    """Counsellors and supervisors with a verified second factor; nobody else."""
-    return has_verified_role(request, Role.COUNSELLOR) or has_verified_role(request, Role.SUPERVISOR)
+# Those who chat see conversations and what belongs to them; the opening
+# hours and other help are kept up by supervisors and administrators.
+CHAT_STAFF = (Role.COUNSELLOR, Role.SUPERVISOR)
+SERVICE_KEEPERS = (Role.SUPERVISOR, Role.ADMINISTRATOR)
 
 
 def _actor(request: HttpRequest) -> StaffUser:
@@ -85,7 +85,8 @@ def _console_strings() -> dict[str, str]:
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ConversationAdmin(RoleRequiredAdmin):
+    roles = CHAT_STAFF
     list_display = ["__str__", "status", "end_reason", "age_band", "topic", "counsellor", "imminent_risk", "created_at"]
     list_filter = ["status", "end_reason", "imminent_risk", "topic", "age_band"]
     readonly_fields = [
@@ -112,15 +113,12 @@ class ConversationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return may_chat(request) and super().has_view_permission(request, obj)
-
     def get_urls(self) -> list[URLPattern]:
         console = path("console/", self.admin_site.admin_view(self.console_view), name="supportline_console")
         return [console, *super().get_urls()]
 
     def console_view(self, request: HttpRequest) -> HttpResponse:
-        if not may_chat(request):
+        if not self.in_role(request):
             raise PermissionDenied
         context = {
             **self.admin_site.each_context(request),
@@ -139,7 +137,7 @@ class ConversationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.action(description=gettext_lazy("Radera samtalet nu (avslutade chattar)"))
     def delete_transcripts_now(self, request: HttpRequest, queryset: QuerySet[Conversation]) -> None:
-        if not may_chat(request):
+        if not self.in_role(request):
             raise PermissionDenied
         deleted = 0
         for conversation in queryset.filter(status=Conversation.Status.ENDED):
@@ -151,33 +149,39 @@ class ConversationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(OpeningHours)
-class OpeningHoursAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class OpeningHoursAdmin(RoleRequiredAdmin):
+    roles = SERVICE_KEEPERS
     list_display = ["weekday", "opens", "closes"]
 
 
 @admin.register(SpecialDay)
-class SpecialDayAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class SpecialDayAdmin(RoleRequiredAdmin):
+    roles = SERVICE_KEEPERS
     list_display = ["date", "label", "opens", "closes"]
 
 
 @admin.register(OtherHelp)
-class OtherHelpAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class OtherHelpAdmin(RoleRequiredAdmin):
+    roles = SERVICE_KEEPERS
     list_display = ["name", "phone", "url", "position"]
 
 
 @admin.register(CannedResponse)
-class CannedResponseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CannedResponseAdmin(RoleRequiredAdmin):
+    roles = CHAT_STAFF
     list_display = ["title", "active", "position"]
     list_filter = ["active"]
 
 
 @admin.register(CounsellorProfile)
-class CounsellorProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CounsellorProfileAdmin(RoleRequiredAdmin):
+    roles = (*CHAT_STAFF, Role.ADMINISTRATOR)
     list_display = ["alias", "user", "max_chats"]
 
 
 @admin.register(VisitorBlock)
-class VisitorBlockAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class VisitorBlockAdmin(RoleRequiredAdmin):
+    roles = CHAT_STAFF
     list_display = ["__str__", "reason", "blocked_by", "created_at", "expires_at", "reviewed_at"]
     readonly_fields = ["conversation", "reason", "blocked_by", "created_at", "expires_at", "reviewed_at", "reviewed_by"]
     fields = [*readonly_fields, "review_note"]
@@ -185,9 +189,6 @@ class VisitorBlockAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return may_chat(request) and super().has_view_permission(request, obj)
 
     def save_model(self, request: HttpRequest, obj: VisitorBlock, form: Any, change: bool) -> None:
         services.block_review(block_id=obj.pk, reviewer=_actor(request), note=obj.review_note, lift=False)
@@ -204,7 +205,8 @@ class VisitorBlockAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Classification)
-class ClassificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ClassificationAdmin(RoleRequiredAdmin):
+    roles = CHAT_STAFF
     list_display = ["conversation", "outcome", "created_at"]
     list_filter = ["outcome"]
     readonly_fields = ["conversation", "categories", "outcome", "classified_by", "created_at"]
@@ -214,7 +216,8 @@ class ClassificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class FeedbackAdmin(RoleRequiredAdmin):
+    roles = (Role.SUPERVISOR,)
     list_display = ["answer", "created_at"]
     list_filter = ["answer"]
     readonly_fields = ["answer", "created_at"]

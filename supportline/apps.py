@@ -50,3 +50,8 @@ class SupportlineConfig(AppConfig):
         },
         "administrator": _STAFF_MAINTAINED,
     }
+    # Run by retention.tasks; the periods are RETENTION_DAYS["transcripts"] and ["feedback"].
+    retention_policies = {
+        "transcripts": {"purge": "supportline.services.purge_transcripts", "every_seconds": 60 * 60},
+        "feedback": {"purge": "supportline.services.purge_feedback", "every_seconds": 6 * 60 * 60},
+    }

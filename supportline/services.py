@@ -22,8 +22,6 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit.services import record_event
-from retention.models import RetentionRun
-from retention.services import run_retention
 from staff.roles import Role, has_role
 from staff.types import StaffUser
 from supportline import selectors
@@ -530,14 +528,6 @@ def purge_transcripts(cutoff: datetime) -> int:
 def purge_feedback(cutoff: datetime) -> int:
     deleted, _ = Feedback.objects.filter(created_at__lt=cutoff).delete()
     return deleted
-
-
-def run_transcript_retention() -> RetentionRun:
-    return run_retention("transcripts", purge_transcripts)
-
-
-def run_feedback_retention() -> RetentionRun:
-    return run_retention("feedback", purge_feedback)
 
 
 def feedback_give(*, answer: str) -> Feedback:

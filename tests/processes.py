@@ -3,10 +3,12 @@
 import contextlib
 import http.server
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -145,7 +147,14 @@ class AsgiServer(ManagedProcess):
         return f"ws://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        self.launch()
+        self.wait_until_ready()
+
+    def launch(self) -> None:
+        """Starts the process without waiting, so that several can boot side by side."""
         super().start()
+
+    def wait_until_ready(self) -> None:
         assert self.process is not None
         wait_for_http(f"{self.url}/healthz", process=self.process)
 
@@ -219,3 +228,203 @@ class NeutralSite:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class CeleryBeat(ManagedProcess):
+    """``celery beat`` with the settings' schedule, its state file in ``folder``."""
+
+    def __init__(self, env: dict[str, str], folder: Path) -> None:
+        args = [str(BIN / "celery"), "--app", "ecpat_site", "beat", "--schedule", str(folder / "beat-schedule")]
+        super().__init__([*args, "--loglevel", "INFO"], env, folder / "beat.log")
+
+
+def _wait_for_port(port: int, timeout: float, process: subprocess.Popen[Any] | None, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"{what} did not listen on {port} within {timeout} s")
+
+
+def _postgres_bin(name: str) -> str:
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    if not found:
+        raise FileNotFoundError(f"no PostgreSQL {name} under /usr/lib/postgresql/*/bin")
+    return str(found[-1])
+
+
+class PostgresCluster:
+    """A private PostgreSQL cluster (initdb + pg_ctl) on a free port, run as the ``postgres`` user.
+
+    PostgreSQL refuses to run as root, so when the tests run as root every
+    command goes through ``runuser -u postgres``. The cluster's folder lives
+    outside pytest's root-only temporary folders and is removed on ``cleanup()``.
+    """
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.folder = Path(tempfile.mkdtemp(prefix="ecpat-pg-"))
+        self.data = self.folder / "data"
+        self.log_path = self.folder / "postgres.log"
+        self._as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self._as_postgres:
+            shutil.chown(self.folder, "postgres")
+        self._run(_postgres_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self._as_postgres, *args], check=True, capture_output=True, timeout=120)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(_postgres_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.log_path), "-w", "start")
+
+    def stop(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            self._run(_postgres_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def cleanup(self) -> None:
+        with contextlib.suppress(Exception):
+            self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> "PostgresCluster":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
+
+
+REDIS_SERVER = "/usr/bin/redis-server"
+
+
+class RedisServer(ManagedProcess):
+    """A private ``redis-server`` on a free port, never the shared one; nothing is persisted.
+
+    ``stop()`` and ``start()`` again give an outage and a recovery on the same
+    port; ``replica_of`` makes it a replica of another one (Sentinel drills).
+    """
+
+    def __init__(self, workdir: Path, replica_of: int | None = None, port: int | None = None) -> None:
+        self.port = port or free_port()
+        workdir.mkdir(parents=True, exist_ok=True)
+        args = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        args += ["--dir", str(workdir)]
+        if replica_of is not None:
+            args += ["--replicaof", "127.0.0.1", str(replica_of)]
+        super().__init__(args, clean_env(), workdir / f"redis-{self.port}.log")
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self) -> Any:
+        import redis
+
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2)
+
+    def start(self) -> None:
+        super().start()
+        _wait_for_port(self.port, 20, self.process, "redis-server")
+
+    def __enter__(self) -> "RedisServer":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class RedisSentinelGroup:
+    """A primary, one replica and three sentinels on free ports, as local processes.
+
+    Short ``down-after-milliseconds`` and ``failover-timeout`` make a failover
+    finish within seconds. :meth:`env` gives the site's settings for it.
+    """
+
+    service = "ecpat-drill"
+
+    def __init__(self, workdir: Path, down_after_ms: int = 1000, failover_timeout_ms: int = 3000) -> None:
+        self.workdir = workdir
+        self.primary = RedisServer(workdir / "primary")
+        self.replica = RedisServer(workdir / "replica", replica_of=self.primary.port)
+        self.sentinels: list[ManagedProcess] = []
+        self.sentinel_ports = [free_port() for _ in range(3)]
+        for n, port in enumerate(self.sentinel_ports):
+            folder = workdir / f"sentinel-{n}"
+            folder.mkdir(parents=True, exist_ok=True)
+            config = folder / "sentinel.conf"  # the sentinel rewrites it: one file each
+            config.write_text(
+                f"port {port}\nbind 127.0.0.1\ndir {folder}\n"
+                f"sentinel monitor {self.service} 127.0.0.1 {self.primary.port} 2\n"
+                f"sentinel down-after-milliseconds {self.service} {down_after_ms}\n"
+                f"sentinel failover-timeout {self.service} {failover_timeout_ms}\n"
+                f"sentinel parallel-syncs {self.service} 1\n"
+            )
+            self.sentinels.append(
+                ManagedProcess([REDIS_SERVER, str(config), "--sentinel"], clean_env(), folder / "sentinel.log")
+            )
+
+    def env(self) -> dict[str, str]:
+        """Settings that point every Redis client at the sentinels instead of a URL."""
+        return {
+            "REDIS_URL": "",
+            "REDIS_SENTINELS": ",".join(f"127.0.0.1:{port}" for port in self.sentinel_ports),
+            "REDIS_SENTINEL_SERVICE": self.service,
+        }
+
+    def sentinel_client(self, n: int = 0) -> Any:
+        import redis
+
+        return redis.Redis(host="127.0.0.1", port=self.sentinel_ports[n], socket_timeout=2)
+
+    def master_port(self) -> int | None:
+        """The primary's port as the sentinels' majority sees it."""
+        ports = []
+        for n in range(len(self.sentinels)):
+            with contextlib.suppress(Exception):
+                address = self.sentinel_client(n).sentinel_get_master_addr_by_name(self.service)
+                if address:
+                    ports.append(int(address[1]))
+        return max(set(ports), key=ports.count) if ports else None
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.primary.start()
+        self.replica.start()
+        for sentinel in self.sentinels:
+            sentinel.start()
+        # Ready when every sentinel knows the other two and the replica is in sync.
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(Exception):
+                states = [self.sentinel_client(n).sentinel_master(self.service) for n in range(3)]
+                synced = self.replica.client().info("replication").get("master_link_status") == "up"
+                if synced and all(s["num-other-sentinels"] == 2 and s["num-slaves"] == 1 for s in states):
+                    return
+            time.sleep(0.2)
+        raise TimeoutError("sentinels did not agree on the primary and replica:\n" + self.logs())
+
+    def wait_for_failover(self, timeout: float = 30.0) -> int:
+        """Waits until the sentinels name the replica as primary and it accepts writes; returns its port."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.master_port() == self.replica.port:
+                with contextlib.suppress(Exception):
+                    if self.replica.client().info("replication").get("role") == "master":
+                        return self.replica.port
+            time.sleep(0.1)
+        raise TimeoutError("no failover:\n" + self.logs())
+
+    def logs(self) -> str:
+        parts = [f"--- {p.log_path.parent.name}\n{p.output()[-3000:]}" for p in [*self.sentinels, self.replica]]
+        return "\n".join(parts)
+
+    def stop(self) -> None:
+        for process in [*self.sentinels, self.replica, self.primary]:
+            process.stop(signal.SIGKILL, timeout=5)

@@ -7,19 +7,21 @@ Two modes, picked by the environment alone:
   Python runs the whole site.
 * services: ``DATABASE_URL`` points at PostgreSQL (psycopg 3, pooled) and
   ``REDIS_URL`` serves the channel layer, the Celery broker and results, and
-  the cache.
+  the cache; or ``REDIS_SENTINELS`` does, through Redis Sentinel.
 """
 
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP  # type: ignore[import-untyped,unused-ignore]
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
 from ecpat_site.settings.environment import BASE_DIR, env
+from resilience.sentinel import sentinel_addresses
 
 # "production" selects the strict profile (see ecpat_site/settings/__init__.py).
 ENVIRONMENT: str = env("DJANGO_ENV")
@@ -32,13 +34,17 @@ CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 DATA_DIR = Path(env("DATA_DIR", default=str(BASE_DIR / "var")))
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, but every @admin.register lands on the two-factor staff
+    # site (staff.sites.StaffAdminSite).
+    "staff.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # /sitemap.xml (prevention.sitemaps).
+    "django.contrib.sitemaps",
     "channels",
     "health_check",
     "django_otp",
@@ -46,6 +52,9 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "reversion",
+    # Our apps stand on floors: ecpat_site on top, then the features
+    # (supportline, hotline, prevention), then the ground (privacy < audit <
+    # retention, staff). Imports point only down (docs/architecture.md).
     "ecpat_site",
     "privacy",
     "audit",
@@ -66,6 +75,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Ends idle and over-age staff sessions; after authentication and OTP.
+    "staff.middleware.StaffSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -117,11 +128,49 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery ---------------------------------
 REDIS_URL: str = env("REDIS_URL", default="")
+# Redis Sentinel instead of REDIS_URL: "host:port" of each sentinel. Every
+# client below then asks them for the current primary of the service and
+# follows it through a failover (docs/scaling.md).
+REDIS_SENTINELS: list[str] = env.list("REDIS_SENTINELS", default=[])
+REDIS_SENTINEL_SERVICE: str = env("REDIS_SENTINEL_SERVICE", default="mymaster")
+REDIS_SENTINEL_DB: int = env.int("REDIS_SENTINEL_DB", default=0)
+REDIS_PASSWORD: str = env("REDIS_PASSWORD", default="")  # of the primary and replicas
+REDIS_SENTINEL_PASSWORD: str = env("REDIS_SENTINEL_PASSWORD", default="")  # of the sentinels
+if REDIS_URL and REDIS_SENTINELS:
+    raise ImproperlyConfigured("Set REDIS_URL or REDIS_SENTINELS, not both.")
 # redis-py 8 raises "Too many connections" instead of waiting and times out
 # blocking reads after 5 s; every Redis client below is configured explicitly.
 REDIS_MAX_CONNECTIONS: int = env.int("REDIS_MAX_CONNECTIONS", default=500)
 
-if REDIS_URL:
+if REDIS_SENTINELS:
+    _sentinels = sentinel_addresses(REDIS_SENTINELS)
+    # Short timeouts: a dead sentinel must not hold up asking the next one.
+    _sentinel_kwargs = {"socket_timeout": 1, "socket_connect_timeout": 1, "password": REDIS_SENTINEL_PASSWORD or None}
+    _password = {"password": REDIS_PASSWORD} if REDIS_PASSWORD else {}
+    _layer_target: dict[str, Any] = {
+        "sentinels": _sentinels,
+        "master_name": REDIS_SENTINEL_SERVICE,
+        "sentinel_kwargs": _sentinel_kwargs,
+        "db": REDIS_SENTINEL_DB,
+        **_password,
+    }
+    _cache_location = f"redis://{REDIS_SENTINEL_SERVICE}/{REDIS_SENTINEL_DB}"
+    _cache_target: dict[str, Any] = {
+        "pool_class": "resilience.sentinel.SentinelMasterPool",
+        "sentinels": _sentinels,
+        "sentinel_kwargs": _sentinel_kwargs,
+        **_password,
+    }
+    # kombu and Celery's result backend take the sentinels as a ";"-joined URL
+    # (the first one's password is the primary's) and the rest as options.
+    _auth = f":{quote(REDIS_PASSWORD, safe='')}@" if REDIS_PASSWORD else ""
+    _celery_url = ";".join(f"sentinel://{_auth}{host}:{port}/{REDIS_SENTINEL_DB}" for host, port in _sentinels)
+    _celery_target: dict[str, Any] = {"master_name": REDIS_SENTINEL_SERVICE, "sentinel_kwargs": _sentinel_kwargs}
+else:
+    _layer_target, _cache_location, _cache_target = {"address": REDIS_URL}, REDIS_URL, {}
+    _celery_url, _celery_target = REDIS_URL, {}
+
+if REDIS_URL or REDIS_SENTINELS:
     CHANNEL_LAYERS: dict[str, Any] = {
         "default": {
             # Measured: pub/sub relays 500 msg/s at p99 19 ms where the list-based
@@ -131,7 +180,7 @@ if REDIS_URL:
             "CONFIG": {
                 "hosts": [
                     {
-                        "address": REDIS_URL,
+                        **_layer_target,
                         "socket_timeout": None,
                         "socket_connect_timeout": 5,
                         "socket_keepalive": True,
@@ -143,15 +192,21 @@ if REDIS_URL:
             },
         }
     }
+    # Unreachable Redis is a cache miss (resilience.cache): pages render from
+    # the database. Short timeouts, and a breaker skips Redis for a few seconds
+    # after a failure, so no request waits long for it.
+    _cache_timeout = env.float("REDIS_CACHE_TIMEOUT_SECONDS", default=1.0)
     CACHES: dict[str, Any] = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
+            "BACKEND": "resilience.cache.ResilientRedisCache",
+            "LOCATION": _cache_location,
             "KEY_PREFIX": "ecpat-cache",
             "OPTIONS": {
-                "socket_timeout": 5,
-                "socket_connect_timeout": 5,
+                **_cache_target,
+                "socket_timeout": _cache_timeout,
+                "socket_connect_timeout": _cache_timeout,
                 "max_connections": REDIS_MAX_CONNECTIONS,
+                "CIRCUIT_BREAKER_SECONDS": env.float("REDIS_CACHE_BREAKER_SECONDS", default=5.0),
             },
         }
     }
@@ -166,10 +221,12 @@ else:
     }
 
 # --- Celery ---------------------------------------------------------------
-if REDIS_URL:
-    CELERY_BROKER_URL = REDIS_URL
-    CELERY_RESULT_BACKEND = REDIS_URL
+if REDIS_URL or REDIS_SENTINELS:
+    CELERY_BROKER_URL = _celery_url
+    CELERY_RESULT_BACKEND = _celery_url
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS: dict[str, Any] = _celery_target
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
+        **_celery_target,
         "visibility_timeout": 3600,
         "socket_timeout": 30,
         "socket_connect_timeout": 5,
@@ -207,9 +264,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # Django's LOGGING (and its redaction) applies
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_TIMEZONE = "Europe/Stockholm"
-# The beat schedule lives here, next to the retention settings it enforces.
-# Each app's retention and sweeper jobs are listed here, next to RETENTION_DAYS.
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
+# CELERY_BEAT_SCHEDULE is declared at the end, after the settings it uses.
 
 # --- Sessions, auth, security headers -------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -334,12 +389,6 @@ LOGGING: dict[str, Any] = {
 ADMINS: list[tuple[str, str]] = []  # error e-mails would carry request data
 
 # --- staff, audit, retention ------------------------------------------------
-# The admin is the staff area, behind a mandatory second factor: every
-# @admin.register lands on staff.sites.StaffAdminSite.
-INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "staff.apps.StaffAdminConfig"
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1, "staff.middleware.StaffSessionMiddleware"
-)
 LOGIN_URL = "admin:login"
 # Staff sessions end after this much inactivity, and in any case after the lifetime.
 STAFF_SESSION_IDLE_MINUTES: int = env.int("STAFF_SESSION_IDLE_MINUTES", default=30)
@@ -359,16 +408,6 @@ AXES_SENSITIVE_PARAMETERS = ["password", "token", "otp_token", "csrfmiddlewareto
 AXES_ENABLE_ADMIN = False
 # A retention kind whose last successful run is older than this counts as missed.
 RETENTION_MISSED_AFTER_HOURS: int = env.int("RETENTION_MISSED_AFTER_HOURS", default=48)
-CELERY_BEAT_SCHEDULE.update(
-    {
-        # Named "retention.<kind>": the retention page and /healthz find each
-        # kind's job by this name.
-        "retention.audit_records": {
-            "task": "audit.tasks.purge_audit_records",
-            "schedule": crontab(hour=3, minute=10),
-        },
-    }
-)
 
 # --- hotline ---------------------------------------------------------------
 # Keyed hashes of normalised URLs (de-duplication) and of receipt lookups.
@@ -397,37 +436,14 @@ POLICE_HANDOFF_RETRY_MAX_SECONDS: float = env.float("POLICE_HANDOFF_RETRY_MAX_SE
 # (worker killed); keep it above the timeout.
 POLICE_HANDOFF_LEASE_SECONDS: float = env.float("POLICE_HANDOFF_LEASE_SECONDS", default=120.0)
 POLICE_HANDOFF_SWEEP_SECONDS: float = env.float("POLICE_HANDOFF_SWEEP_SECONDS", default=60.0)
-CELERY_BEAT_SCHEDULE.update(
-    {
-        "hotline-sweep-police-handoffs": {
-            "task": "hotline.tasks.sweep_police_handoffs",
-            "schedule": POLICE_HANDOFF_SWEEP_SECONDS,
-        },
-        "retention.tip_contact_details": {
-            "task": "hotline.tasks.purge_tip_contact_details",
-            "schedule": timedelta(hours=6),
-        },
-        "retention.closed_tips": {
-            "task": "hotline.tasks.purge_closed_tips",
-            "schedule": timedelta(hours=6),
-        },
-    }
-)
-# --- end hotline -----------------------------------------------------------
+# /healthz (and the admin start page) warn when an urgent hand-off is undelivered
+# this long, or the receiver failed this many attempts in a row.
+POLICE_HANDOFF_ALERT_MINUTES: int = env.int("POLICE_HANDOFF_ALERT_MINUTES", default=10)
+POLICE_HANDOFF_ALERT_FAILURES: int = env.int("POLICE_HANDOFF_ALERT_FAILURES", default=3)
 
 # --- prevention -------------------------------------------------------------
-# The sitemap framework renders /sitemap.xml (prevention.sitemaps).
-INSTALLED_APPS += ["django.contrib.sitemaps"]
 # How long a public article page may stay cached; every edit drops the cache sooner.
 PREVENTION_CACHE_SECONDS: int = env.int("PREVENTION_CACHE_SECONDS", default=600)
-CELERY_BEAT_SCHEDULE.update(
-    {
-        "prevention-publish-due-articles": {
-            "task": "prevention.tasks.publish_due_articles",
-            "schedule": timedelta(minutes=1),
-        },
-    }
-)
 
 # --- supportline -------------------------------------------------------------
 # Parallel chats one counsellor may hold (a CounsellorProfile can override it).
@@ -446,10 +462,16 @@ SUPPORTLINE_ABANDON_MINUTES: int = env.int("SUPPORTLINE_ABANDON_MINUTES", defaul
 SUPPORTLINE_MIN_BLOCK_HOURS: int = env.int("SUPPORTLINE_MIN_BLOCK_HOURS", default=24)
 # Threads (each with its own database connection) for the chat sockets' queries.
 SUPPORTLINE_DB_THREADS: int = env.int("SUPPORTLINE_DB_THREADS", default=8)
-CELERY_BEAT_SCHEDULE.update(
-    {
-        "retention.transcripts": {"task": "supportline.tasks.purge_transcripts", "schedule": 60 * 60},
-        "retention.feedback": {"task": "supportline.tasks.purge_feedback", "schedule": 6 * 60 * 60},
-        "supportline-sweep-abandoned": {"task": "supportline.tasks.sweep_abandoned", "schedule": 60},
-    }
-)
+
+# --- Celery beat ----------------------------------------------------------
+# Every interval in seconds. The retention jobs ("retention.<kind>") are not
+# listed here: retention.apps.RetentionConfig adds one per policy that the
+# apps declare (AppConfig.retention_policies), with its period in RETENTION_DAYS.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "hotline-sweep-police-handoffs": {
+        "task": "hotline.tasks.sweep_police_handoffs",
+        "schedule": POLICE_HANDOFF_SWEEP_SECONDS,
+    },
+    "prevention-publish-due-articles": {"task": "prevention.tasks.publish_due_articles", "schedule": 60},
+    "supportline-sweep-abandoned": {"task": "supportline.tasks.sweep_abandoned", "schedule": 60},
+}

@@ -26,6 +26,24 @@ def _acknowledgement(raw: bytes, headers: Message) -> str:
     return str(reference or headers.get("X-Receipt-Reference", ""))[:200]
 
 
+def _confirmed_duplicate(raw: bytes, idempotency_key: str) -> str | None:
+    """The reference in a 409 body that confirms a duplicate of this key, else None.
+
+    The contract (docs/police-handoff.md): ``{"status": "duplicate",
+    "idempotency_key": "<the key sent>", "reference": "..."}``. Anything
+    else in a 409 is a rejection like any other 4xx.
+    """
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    if body.get("status") != "duplicate" or body.get("idempotency_key") != idempotency_key:
+        return None
+    return str(body.get("reference") or "")[:200]
+
+
 def deliver(package: SignedPackage) -> DeliveryResult:
     url = settings.POLICE_HANDOFF_URL
     if not url.startswith(("https://", "http://")):
@@ -55,7 +73,15 @@ def deliver(package: SignedPackage) -> DeliveryResult:
             return DeliveryResult(
                 outcome=Outcome.RETRY, status_code=code, detail=f"HTTP {code}", retry_after=_retry_after(exc.headers)
             )
-        reason = exc.read(300).decode("utf-8", "replace").strip() if exc.fp is not None else ""
+        raw = exc.read(64 * 1024) if exc.fp is not None else b""
+        if code == 409:
+            reference = _confirmed_duplicate(raw, package.idempotency_key)
+            if reference is not None:
+                # The receiver already holds this hand-off (an earlier attempt's answer was lost).
+                return DeliveryResult(
+                    outcome=Outcome.ACCEPTED, status_code=code, acknowledgement=reference, detail="duplicate"
+                )
+        reason = raw[:300].decode("utf-8", "replace").strip()
         return DeliveryResult(outcome=Outcome.REJECTED, status_code=code, detail=f"HTTP {code} {reason}"[:300])
     except (urllib.error.URLError, OSError) as exc:
         cause: object = exc.reason if isinstance(exc, urllib.error.URLError) else exc

@@ -2,34 +2,60 @@
 // Only the session token and unsent messages are kept, in sessionStorage
 // (gone when the tab closes); the conversation itself is replayed from the
 // server on reload, and everything is wiped when the chat ends.
-(function () {
-  "use strict";
+//
+// Loaded as a module; the shared socket module is imported by the address the
+// template resolved with {% static %}, so it is the hashed file in production.
 
-  var root = document.getElementById("chat");
-  if (!root) return;
+const root = document.getElementById("chat");
+// A promise rather than top-level await, which older phones' browsers lack.
+if (root) import(root.getAttribute("data-socket-module")).then(function (socket) { start(root, socket); });
+
+function start(root, { ChatSocket, newClientId, socketUrl }) {
   var T = JSON.parse(document.getElementById("chat-strings").textContent);
   var KEY_TOKEN = "supportline.token";
   var KEY_OUTBOX = "supportline.outbox";
   var MAX_LENGTH = parseInt(root.getAttribute("data-max-length"), 10) || 4000;
-  var ACK_TIMEOUT_MS = 6000;
-  var PING_EVERY_MS = 15000;
-  var PONG_TIMEOUT_MS = 8000;
 
   var el = function (id) { return document.getElementById(id); };
   var intro = el("chat-intro"), room = el("chat-room"), ended = el("chat-ended");
   var log = el("log"), outbox = el("outbox"), compose = el("compose"), text = el("compose-text");
   var hint = el("compose-hint"), connection = el("connection"), typingLine = el("typing");
 
-  var ws = null;
   var bound = false;          // the socket has started or resumed a chat
   var lastSeq = 0;            // highest seq shown
-  var attempts = 0;           // reconnect attempts since the last good connection
-  var reconnectTimer = null, pingTimer = null, pongTimer = null;
+  var startChoice = null;     // the start form's answers until the server gave a session
+  var wasCut = false;         // the connection broke since the chat was last bound
   var finished = false;       // ended or left: never reconnect
   var counsellorName = T.counsellor;
-  var pending = loadOutbox(); // [{client_id, text, sentAt}]
+  var pending = loadOutbox(); // [{client_id, text, el, state}] in the order written
   var warnedText = null;
   var typingSent = 0, typingStopTimer = null, typingHideTimer = null;
+
+  var socket = new ChatSocket({
+    url: socketUrl(root.getAttribute("data-ws-path")),
+    onOpen: function () {
+      bound = false;
+      if (startChoice && !read(KEY_TOKEN)) send({ type: "start", age_band: startChoice.age_band, topic: startChoice.topic });
+      else send({ type: "resume", token: read(KEY_TOKEN), last_seq: lastSeq });
+    },
+    onFrame: handle,
+    onStatus: function (status) {
+      if (status === "reconnecting") {
+        bound = false;
+        wasCut = true;
+        showConnection(T.reconnecting);
+      } else if (status === "closed") {
+        bound = false;
+      }
+    },
+    onOutbox: function (entry, state) {
+      var p = findPending(entry.clientId);
+      if (p) setPendingState(p, state);
+    },
+    canSend: function () { return bound; },
+    shouldReconnect: function () { return !finished && Boolean(read(KEY_TOKEN)); }
+  });
+  socket.watchNetwork();
 
   function store(key, value) {
     try {
@@ -49,101 +75,10 @@
   function format(template, values) {
     return template.replace(/%\((\w+)\)s/g, function (_, name) { return values[name]; });
   }
-  function newClientId() {
-    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  function findPending(clientId) {
+    return pending.filter(function (p) { return p.client_id === clientId; })[0];
   }
-
-  // --- Socket -----------------------------------------------------------
-
-  function socketUrl() {
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    return scheme + window.location.host + root.getAttribute("data-ws-path");
-  }
-
-  function connect(first) {
-    if (finished) return;
-    clearTimeout(reconnectTimer);
-    bound = false;
-    ws = new WebSocket(socketUrl());
-    var socket = ws;
-    socket.onopen = function () {
-      if (socket !== ws) return;
-      if (first) send({ type: "start", age_band: first.age_band, topic: first.topic });
-      else send({ type: "resume", token: read(KEY_TOKEN), last_seq: lastSeq });
-      startHeartbeat();
-    };
-    socket.onmessage = function (event) {
-      if (socket !== ws) return;
-      var frame;
-      try { frame = JSON.parse(event.data); } catch (e) { return; }
-      handle(frame);
-    };
-    socket.onclose = function () {
-      if (socket !== ws) return;
-      stopHeartbeat();
-      bound = false;
-      if (!finished && read(KEY_TOKEN)) scheduleReconnect();
-    };
-  }
-
-  function send(frame) {
-    if (ws && ws.readyState === WebSocket.OPEN) {
-      ws.send(JSON.stringify(frame));
-      return true;
-    }
-    return false;
-  }
-
-  function scheduleReconnect() {
-    showConnection(T.reconnecting);
-    markPendingRetrying();
-    var delay = Math.min(30000, 500 * Math.pow(2, attempts)) * (0.75 + Math.random() * 0.5);
-    attempts += 1;
-    clearTimeout(reconnectTimer);
-    reconnectTimer = setTimeout(function () {
-      if (navigator.onLine === false) scheduleReconnect(); // the "online" event reconnects at once
-      else connect(null);
-    }, delay);
-  }
-
-  function reconnectNow() {
-    if (finished || !read(KEY_TOKEN)) return;
-    if (ws && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) return;
-    attempts = 0;
-    connect(null);
-  }
-
-  // A dropped network often leaves a socket that looks open: ping it.
-  function startHeartbeat() {
-    stopHeartbeat();
-    pingTimer = setInterval(function () {
-      if (!send({ type: "ping" })) return;
-      clearTimeout(pongTimer);
-      pongTimer = setTimeout(function () { if (ws) ws.close(); }, PONG_TIMEOUT_MS);
-    }, PING_EVERY_MS);
-  }
-  function stopHeartbeat() {
-    clearInterval(pingTimer);
-    clearTimeout(pongTimer);
-  }
-
-  window.addEventListener("online", reconnectNow);
-  // Going offline: drop the socket now rather than wait for it to time out.
-  window.addEventListener("offline", function () {
-    if (!ws || finished) return;
-    var old = ws;
-    ws = null; // detached: nothing more is read from it
-    try { old.close(); } catch (e) { /* already gone */ }
-    stopHeartbeat();
-    bound = false;
-    if (read(KEY_TOKEN)) scheduleReconnect();
-  });
-  document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "visible") reconnectNow();
-  });
+  function send(frame) { return socket.send(frame); }
 
   // --- Frames from the server -----------------------------------------
 
@@ -151,14 +86,13 @@
     switch (frame.type) {
       case "session":
         store(KEY_TOKEN, frame.token);
+        startChoice = null;
         showRoom();
         break;
       case "state": onState(frame); break;
       case "queue": onQueue(frame); break;
       case "message": onMessage(frame); break;
-      case "ack": onAck(frame); break;
       case "typing": onTyping(frame); break;
-      case "pong": clearTimeout(pongTimer); break;
       case "error": onError(frame); break;
     }
   }
@@ -166,10 +100,10 @@
   function onState(frame) {
     if (!bound) {
       bound = true;
-      if (attempts > 0) showConnection(T.connected, true);
-      attempts = 0;
+      if (wasCut) showConnection(T.connected, true);
+      wasCut = false;
       showRoom();
-      flush(true);
+      socket.kick();
     }
     el("queue").hidden = frame.status !== "queued";
     var name = el("counsellor-name");
@@ -220,12 +154,6 @@
     item.scrollIntoView({ block: "nearest" });
   }
 
-  function onAck(frame) {
-    pending.forEach(function (p) {
-      if (p.client_id === frame.client_id) setPendingState(p, "sent");
-    });
-  }
-
   function onTyping(frame) {
     clearTimeout(typingHideTimer);
     if (frame.active) {
@@ -249,11 +177,9 @@
       store(KEY_TOKEN, null);
       return;
     }
-    var entry = pending.filter(function (p) { return p.client_id === frame.client_id; })[0];
+    var entry = findPending(frame.client_id);
     if (code === "rate_limited") {
-      hint.textContent = T.slow_down;
-      if (entry) setPendingState(entry, "retrying");
-      setTimeout(function () { flush(true); }, 1200);
+      hint.textContent = T.slow_down; // the socket waits as long as the server asked
     } else if (entry && (code === "text_too_long" || code === "empty_text")) {
       removePending(entry.client_id);
       text.value = entry.text;
@@ -289,11 +215,8 @@
     p.el.querySelector(".state").textContent = T[state];
   }
 
-  function markPendingRetrying() {
-    pending.forEach(function (p) { if (p.state !== "sent") setPendingState(p, "retrying"); });
-  }
-
   function removePending(clientId) {
+    socket.forget(clientId);
     pending = pending.filter(function (p) {
       if (p.client_id !== clientId) return true;
       if (p.el) p.el.remove();
@@ -301,25 +224,6 @@
     });
     saveOutbox();
   }
-
-  // Sends what has not been acknowledged; a resend keeps its client_id, so
-  // the server stores it once.
-  function flush(all) {
-    if (!bound) return;
-    var now = Date.now();
-    pending.forEach(function (p) {
-      if (p.state === "sent") return;
-      if (!all && p.sentAt && now - p.sentAt < ACK_TIMEOUT_MS) return;
-      if (send({ type: "message", client_id: p.client_id, text: p.text })) p.sentAt = now;
-    });
-  }
-  setInterval(function () {
-    var now = Date.now();
-    pending.forEach(function (p) {
-      if (p.state !== "sent" && p.sentAt && now - p.sentAt >= ACK_TIMEOUT_MS) setPendingState(p, "retrying");
-    });
-    flush(false);
-  }, 2000);
 
   var PII = [
     ["pii_personnummer", /\b(19|20)?\d{6}[-+ ]?\d{4}\b/],
@@ -355,7 +259,8 @@
     text.value = "";
     text.focus();
     stopTyping();
-    flush(true);
+    // Resent with the same client_id until acknowledged: stored once.
+    socket.enqueue({ type: "message", client_id: p.client_id, text: p.text });
   });
 
   text.addEventListener("keydown", function (event) {
@@ -390,7 +295,8 @@
       var input = form.querySelector("input[name='" + name + "']:checked");
       return input ? input.value : "";
     };
-    connect({ age_band: checked("age_band"), topic: checked("topic") });
+    startChoice = { age_band: checked("age_band"), topic: checked("topic") };
+    socket.connect();
   });
 
   function showRoom() {
@@ -423,15 +329,13 @@
   function finish(reason) {
     if (finished) return;
     finished = true;
-    stopHeartbeat();
-    clearTimeout(reconnectTimer);
+    socket.stop();
     store(KEY_TOKEN, null);
     store(KEY_OUTBOX, null);
     pending = [];
     log.querySelectorAll(".message").forEach(function (node) { node.remove(); });
     outbox.textContent = "";
     text.value = "";
-    if (ws) { try { ws.close(); } catch (e) { /* already closed */ } }
     intro.hidden = true;
     room.hidden = true;
     el("ended-reason").textContent = reason;
@@ -453,7 +357,7 @@
     send({ type: "leave" });
     beaconLeave();
     finished = true;
-    if (ws) { try { ws.close(); } catch (e) { /* leaving anyway */ } }
+    socket.stop();
   });
 
   // Sent with fetch: a same-origin fetch carries its Origin even under the
@@ -474,9 +378,11 @@
 
   // A reload keeps the chat: resume from the start, the server replays it.
   if (read(KEY_TOKEN)) {
-    pending.forEach(renderPending);
-    markPendingRetrying();
+    pending.forEach(function (p) {
+      renderPending(p);
+      socket.enqueue({ type: "message", client_id: p.client_id, text: p.text }, "retrying");
+    });
     showRoom();
-    connect(null);
+    socket.connect();
   }
-})();
+}

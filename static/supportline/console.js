@@ -1,9 +1,12 @@
 // The counsellor console. Protocol: docs/chat-protocol.md.
-(function () {
-  "use strict";
+// A module: the shared socket is imported by the address the template resolved
+// with {% static %}, so it is the hashed file in production.
 
-  var root = document.getElementById("console");
-  if (!root) return;
+const root = document.getElementById("console");
+// A promise rather than top-level await, as in chat.js.
+if (root) import(root.getAttribute("data-socket-module")).then(function (socket) { start(root, socket); });
+
+function start(root, { ChatSocket, newClientId, socketUrl }) {
   var T = JSON.parse(document.getElementById("console-strings").textContent);
   var CANNED = JSON.parse(document.getElementById("console-canned").textContent);
   var chatsBox = document.getElementById("chats");
@@ -12,67 +15,44 @@
   var alertBox = document.getElementById("console-alert");
   var baseTitle = document.title;
 
-  var ws = null, attempts = 0, reconnectTimer = null, pingTimer = null, pongTimer = null;
   var panels = {};        // conversation id -> panel state
   var knownQueue = null;  // ids seen in the queue, to notice new chats
   var unseen = 0;
   var audio = null;
 
   function format(t, v) { return t.replace(/%\((\w+)\)s/g, function (_, k) { return v[k]; }); }
-  function newClientId() {
-    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
-    return String(Date.now()) + Math.random().toString(16).slice(2);
-  }
 
   // --- Socket ---------------------------------------------------------------
 
-  function connect() {
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    ws = new WebSocket(scheme + window.location.host + root.getAttribute("data-ws-path"));
-    var socket = ws;
-    socket.onopen = function () {
-      if (attempts > 0) connection.textContent = "";
-      attempts = 0;
+  var socket = new ChatSocket({
+    url: socketUrl(root.getAttribute("data-ws-path")),
+    onOpen: function () {
+      connection.textContent = "";
       Object.keys(panels).forEach(function (id) {
+        panels[id].opened = false; // until the server confirms with a chat frame
         send({ type: "open", conversation_id: Number(id), last_seq: panels[id].lastSeq });
       });
-      startHeartbeat();
-    };
-    socket.onmessage = function (event) {
-      if (socket === ws) handle(JSON.parse(event.data));
-    };
-    socket.onclose = function (event) {
-      if (socket !== ws) return;
-      clearInterval(pingTimer);
-      clearTimeout(pongTimer);
-      if (event.code === 4401) {
-        // The staff session expired: reconnecting would only be refused.
-        connection.textContent = T.logged_out;
-        ws = null;
-        return;
-      }
-      connection.textContent = T.reconnecting;
-      var delay = Math.min(30000, 500 * Math.pow(2, attempts)) * (0.75 + Math.random() * 0.5);
-      attempts += 1;
-      clearTimeout(reconnectTimer);
-      reconnectTimer = setTimeout(connect, delay);
-    };
-  }
-  function send(frame) {
-    if (ws && ws.readyState === WebSocket.OPEN) { ws.send(JSON.stringify(frame)); return true; }
-    return false;
-  }
-  function startHeartbeat() {
-    clearInterval(pingTimer);
-    pingTimer = setInterval(function () {
-      if (!send({ type: "ping" })) return;
-      clearTimeout(pongTimer);
-      pongTimer = setTimeout(function () { if (ws) ws.close(); }, 8000);
-    }, 15000);
-  }
-  window.addEventListener("online", function () {
-    if (ws && ws.readyState === WebSocket.CLOSED) { attempts = 0; connect(); }
+    },
+    onFrame: handle,
+    onStatus: function (status) {
+      // The staff session expired: reconnecting would only be refused.
+      if (status === "logged_out") connection.textContent = T.logged_out;
+      else if (status === "reconnecting") connection.textContent = T.reconnecting;
+    },
+    onOutbox: function (entry, state) {
+      var panel = panels[entry.frame.conversation_id];
+      var p = panel && panel.pending[entry.clientId];
+      if (p) p.el.querySelector(".state").textContent = T[state];
+    },
+    // The server takes a message only for a chat opened on this socket.
+    canSend: function (entry) {
+      var panel = panels[entry.frame.conversation_id];
+      return Boolean(panel && panel.opened);
+    },
+    shouldReconnect: function () { return true; }
   });
+  function send(frame) { return socket.send(frame); }
+  socket.watchNetwork();
 
   // --- Alerts: a short tone and a title change, never message text -----------
 
@@ -116,13 +96,11 @@
         break;
       case "chat": onChat(frame); break;
       case "message": onMessage(frame); break;
-      case "ack": onAck(frame); break;
       case "typing": onTyping(frame); break;
       case "closed": onClosed(frame); break;
       case "classified": notice(frame.conversation_id, T.classified); removePanelLater(frame.conversation_id); break;
       case "transcript_deleted": notice(frame.conversation_id, T.transcript_deleted); break;
       case "blocked": notice(frame.conversation_id, T.blocked); break;
-      case "pong": clearTimeout(pongTimer); break;
       case "error":
         if (frame.conversation_id) notice(frame.conversation_id, format(T.error, { code: frame.code }));
         else alertBox.textContent = format(T.error, { code: frame.code });
@@ -202,7 +180,7 @@
     node.querySelectorAll("[data-for]").forEach(function (label) { label.htmlFor = "c" + id + "-" + label.getAttribute("data-for"); });
     var log = node.querySelector("[data-role='log']");
     log.setAttribute("aria-label", format(T.chat_title, { id: id }));
-    var panel = { id: id, el: node, lastSeq: 0, pending: [] };
+    var panel = { id: id, el: node, lastSeq: 0, opened: false, pending: {} };
     var select = field(panel, "canned");
     CANNED.forEach(function (c, i) {
       var option = document.createElement("option");
@@ -222,13 +200,14 @@
       event.preventDefault();
       if (!text.value.trim()) return;
       var p = { client_id: newClientId(), text: text.value };
-      panel.pending.push(p);
+      panel.pending[p.client_id] = p;
       renderPending(panel, p);
       text.value = "";
       text.focus();
       typingAt = 0;
       send({ type: "typing", conversation_id: id, active: false });
-      flush(panel);
+      // Resent with the same client_id until acknowledged: stored once.
+      socket.enqueue({ type: "message", conversation_id: id, client_id: p.client_id, text: p.text });
     });
     text.addEventListener("input", function () {
       var now = Date.now();
@@ -311,19 +290,19 @@
       notes.appendChild(p);
     });
     notes.hidden = !frame.notes.length;
-    flush(panel);
+    panel.opened = true;
+    socket.kick();
   }
 
   function onMessage(frame) {
     var panel = panels[frame.conversation_id];
     if (!panel || frame.seq <= panel.lastSeq) return;
     panel.lastSeq = frame.seq;
-    if (frame.sender === "counsellor") {
-      panel.pending = panel.pending.filter(function (p) {
-        if (p.client_id !== frame.client_id) return true;
-        p.el.remove();
-        return false;
-      });
+    var own = frame.sender === "counsellor" && panel.pending[frame.client_id];
+    if (own) {
+      own.el.remove();
+      delete panel.pending[frame.client_id];
+      socket.forget(frame.client_id);
     }
     var item = document.createElement("div");
     item.className = "chat-msg from-" + frame.sender;
@@ -356,24 +335,6 @@
     p.el = item;
   }
 
-  function flush(panel) {
-    var now = Date.now();
-    panel.pending.forEach(function (p) {
-      if (p.acked || (p.sentAt && now - p.sentAt < 5000)) return;
-      if (send({ type: "message", conversation_id: panel.id, client_id: p.client_id, text: p.text })) p.sentAt = now;
-      else p.el.querySelector(".state").textContent = T.retrying;
-    });
-  }
-  setInterval(function () { Object.keys(panels).forEach(function (id) { flush(panels[id]); }); }, 2000);
-
-  function onAck(frame) {
-    var panel = panels[frame.conversation_id];
-    if (!panel) return;
-    panel.pending.forEach(function (p) {
-      if (p.client_id === frame.client_id) { p.acked = true; p.el.querySelector(".state").textContent = T.sent; }
-    });
-  }
-
   function onTyping(frame) {
     var panel = panels[frame.conversation_id];
     if (panel) part(panel, "typing").textContent = frame.active ? T.typing : "";
@@ -392,6 +353,7 @@
     if (!panel) return;
     panel.el.remove();
     delete panels[id];
+    socket.forgetWhere(function (entry) { return String(entry.frame.conversation_id) === String(id); });
   }
   function removePanelLater(id) {
     setTimeout(function () {
@@ -408,5 +370,5 @@
     });
   }, 30000);
 
-  connect();
-})();
+  socket.connect();
+}

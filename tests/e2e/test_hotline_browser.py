@@ -57,7 +57,7 @@ def test_a_tip_end_to_end_with_receipt_question_and_answer(page, hotline_server)
     tip = Tip.objects.get()
     assert [u.url for u in tip.urls.all()] == ["https://example.com/sida"]
 
-    analyst = StaffUserFactory(role=Role.ANALYST)
+    analyst = StaffUserFactory.create(role=Role.ANALYST)
     services.tip_ask_reporter(tip_id=tip.pk, actor=analyst, body="Vilket användarnamn hade den vuxna?")
 
     page.goto(hotline_server.url + "/hotline/status/")
@@ -88,7 +88,9 @@ def test_form_and_status_pages_have_no_wcag_22_aa_violations(page, hotline_serve
     submitted = services.tip_submit(
         category="other", urls=[], place="Ett spel", occurred="", description="Text", contact="", urgent=False
     )
-    services.tip_ask_reporter(tip_id=submitted.tip.pk, actor=StaffUserFactory(role=Role.ANALYST), body="En fråga?")
+    services.tip_ask_reporter(
+        tip_id=submitted.tip.pk, actor=StaffUserFactory.create(role=Role.ANALYST), body="En fråga?"
+    )
     page.goto(hotline_server.url + "/hotline/status/")
     assert_no_axe_violations(page)
     page.get_by_label("Din kod").fill(submitted.receipt_code)

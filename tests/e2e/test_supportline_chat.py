@@ -19,33 +19,45 @@ WCAG_22_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21
 CONSOLE = "/admin/supportline/conversation/console/"
 
 
-@pytest.fixture(scope="module")
-def chat_server(django_db_setup, django_db_blocker, tmp_path_factory, neutral_site):
+def start_chat_server(data_dir, **settings_env):
+    """The site under uvicorn on the test database, with as many chat starts as the tests need."""
     env = service_env(
         DATABASE_URL=database_url_for_subprocess(),
-        DATA_DIR=str(tmp_path_factory.mktemp("supportline-browser")),
-        QUICK_EXIT_URL=neutral_site.url,
+        DATA_DIR=str(data_dir),
         SUPPORTLINE_STARTS_PER_HOUR="100000",
+        **settings_env,
     )
     server = AsgiServer(env=env, extra_args=("--no-access-log",))
     server.start()
+    return server
+
+
+@pytest.fixture(scope="module")
+def chat_server(django_db_setup, django_db_blocker, tmp_path_factory, neutral_site):
+    server = start_chat_server(tmp_path_factory.mktemp("supportline-browser"), QUICK_EXIT_URL=neutral_site.url)
     yield server
     server.stop()
 
 
-@pytest.fixture
-def counsellor_page(browser, chat_server):
-    open_all_week()
+def open_console(browser, server):
+    """A verified counsellor, Maja, with the console open in a context of her own."""
     user: Any = StaffUserFactory(role=Role.COUNSELLOR)
     CounsellorProfile.objects.create(user=user, alias="Maja")
     client = Client()
     login_verified(client, user)
     context = browser.new_context(locale="sv-SE")
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": chat_server.url}])
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}])
     page = context.new_page()
-    page.goto(chat_server.url + CONSOLE)
+    page.goto(server.url + CONSOLE)
+    return page
+
+
+@pytest.fixture
+def counsellor_page(browser, chat_server):
+    open_all_week()
+    page = open_console(browser, chat_server)
     yield page
-    context.close()
+    page.context.close()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ async def test_all_ok_is_200_json():
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "cache", "channellayer", "broker", "retention"}
+    assert set(body["checks"]) == {"database", "cache", "channellayer", "broker", "retention", "policehandoffs"}
     assert all(value == "ok" for value in body["checks"].values())
     assert "no-cache" in response["Cache-Control"]
 

@@ -20,9 +20,12 @@ print(json.dumps({
     "layer": settings.CHANNEL_LAYERS["default"]["BACKEND"],
     "layer_hosts": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("hosts"),
     "cache": settings.CACHES["default"]["BACKEND"],
+    "cache_location": settings.CACHES["default"].get("LOCATION"),
+    "cache_options": settings.CACHES["default"].get("OPTIONS"),
     "broker": settings.CELERY_BROKER_URL,
     "results": settings.CELERY_RESULT_BACKEND,
     "broker_options": settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+    "results_options": getattr(settings, "CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS", None),
     "language": settings.LANGUAGE_CODE,
 }))
 """
@@ -62,7 +65,7 @@ def test_database_and_redis_urls_give_the_services_mode(tmp_path):
     assert found["engine"] == "django.db.backends.postgresql"
     assert found["pool"]["max_size"] >= 1
     assert found["layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
-    assert found["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert found["cache"] == "resilience.cache.ResilientRedisCache"
     assert found["broker"] == found["results"] == "redis://127.0.0.1:6379/1"
     # redis-py 8 defaults (5 s socket timeout, failing pool) are overridden explicitly.
     [host] = found["layer_hosts"]
@@ -70,6 +73,36 @@ def test_database_and_redis_urls_give_the_services_mode(tmp_path):
     assert host["max_connections"] >= 200
     assert found["broker_options"]["max_connections"] >= 200
     assert "socket_timeout" in found["broker_options"]
+
+
+def test_redis_sentinels_point_every_redis_client_at_the_sentinels(tmp_path):
+    found = probe_settings(
+        tmp_path,
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/ecpat",
+        REDIS_SENTINELS="10.0.0.1:26380,sentinel-2",
+        REDIS_SENTINEL_SERVICE="ecpat",
+        REDIS_SENTINEL_DB="2",
+        REDIS_PASSWORD="p@ss",
+    )
+    sentinels = [["10.0.0.1", 26380], ["sentinel-2", 26379]]
+    [host] = found["layer_hosts"]
+    assert "address" not in host
+    assert (host["sentinels"], host["master_name"], host["db"], host["password"]) == (sentinels, "ecpat", 2, "p@ss")
+    assert host["socket_timeout"] is None  # the pub/sub connection waits for events
+    assert found["cache"] == "resilience.cache.ResilientRedisCache"
+    assert found["cache_location"] == "redis://ecpat/2"
+    assert found["cache_options"]["pool_class"] == "resilience.sentinel.SentinelMasterPool"
+    assert found["cache_options"]["sentinels"] == sentinels
+    url = "sentinel://:p%40ss@10.0.0.1:26380/2;sentinel://:p%40ss@sentinel-2:26379/2"
+    assert found["broker"] == found["results"] == url
+    assert found["broker_options"]["master_name"] == found["results_options"]["master_name"] == "ecpat"
+    assert found["broker_options"]["max_connections"] >= 200
+
+
+def test_redis_url_and_sentinels_together_are_refused(tmp_path):
+    with pytest.raises(subprocess.CalledProcessError) as refused:
+        probe_settings(tmp_path, REDIS_URL="redis://127.0.0.1:6379/1", REDIS_SENTINELS="127.0.0.1:26379")
+    assert "Set REDIS_URL or REDIS_SENTINELS, not both" in refused.value.stderr
 
 
 @pytest.mark.services

@@ -22,7 +22,11 @@ class ReceivedRequest:
 
 
 class PoliceReceiver:
-    """``script`` lists the answer to each request in turn: a status code, or "hold"; then 200."""
+    """``script`` lists the answer to each request in turn, then 200.
+
+    An answer is a status code; "hold" (store, then keep the request open);
+    "duplicate" (409 confirming this key); or "conflict" (409 about another key).
+    """
 
     def __init__(self, secret: str, script: tuple[int | str, ...] = (), port: int = 0) -> None:
         self.secret = secret.encode()
@@ -75,6 +79,12 @@ class PoliceReceiver:
                     receiver.holding.set()
                     receiver.release.wait(60)
                     return self._answer(200, {"reference": receiver.accepted[key]})
+                if action == "duplicate":
+                    # A repeat answered as the contract allows: 409 naming the key and the reference.
+                    reference = receiver._accept(key)
+                    return self._answer(409, {"status": "duplicate", "idempotency_key": key, "reference": reference})
+                if action == "conflict":
+                    return self._answer(409, {"status": "duplicate", "idempotency_key": "someone-else"})
                 if isinstance(action, int) and action != 200:
                     return self._answer(action, {"error": "scripted"})
                 return self._answer(200, {"reference": receiver._accept(key)})

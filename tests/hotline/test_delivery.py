@@ -14,7 +14,7 @@ import redis
 from django.conf import settings
 
 from ecpat_site.celery import app as celery_app
-from hotline import services
+from hotline import selectors
 from hotline.models import HandoffAttempt, PoliceHandoff
 from tests.factories import StaffUserFactory, login_verified
 from tests.hotline.conftest import submit_tip
@@ -181,4 +181,4 @@ def test_receiver_down_past_the_last_retry_fails_visibly_and_a_manual_retry_deli
     assert len(receiver.requests) == 1
     assert receiver.requests[0].signature_valid
     assert receiver.requests[0].idempotency_key == str(handoff.idempotency_key)
-    assert services.handoffs_due_for_sweep() == []
+    assert selectors.handoffs_due_for_sweep() == []

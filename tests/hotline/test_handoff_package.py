@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from nacl.public import PrivateKey, SealedBox
 
-from hotline import services
+from hotline import selectors, services
 from hotline.handoff import build_package
 from hotline.models import HandoffAttempt, PoliceHandoff
 from tests.hotline.conftest import submit_tip
@@ -73,7 +73,7 @@ def test_the_package_is_versioned_and_never_holds_contact_details_or_the_receipt
 def test_a_delivery_is_signed_and_the_acknowledgement_stored(receiver):
     handoff = urgent_handoff()
     report = services.handoff_attempt(handoff_id=handoff.pk)
-    assert report.status == PoliceHandoff.Status.DELIVERED
+    assert report.result == services.AttemptResult.DELIVERED
     [request] = receiver.requests
     assert request.signature_valid
     assert request.idempotency_key == str(handoff.idempotency_key)
@@ -115,16 +115,16 @@ def test_429_and_5xx_are_retried_with_backoff(receiver, https_settings):
     first = services.handoff_attempt(handoff_id=handoff.pk)
     assert first.retry_in is not None and first.retry_in > 0
     # Not due yet: a redelivered message does nothing.
-    assert services.handoff_attempt(handoff_id=handoff.pk).status == "not_due"
+    assert services.handoff_attempt(handoff_id=handoff.pk).result == services.AttemptResult.NOT_DUE
     make_due(handoff)
     assert services.handoff_attempt(handoff_id=handoff.pk).retry_in is not None
     make_due(handoff)
-    assert services.handoff_attempt(handoff_id=handoff.pk).status == PoliceHandoff.Status.DELIVERED
+    assert services.handoff_attempt(handoff_id=handoff.pk).result == services.AttemptResult.DELIVERED
     codes = list(handoff.attempt_log.values_list("status_code", flat=True))
     assert codes == [429, 500, 200]
     assert len({r.idempotency_key for r in receiver.requests}) == 1
     # A delivered hand-off is never sent again.
-    assert services.handoff_attempt(handoff_id=handoff.pk).status == PoliceHandoff.Status.DELIVERED
+    assert services.handoff_attempt(handoff_id=handoff.pk).result == services.AttemptResult.DELIVERED
     assert len(receiver.requests) == 3
 
 
@@ -153,7 +153,7 @@ def test_a_concurrent_claim_is_refused_while_a_lease_is_held(receiver):
     handoff = urgent_handoff()
     claimed = services._claim(handoff.pk)
     assert not isinstance(claimed, str)
-    assert services.handoff_attempt(handoff_id=handoff.pk).status == "busy"
+    assert services.handoff_attempt(handoff_id=handoff.pk).result == services.AttemptResult.BUSY
     assert receiver.requests == []
 
 
@@ -162,7 +162,7 @@ def test_dropfolder_writes_one_signed_file_atomically(settings, tmp_path):
     settings.POLICE_HANDOFF_DROPFOLDER = str(tmp_path / "drop")
     settings.POLICE_HANDOFF_SECRET = SECRET
     handoff = urgent_handoff()
-    assert services.handoff_attempt(handoff_id=handoff.pk).status == PoliceHandoff.Status.DELIVERED
+    assert services.handoff_attempt(handoff_id=handoff.pk).result == services.AttemptResult.DELIVERED
     files = list(Path(tmp_path / "drop").iterdir())
     assert [f.name for f in files] == [f"{handoff.idempotency_key}.json"]
     envelope = json.loads(files[0].read_text())
@@ -187,6 +187,28 @@ def test_the_sweeper_finds_lost_and_interrupted_handoffs(settings):
     PoliceHandoff.objects.filter(pk=interrupted.pk).update(
         status=PoliceHandoff.Status.DELIVERING, lease_until=now - timedelta(seconds=1)
     )
-    due = services.handoffs_due_for_sweep(now)
+    due = selectors.handoffs_due_for_sweep(now)
     assert set(due) == {lost.pk, interrupted.pk}
     assert fresh.pk not in due
+
+
+@pytest.mark.parametrize("receiver", [("duplicate",)], indirect=True)
+def test_a_409_confirming_the_same_key_counts_as_delivered(receiver):
+    handoff = urgent_handoff()
+    report = services.handoff_attempt(handoff_id=handoff.pk)
+    assert report.result == services.AttemptResult.DELIVERED
+    handoff.refresh_from_db()
+    assert handoff.status == PoliceHandoff.Status.DELIVERED
+    assert handoff.acknowledgement == "POL-0001"
+    attempt = handoff.attempt_log.get()
+    assert (attempt.outcome, attempt.status_code, attempt.detail) == (HandoffAttempt.Outcome.ACCEPTED, 409, "duplicate")
+
+
+@pytest.mark.parametrize("receiver", [("conflict",)], indirect=True)
+def test_a_409_about_another_key_is_a_rejection(receiver):
+    handoff = urgent_handoff()
+    report = services.handoff_attempt(handoff_id=handoff.pk)
+    assert report.result == services.AttemptResult.FAILED
+    handoff.refresh_from_db()
+    assert handoff.status == PoliceHandoff.Status.FAILED
+    assert "HTTP 409" in handoff.failure_reason

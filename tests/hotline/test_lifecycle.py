@@ -73,7 +73,7 @@ def test_steps_cannot_be_skipped(analyst):
 
 
 def test_an_assessment_is_locked_to_one_analyst(analyst):
-    other = StaffUserFactory(role=Role.ANALYST)
+    other = StaffUserFactory.create(role=Role.ANALYST)
     tip = submit_tip().tip
     services.tip_start_assessment(tip_id=tip.pk, actor=analyst)
     with pytest.raises(TransitionError):

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from hotline import receipts, services
+from hotline import receipts, selectors
 from tests.hotline.conftest import submit_tip
 
 
@@ -29,8 +29,8 @@ def test_only_hashes_of_the_code_are_stored():
     plain = submitted.receipt_code.replace("-", "")
     assert plain[:8] not in tip.receipt_lookup and plain[8:] not in tip.receipt_verifier
     assert tip.receipt_verifier.startswith("scrypt$")
-    assert services.tip_for_receipt(submitted.receipt_code) == tip
-    assert services.tip_for_receipt(submitted.receipt_code.lower().replace("-", " ")) == tip
+    assert selectors.tip_for_receipt(submitted.receipt_code) == tip
+    assert selectors.tip_for_receipt(submitted.receipt_code.lower().replace("-", " ")) == tip
 
 
 @pytest.mark.django_db
@@ -45,12 +45,12 @@ def test_a_wrong_code_takes_as_long_as_a_right_one():
         durations = []
         for _ in range(7):
             start = time.perf_counter()
-            services.tip_for_receipt(code)
+            selectors.tip_for_receipt(code)
             durations.append(time.perf_counter() - start)
         return min(durations)
 
     right_time = fastest(right)
     for other in (wrong_verifier, unknown_lookup, "nonsense"):
-        assert services.tip_for_receipt(other) is None
+        assert selectors.tip_for_receipt(other) is None
         # The slow hash dominates: a wrong code is never answered much faster.
         assert fastest(other) > right_time * 0.5

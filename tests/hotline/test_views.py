@@ -4,7 +4,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from hotline import services
+from hotline import selectors, services
 from hotline.models import PoliceHandoff, Tip, TipMessage
 from tests.hotline.conftest import submit_tip
 
@@ -44,7 +44,7 @@ def test_submitting_a_tip_shows_the_receipt_once(client):
     assert match is not None
     code = match.group(1)
     tip = Tip.objects.get()
-    assert services.tip_for_receipt(code) == tip
+    assert selectors.tip_for_receipt(code) == tip
     assert [u.url for u in tip.urls.all()] == ["https://example.com/x"]
     assert tip.status == Tip.Status.RECEIVED
     assert not PoliceHandoff.objects.exists()

@@ -97,3 +97,58 @@ def test_translation_must_be_in_the_other_language(make_article):
     english = make_article(language="en", translation_of=original)
     assert original.translation == english
     assert english.translation == original
+
+
+def _public_everywhere(client: Client, article: Article, topic_name: str) -> list[bool]:
+    """Where the public can see ``article``: its audience list, the topic list, the sitemap, ``is_public``."""
+    article.refresh_from_db()
+    return [
+        article.title in client.get("/kunskap/barn/").text,
+        topic_name in client.get("/kunskap/").text,
+        f"/kunskap/artikel/{article.slug}/" in client.get("/sitemap.xml").text,
+        article.is_public(),
+    ]
+
+
+def test_one_rule_decides_visibility_on_every_surface(client: Client, make_article):
+    from prevention.models import Topic
+
+    waiting = Topic.objects.create(slug="vantar", name_sv="Ämne som väntar", name_en="Waiting")
+    drafted = Topic.objects.create(slug="utkast", name_sv="Ämne med utkast", name_en="Drafted")
+    archived_topic = Topic.objects.create(slug="arkiv", name_sv="Ämne i arkivet", name_en="Archived")
+    with time_machine.travel(NOW, tick=False):
+        scheduled = make_article(
+            title="Schemalagd text", slug="schemalagd", topics=[waiting], publish_at=NOW + datetime.timedelta(hours=1)
+        )
+        draft = make_article(title="Utkast text", slug="utkasttext", topics=[drafted], status=Article.Status.DRAFT)
+        archived = make_article(title="Arkiverad text", slug="arkiverad", topics=[archived_topic])
+        Article.objects.filter(pk=archived.pk).update(status=Article.Status.ARCHIVED)
+
+        assert _public_everywhere(client, scheduled, "Ämne som väntar") == [False] * 4
+        assert _public_everywhere(client, draft, "Ämne med utkast") == [False] * 4
+        assert _public_everywhere(client, archived, "Ämne i arkivet") == [False] * 4
+
+    # Not yet flipped to published by the beat job, yet public at its time on every surface.
+    with time_machine.travel(NOW + datetime.timedelta(hours=1), tick=False):
+        assert Article.objects.get(pk=scheduled.pk).status == Article.Status.SCHEDULED
+        assert _public_everywhere(client, scheduled, "Ämne som väntar") == [True] * 4
+        assert _public_everywhere(client, draft, "Ämne med utkast") == [False] * 4
+
+
+# Every status with no time, a past time and a future time, except the one the database forbids.
+STATES = [
+    (status, offset)
+    for status in Article.Status.values
+    for offset in (None, -1, 1)
+    if not (status == Article.Status.SCHEDULED and offset is None)
+]
+
+
+@pytest.mark.parametrize(("status", "offset"), STATES)
+def test_is_public_agrees_with_the_published_query(make_article, status, offset):
+    article = make_article(status=Article.Status.DRAFT)
+    publish_at = None if offset is None else NOW + datetime.timedelta(minutes=offset)
+    Article.objects.filter(pk=article.pk).update(status=status, publish_at=publish_at)
+    article.refresh_from_db()
+    in_query = Article.objects.published(now=NOW).filter(pk=article.pk).exists()
+    assert article.is_public(now=NOW) == in_query

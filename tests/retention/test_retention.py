@@ -1,10 +1,9 @@
-"""Retention in one place: the page, the audit job, and /healthz."""
+"""Retention in one place: the registry, the page, the audit job, and /healthz."""
 
 from datetime import timedelta
 
 import pytest
 import time_machine
-from celery.schedules import crontab
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -12,15 +11,16 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from audit.selectors import first_broken_link
 from audit.services import record_event
-from audit.tasks import purge_audit_records
 from retention.models import RetentionRun
+from retention.registry import RUN_POLICY_TASK
 from retention.selectors import Status, retention_overview
 from retention.services import run_retention
+from retention.tasks import run_retention_policy
 from staff.roles import Role
 from tests.factories import login_verified
 from tests.staff.helpers import staff_member
 
-AUDIT_JOB = {"retention.audit_records": {"task": "audit.tasks.purge_audit_records", "schedule": crontab(hour=3)}}
+AUDIT_JOB = {"retention.audit_records": {"task": RUN_POLICY_TASK, "args": ("audit_records",), "schedule": 86400}}
 
 
 def statuses():
@@ -40,7 +40,7 @@ def test_the_audit_job_deletes_what_is_due_and_nothing_else(settings):
     recent = record_event(actor=user, action="staff.login.succeeded")
     assert first_broken_link() is None
 
-    assert purge_audit_records() == 2
+    assert run_retention_policy("audit_records") == 2
 
     assert set(AuditEvent.objects.values_list("pk", flat=True)) == {kept_old.pk, recent.pk}
     run = RetentionRun.objects.get()
@@ -63,8 +63,10 @@ def test_a_failing_job_is_recorded_and_reraised():
 def test_statuses_from_settings_and_runs(settings):
     settings.CELERY_BEAT_SCHEDULE = {
         **AUDIT_JOB,
-        "retention.feedback": {"task": "x.purge_feedback", "schedule": 3600},
-        "supportline-purge-transcripts": {"task": "supportline.tasks.purge", "schedule": 3600},
+        # Found by what they run, whatever their names.
+        "retention.feedback": {"task": RUN_POLICY_TASK, "args": ("feedback",), "schedule": 3600},
+        "supportline-purge-transcripts": {"task": RUN_POLICY_TASK, "args": ["transcripts"], "schedule": 3600},
+        "retention.closed_tips": {"task": "x.purge_closed_tips", "schedule": 3600},
     }
     now = timezone.now()
     RetentionRun.objects.create(kind="audit_records", finished_at=now - timedelta(hours=3))
@@ -91,7 +93,8 @@ def test_the_retention_page_lists_every_period_its_job_and_problems(client, sett
     for kind, days in settings.RETENTION_DAYS.items():
         assert f"<code>{kind}</code>" in html
         assert f"<td>{days}</td>" in html
-    assert "audit.tasks.purge_audit_records" in html
+    assert f"{RUN_POLICY_TASK}(audit_records)" in html
+    assert "audit.services.purge_events_before" in html
     assert html.count("Inget jobb ännu") >= 4
     assert "Senaste körningen misslyckades" in html
     assert "OperationalError" in html
@@ -100,7 +103,8 @@ def test_the_retention_page_lists_every_period_its_job_and_problems(client, sett
 @pytest.mark.django_db
 def test_the_real_beat_schedule_enforces_audit_retention(settings):
     assert "retention.audit_records" in settings.CELERY_BEAT_SCHEDULE
-    assert settings.CELERY_BEAT_SCHEDULE["retention.audit_records"]["task"] == purge_audit_records.name
+    assert settings.CELERY_BEAT_SCHEDULE["retention.audit_records"]["task"] == run_retention_policy.name
+    assert settings.CELERY_BEAT_SCHEDULE["retention.audit_records"]["args"] == ("audit_records",)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -151,7 +155,7 @@ def test_the_admin_index_warns_administrators_of_a_failed_run(client, settings, 
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_the_beat_entry_and_records_the_run(tmp_path):
-    """What beat sends (the entry's task name, no arguments) reaches a worker and deletes what is due."""
+    """What beat sends (the entry's task name and arguments) reaches a worker and deletes what is due."""
     from ecpat_site.celery import app as celery_app
     from tests.processes import CeleryWorker, database_url_for_subprocess, service_env
 
@@ -165,7 +169,7 @@ def test_a_real_worker_runs_the_beat_entry_and_records_the_run(tmp_path):
     worker = CeleryWorker(env, log_path=tmp_path / "worker.log")
     worker.start()
     try:
-        deleted = celery_app.send_task(entry["task"]).get(timeout=60)
+        deleted = celery_app.send_task(entry["task"], args=entry["args"]).get(timeout=60)
     finally:
         worker.stop()
     assert deleted == 1, worker.output()

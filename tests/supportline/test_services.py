@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from retention.models import RetentionRun
+from retention.services import run_policy
 from staff.roles import Role
 from supportline import selectors, services
 from supportline.models import (
@@ -380,13 +381,13 @@ def test_transcripts_are_purged_after_the_retention_period_counting_only(counsel
         services.message_post(conversation_id=conversation.pk, sender="visitor", client_id="1", text="hej")
         services.conversation_end_by_staff(conversation_id=conversation.pk, actor=counsellor)
     Conversation.objects.filter(pk=old.pk).update(ended_at=timezone.now() - timedelta(days=31))
-    run = services.run_transcript_retention()
+    run = run_policy("transcripts")
     assert (run.kind, run.deleted) == ("transcripts", 1)
     assert not Message.objects.filter(conversation=old).exists()
     assert Message.objects.filter(conversation=recent).exists()
     old.refresh_from_db()
     assert old.transcript_deleted_at is not None and old.token_hash is None
-    assert services.run_transcript_retention().deleted == 0  # idempotent
+    assert run_policy("transcripts").deleted == 0  # idempotent
 
 
 @pytest.mark.django_db
@@ -405,7 +406,7 @@ def test_feedback_is_purged_by_its_own_period():
     Feedback.objects.create(answer="yes")
     Feedback.objects.filter().update(created_at=timezone.now() - timedelta(days=400))
     Feedback.objects.create(answer="no")
-    run = services.run_feedback_retention()
+    run = run_policy("feedback")
     assert run.deleted == 1
     assert RetentionRun.objects.filter(kind="feedback").count() == 1
 

@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 
 from retention.models import RetentionRun
+from retention.tasks import run_retention_policy
 from staff.roles import Role
 from supportline.models import Message
-from supportline.tasks import purge_transcripts
 from tests.processes import CeleryWorker, database_url_for_subprocess, service_env
 from tests.supportline.helpers import adb, claimed_chat, open_all_week, verified_staff_cookie
 
@@ -79,7 +79,7 @@ def test_the_beat_job_purges_transcripts_in_a_real_worker(tmp_path):
     worker = CeleryWorker(env, log_path=tmp_path / "worker.log", pool="solo")
     worker.start()
     try:
-        assert purge_transcripts.delay().get(timeout=60) == 1
+        assert run_retention_policy.delay("transcripts").get(timeout=60) == 1
     finally:
         worker.stop()
     assert not Message.objects.exists()
