@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -20,6 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from staff.admin_mixins import RoleRequiredAdmin
 from staff.roles import Role
+from staff.types import StaffUser
 from supportline import selectors, services
 from supportline.models import (
     CannedResponse,
@@ -37,6 +39,13 @@ from supportline.models import (
 # hours and other help are kept up by supervisors and administrators.
 CHAT_STAFF = (Role.COUNSELLOR, Role.SUPERVISOR)
 SERVICE_KEEPERS = (Role.SUPERVISOR, Role.ADMINISTRATOR)
+
+
+def _actor(request: HttpRequest) -> StaffUser:
+    """The signed-in staff member; the admin never lets anyone else this far."""
+    if not isinstance(request.user, User):
+        raise PermissionDenied
+    return request.user
 
 
 def _console_strings() -> dict[str, str]:
@@ -119,12 +128,7 @@ class ConversationAdmin(RoleRequiredAdmin):
             "counsellors": selectors.counsellors_on_duty(),
             "categories": Classification.Category.choices,
             "outcomes": Classification.Outcome.choices,
-            "escalation_steps": [
-                ("called_112", _("Ringt 112")),
-                ("called_social_services", _("Kontaktat socialjouren (socialtjänstens akutnummer)")),
-                ("informed_supervisor", _("Informerat arbetsledare")),
-                ("documented", _("Dokumenterat beslutet")),
-            ],
+            "escalation_steps": Conversation.EscalationStep.choices,
             "min_block_hours": settings.SUPPORTLINE_MIN_BLOCK_HOURS,
             "max_length": settings.SUPPORTLINE_MAX_MESSAGE_LENGTH,
             "user_id": request.user.pk,
@@ -138,7 +142,7 @@ class ConversationAdmin(RoleRequiredAdmin):
         deleted = 0
         for conversation in queryset.filter(status=Conversation.Status.ENDED):
             try:
-                deleted += services.transcript_delete_now(conversation_id=conversation.pk, actor=request.user)
+                deleted += services.transcript_delete_now(conversation_id=conversation.pk, actor=_actor(request))
             except services.ChatError:
                 continue
         self.message_user(request, _("%(count)s meddelanden raderades.") % {"count": deleted}, messages.SUCCESS)
@@ -187,17 +191,17 @@ class VisitorBlockAdmin(RoleRequiredAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: VisitorBlock, form: Any, change: bool) -> None:
-        services.block_review(block=obj, reviewer=request.user, note=obj.review_note, lift=False)
+        services.block_review(block_id=obj.pk, reviewer=_actor(request), note=obj.review_note, lift=False)
 
     @admin.action(description=gettext_lazy("Markera som granskad"), permissions=["change"])
     def mark_reviewed(self, request: HttpRequest, queryset: QuerySet[VisitorBlock]) -> None:
         for block in queryset:
-            services.block_review(block=block, reviewer=request.user, note=block.review_note, lift=False)
+            services.block_review(block_id=block.pk, reviewer=_actor(request), note=block.review_note, lift=False)
 
     @admin.action(description=gettext_lazy("Häv blockeringen"), permissions=["change"])
     def lift(self, request: HttpRequest, queryset: QuerySet[VisitorBlock]) -> None:
         for block in queryset:
-            services.block_review(block=block, reviewer=request.user, note=block.review_note, lift=True)
+            services.block_review(block_id=block.pk, reviewer=_actor(request), note=block.review_note, lift=True)
 
 
 @admin.register(Classification)

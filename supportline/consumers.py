@@ -1,36 +1,48 @@
 """The two chat sockets: ``/ws/chat/`` for visitors, ``/ws/counsellor/`` for staff.
 
-Consumers only parse frames, call services through ``database_sync_to_async``
-and forward events. Layer events carry ids and ``seq`` numbers; on each one
-the consumer reads from the database every message after the last one it
-sent, so a lost or repeated layer message can neither hide nor duplicate a
-message. Group names come from server-side conversation ids only.
+Consumers only parse frames into typed values (``supportline.frames``), call
+services and selectors off the event loop, and forward events. Layer events
+carry ids and ``seq`` numbers; on each one the consumer reads from the
+database every message after the last one it sent, so a lost or repeated
+layer message can neither hide nor duplicate a message. Group names come from
+server-side conversation ids only.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
+import traceback
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.contrib.auth import get_user_model
 
 from privacy.ratelimit import ahit
 from staff.access import scope_has_verified_role
 from staff.roles import Role
-from staff.sessions import keep_alive, session_alive
-from supportline import selectors, services
+from staff.sessions import record_activity, session_alive
+from staff.types import StaffUser
+from supportline import frames, live, outage, selectors, services
+from supportline.db import run_db
 from supportline.models import Conversation, Message, conversation_group
 from supportline.services import ChatError
 
-MAX_FRAME_CHARS = 20_000
+logger = logging.getLogger(__name__)
 
-Handler = Callable[[dict[str, Any]], Awaitable[None]]
+Handler = Callable[[Any], Awaitable[None]]
+
+# A connection refused by its frame budget in every second for this long is closed.
+OVER_BUDGET_CLOSE_SECONDS = 10.0
+# The close code for that; the page waits before it reconnects (docs/chat-protocol.md).
+OVER_BUDGET_CLOSE_CODE = 4429
+# At most this many dashboard (console) and queue (visitor) updates a second.
+DASHBOARD_UPDATES_PER_SECOND = 2
+QUEUE_UPDATES_PER_SECOND = 1
 
 
 class _SlidingWindow:
@@ -49,75 +61,154 @@ class _SlidingWindow:
         self.times.append(now)
         return True
 
+    def retry_after_ms(self) -> int:
+        """How long until the window has room again."""
+        if len(self.times) < self.limit:
+            return 0
+        return max(1, int((self.times[0] + 1.0 - time.monotonic()) * 1000) + 1)
+
+
+def _next_second_ms() -> int:
+    """Milliseconds until the next fixed one-second window of the shared per-token limit."""
+    return 1000 - int(time.time() * 1000) % 1000
+
 
 class _ChatSocket(AsyncWebsocketConsumer):
-    """Frame parsing, error frames and per-connection limits shared by both sockets."""
+    """Frame parsing, error frames, per-connection limits and the layer-outage fallback of both sockets."""
 
+    parsers: Mapping[str, frames.Parser] = {}
     handlers: dict[str, str] = {}
+
+    def watch_layer(self) -> None:
+        """Joins the process's layer watch; call before the first layer call."""
+        self.layer_watch = outage.layer_watch(self.channel_layer)
+        self.layer_watch.watch(self)
+        self.joined: set[str] = set()
+        self.poll_task: asyncio.Task[None] | None = None
+
+    def unwatch_layer(self) -> None:
+        self.layer_watch.unwatch(self)
+        if self.poll_task is not None:
+            self.poll_task.cancel()
+
+    async def join(self, group: str) -> None:
+        self.joined.add(group)
+        await self._layer(self.channel_layer.group_add(group, self.channel_name))
+
+    async def leave(self, group: str) -> None:
+        self.joined.discard(group)
+        await self._layer(self.channel_layer.group_discard(group, self.channel_name))
+
+    async def publish(self, group: str, event: dict[str, Any]) -> None:
+        # A lost event is healed by polling (below) or by the next event.
+        await self._layer(self.channel_layer.group_send(group, event))
+
+    async def _layer(self, call: Awaitable[None]) -> None:
+        if not await outage.layer_call(self.layer_watch, call):
+            await self.layer_down()  # also when the watch already knew: this socket may be new
+
+    async def layer_down(self) -> None:
+        if self.poll_task is None or self.poll_task.done():
+            self.poll_task = asyncio.create_task(self._poll())
+
+    async def layer_up(self) -> None:
+        # Subscriptions made while the layer was down never reached Redis.
+        for group in list(self.joined):
+            await outage.layer_call(self.layer_watch, self.channel_layer.group_add(group, self.channel_name))
+
+    async def _poll(self) -> None:
+        while not self.layer_watch.healthy or self.layer_watch.recently_recovered():
+            await asyncio.sleep(outage.POLL_SECONDS)
+            try:
+                await self.poll_database()
+            except Exception as exc:
+                logger.warning("polling failed: %s", type(exc).__name__)
+
+    async def poll_database(self) -> None:
+        """While the layer is down: send what events would have announced."""
+
+    async def shared_limit_allows(self, bucket: str, identity: str, *, limit: int, window_seconds: int) -> bool:
+        """The limit shared across connections; without its cache, the per-connection limits still hold."""
+        try:
+            return await ahit(bucket, identity, limit=limit, window_seconds=window_seconds)
+        except Exception as exc:
+            logger.warning("shared rate limit unavailable: %s", type(exc).__name__)
+            return True
 
     async def connect(self) -> None:
         per_second = settings.SUPPORTLINE_MESSAGES_PER_SECOND
         self.message_window = _SlidingWindow(per_second)
         self.frame_window = _SlidingWindow(per_second * 4)
+        self.refused_since: float | None = None
+        self.last_refused = 0.0
         await self.accept()
 
-    async def send_json(self, frame: dict[str, Any]) -> None:
+    async def send_json(self, frame: Mapping[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))
 
     async def send_error(self, code: str, **context: Any) -> None:
         await self.send_json({"type": "error", "code": code, **context})
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if text_data is None or len(text_data) > MAX_FRAME_CHARS:
-            await self.send_error("invalid_frame")
-            return
-        try:
-            frame = json.loads(text_data)
-        except ValueError:
-            await self.send_error("invalid_json")
-            return
-        if not isinstance(frame, dict):
-            await self.send_error("invalid_json")
-            return
+        # Every frame counts, before any parsing: malformed ones cost the same.
         if not self.frame_window.allow():
-            await self.send_error("rate_limited", client_id=frame.get("client_id"))
+            await self._refuse_over_budget()
             return
-        if not await self.allow_frame(str(frame.get("type"))):
-            return
-        name = self.handlers.get(str(frame.get("type")))
-        if name is None:
-            await self.send_error("unknown_type")
-            return
-        handler: Handler = getattr(self, name)
+        envelope = None
         try:
+            envelope = frames.decode(text_data)
+            if not await self.allow_frame(envelope.type):
+                return
+            frame = frames.parse(envelope, self.parsers)
+            handler: Handler = getattr(self, self.handlers[envelope.type])
             await handler(frame)
         except ChatError as exc:
-            context = {k: frame[k] for k in ("client_id", "conversation_id") if k in frame}
+            context = envelope.context() if envelope is not None else {}
+            if exc.retry_after_ms is not None:
+                context["retry_after_ms"] = exc.retry_after_ms
             await self.send_error(exc.code, **context)
         except Conversation.DoesNotExist:
             await self.send_error("unknown_conversation")
+        except Exception as exc:
+            # Logged without the frame or the exception's message: either may hold what was said.
+            # Source lines are left out too: only where, never what.
+            where = " < ".join(
+                f"{f.filename}:{f.lineno} {f.name}" for f in traceback.extract_tb(exc.__traceback__)[::-1][:4]
+            )
+            logger.error(
+                "chat frame %r failed with %s at %s",
+                envelope.type if envelope else None,
+                type(exc).__name__,
+                where,
+            )
+            await self.send_error("internal")
+
+    async def _refuse_over_budget(self) -> None:
+        now = time.monotonic()
+        if self.refused_since is None or now - self.last_refused > 1.0:
+            self.refused_since = now
+        self.last_refused = now
+        if now - self.refused_since > OVER_BUDGET_CLOSE_SECONDS:
+            await self.close(code=OVER_BUDGET_CLOSE_CODE)
+            return
+        await self.send_error("rate_limited", retry_after_ms=self.frame_window.retry_after_ms())
 
     async def allow_frame(self, frame_type: str) -> bool:
         """A hook run before each well-formed frame; False drops it (the hook may close)."""
         return True
 
-    async def handle_ping(self, frame: dict[str, Any]) -> None:
+    async def handle_ping(self, frame: frames.Ping) -> None:
         await self.send_json({"type": "pong"})
 
     def check_message_rate(self) -> None:
         if not self.message_window.allow():
-            raise ChatError("rate_limited")
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return None
-    return value
+            raise ChatError("rate_limited", retry_after_ms=self.message_window.retry_after_ms())
 
 
 class VisitorChatConsumer(_ChatSocket):
     """The young person's socket: start or resume, then talk."""
 
+    parsers = frames.VISITOR_FRAMES
     handlers = {
         "start": "handle_start",
         "resume": "handle_resume",
@@ -133,22 +224,25 @@ class VisitorChatConsumer(_ChatSocket):
         self.token_hash = ""
         self.last_sent = 0
         self.in_queue_group = False
+        self.queue_updates = live.Coalescer(self._send_queue, interval=1 / QUEUE_UPDATES_PER_SECOND)
+        self.last_state: dict[str, Any] | None = None
+        self.watch_layer()
         await super().connect()
 
     async def disconnect(self, code: int) -> None:
+        self.queue_updates.cancel()
+        self.unwatch_layer()
         if self.conversation_id is not None:
-            await self.channel_layer.group_discard(conversation_group(self.conversation_id), self.channel_name)
+            await self.leave(conversation_group(self.conversation_id))
             await self._leave_queue_group()
-            await database_sync_to_async(services.visitor_presence)(
-                conversation_id=self.conversation_id, connected=False
-            )
+            await run_db(services.visitor_presence, conversation_id=self.conversation_id, connected=False)
 
     # --- frames from the visitor ---
 
-    async def handle_start(self, frame: dict[str, Any]) -> None:
+    async def handle_start(self, frame: frames.Start) -> None:
         if self.conversation_id is not None:
             raise ChatError("already_started")
-        allowed = await ahit(
+        allowed = await self.shared_limit_allows(
             "supportline-start",
             str(self.scope.get("anonymous_client", "")),
             limit=settings.SUPPORTLINE_STARTS_PER_HOUR,
@@ -156,54 +250,53 @@ class VisitorChatConsumer(_ChatSocket):
         )
         if not allowed:
             raise ChatError("rate_limited")
-        started = await database_sync_to_async(services.conversation_start)(
-            age_band=str(frame.get("age_band") or ""), topic=str(frame.get("topic") or "")
-        )
+        started = await run_db(services.conversation_start, age_band=frame.age_band, topic=frame.topic)
         await self.send_json({"type": "session", "token": started.token})
-        await self._bind(started.conversation, last_seq=0)
+        await self._bind(started.conversation.pk, started.conversation.token_hash or "", last_seq=0)
 
-    async def handle_resume(self, frame: dict[str, Any]) -> None:
+    async def handle_resume(self, frame: frames.Resume) -> None:
         if self.conversation_id is not None:
             raise ChatError("already_started")
-        token = frame.get("token")
-        if not isinstance(token, str):
+        target = await run_db(selectors.conversation_for_resume, frame.token)
+        if target is None:
             raise ChatError("unknown_token")
-        conversation = await database_sync_to_async(services.conversation_for_resume)(token)
-        await self._bind(conversation, last_seq=_int(frame.get("last_seq")) or 0)
+        if target.refusal is not None:
+            raise ChatError(target.refusal)
+        await self._bind(target.conversation_id, target.token_hash, last_seq=frame.last_seq)
 
-    async def handle_message(self, frame: dict[str, Any]) -> None:
+    async def handle_message(self, frame: frames.VisitorMessage) -> None:
         conversation_id = self._require_conversation()
         self.check_message_rate()
-        allowed = await ahit(
+        allowed = await self.shared_limit_allows(
             "supportline-token", self.token_hash, limit=settings.SUPPORTLINE_MESSAGES_PER_SECOND, window_seconds=1
         )
         if not allowed:
-            raise ChatError("rate_limited")
-        message, _ = await database_sync_to_async(services.message_post)(
+            raise ChatError("rate_limited", retry_after_ms=_next_second_ms())
+        message, created = await run_db(
+            services.message_post,
             conversation_id=conversation_id,
             sender=Message.Sender.VISITOR,
-            client_id=frame.get("client_id"),
-            text=frame.get("text"),
+            client_id=frame.client_id,
+            text=frame.text,
         )
+        if created:
+            await self.publish(*services.message_event(message))
         await self.send_json({"type": "ack", "client_id": message.client_id, "seq": message.seq})
-        await self._catch_up()
+        if created and message.seq == self.last_sent + 1:
+            # The echo comes from memory: what was just written is not read back.
+            await self.send_json(selectors.message_frame(message))
+            self.last_sent = message.seq
+        elif message.seq > self.last_sent:
+            await self._catch_up()
 
-    async def handle_typing(self, frame: dict[str, Any]) -> None:
+    async def handle_typing(self, frame: frames.VisitorTyping) -> None:
         conversation_id = self._require_conversation()
-        await self.channel_layer.group_send(
-            conversation_group(conversation_id),
-            {
-                "type": "chat.typing",
-                "conversation_id": conversation_id,
-                "sender": Message.Sender.VISITOR,
-                "active": bool(frame.get("active")),
-            },
-        )
+        await self.publish(*services.typing_event(conversation_id, Message.Sender.VISITOR, active=frame.active))
 
-    async def handle_end(self, frame: dict[str, Any]) -> None:
+    async def handle_end(self, frame: frames.End) -> None:
         await self._end(Conversation.EndReason.VISITOR_ENDED)
 
-    async def handle_leave(self, frame: dict[str, Any]) -> None:
+    async def handle_leave(self, frame: frames.Leave) -> None:
         await self._end(Conversation.EndReason.LEFT)
 
     # --- events from the layer ---
@@ -222,7 +315,17 @@ class VisitorChatConsumer(_ChatSocket):
 
     async def queue_changed(self, event: dict[str, Any]) -> None:
         if self.conversation_id is not None:
-            await self._send_queue()
+            self.queue_updates.mark()
+
+    async def poll_database(self) -> None:
+        if self.conversation_id is None:
+            return
+        await self._catch_up()
+        state = await run_db(selectors.visitor_state_frame, self.conversation_id)
+        if state != self.last_state:
+            await self._send_state()
+        elif state["status"] == Conversation.Status.QUEUED:
+            self.queue_updates.mark()
 
     # --- helpers ---
 
@@ -231,50 +334,57 @@ class VisitorChatConsumer(_ChatSocket):
             raise ChatError("no_session")
         return self.conversation_id
 
-    async def _bind(self, conversation: Conversation, *, last_seq: int) -> None:
+    async def _bind(self, conversation_id: int, token_hash: str, *, last_seq: int) -> None:
         # Subscribe first, then replay from the database: anything committed
         # meanwhile arrives live and is dropped if its seq was already sent.
-        self.conversation_id = conversation.pk
-        self.token_hash = conversation.token_hash or ""
+        self.conversation_id = conversation_id
+        self.token_hash = token_hash
         self.last_sent = last_seq
-        await self.channel_layer.group_add(conversation_group(conversation.pk), self.channel_name)
-        await self.channel_layer.group_add(services.QUEUE_GROUP, self.channel_name)
+        await self.join(conversation_group(conversation_id))
+        await self.join(services.QUEUE_GROUP)
         self.in_queue_group = True
-        await database_sync_to_async(services.visitor_presence)(conversation_id=conversation.pk, connected=True)
+        await run_db(services.visitor_presence, conversation_id=conversation_id, connected=True)
         await self._catch_up()
         await self._send_state()
 
     async def _catch_up(self) -> None:
         conversation_id = self._require_conversation()
-        frames = await database_sync_to_async(selectors.message_frames_after)(conversation_id, self.last_sent)
-        for frame in frames:
+        new = await run_db(selectors.message_frames_after, conversation_id, self.last_sent)
+        for frame in new:
             if frame["seq"] > self.last_sent:
                 await self.send_json(frame)
                 self.last_sent = frame["seq"]
 
     async def _send_state(self) -> None:
         conversation_id = self._require_conversation()
-        state = await database_sync_to_async(selectors.visitor_state_frame)(conversation_id)
+        state = await run_db(selectors.visitor_state_frame, conversation_id)
+        self.last_state = state
         await self.send_json(state)
         if state["status"] == Conversation.Status.QUEUED:
-            await self._send_queue()
+            if not self.in_queue_group:  # back in the queue after a transfer
+                await self.join(services.QUEUE_GROUP)
+                self.in_queue_group = True
+            await self._send_queue(time.monotonic())
+            self.queue_updates.flushed()
         else:
             await self._leave_queue_group()
 
-    async def _send_queue(self) -> None:
-        conversation_id = self._require_conversation()
-        frame = await database_sync_to_async(selectors.queue_frame)(conversation_id)
+    async def _send_queue(self, since: float) -> None:
+        if self.conversation_id is None or not self.in_queue_group:
+            return
+        snapshot = await live.live_snapshot(not_before=since)
+        frame = snapshot.queue_frame(self.conversation_id)
         if frame is not None:
             await self.send_json(frame)
 
     async def _leave_queue_group(self) -> None:
         if self.in_queue_group:
-            await self.channel_layer.group_discard(services.QUEUE_GROUP, self.channel_name)
+            await self.leave(services.QUEUE_GROUP)
             self.in_queue_group = False
 
-    async def _end(self, reason: str) -> None:
+    async def _end(self, reason: Conversation.EndReason) -> None:
         conversation_id = self._require_conversation()
-        await database_sync_to_async(services.conversation_end)(conversation_id=conversation_id, reason=reason)
+        await run_db(services.conversation_end, conversation_id=conversation_id, reason=reason)
         await self._send_state()
 
 
@@ -285,6 +395,7 @@ SESSION_EXPIRED_CLOSE_CODE = 4401
 class CounsellorConsumer(_ChatSocket):
     """A counsellor's (or supervisor's) console: the queue, their chats, and actions."""
 
+    parsers = frames.STAFF_FRAMES
     handlers = {
         "claim": "handle_claim",
         "open": "handle_open",
@@ -301,144 +412,123 @@ class CounsellorConsumer(_ChatSocket):
         "delete_transcript": "handle_delete_transcript",
         "ping": "handle_ping",
     }
+    user: StaffUser
+    session_loaded: bool
 
     async def allow_frame(self, frame_type: str) -> bool:
         # Work in the console is staff activity, though it never reaches the HTTP
         # middleware: it keeps the session alive (heartbeat pings do not), and
         # once the session has expired the console closes like any staff page.
-        check = session_alive if frame_type == "ping" else keep_alive
-        if await database_sync_to_async(check)(self.scope.get("session")):
-            return True
-        await self.close(code=SESSION_EXPIRED_CLOSE_CODE)
-        return False
+        # The session is loaded once; after that only a moved clock is saved.
+        session = self.scope.get("session")
+        if not self.session_loaded:
+            await run_db(session_alive, session)
+            self.session_loaded = True
+        if not session_alive(session):
+            await self.close(code=SESSION_EXPIRED_CLOSE_CODE)
+            return False
+        if frame_type != "ping" and session is not None and record_activity(session):
+            await run_db(session.save)
+        return True
 
     async def connect(self) -> None:
         self.opened: dict[int, int] = {}  # conversation id -> last seq sent
+        self.session_loaded = False
+        self.dashboard_updates = live.Coalescer(self._send_dashboard, interval=1 / DASHBOARD_UPDATES_PER_SECOND)
         self.is_supervisor = await scope_has_verified_role(self.scope, Role.SUPERVISOR)
         if not (self.is_supervisor or await scope_has_verified_role(self.scope, Role.COUNSELLOR)):
             await self.close()  # before accept: the handshake is refused with 403
             return
         self.user = self.scope["user"]
-        await self.channel_layer.group_add(services.STAFF_GROUP, self.channel_name)
+        self.watch_layer()
+        await self.join(services.STAFF_GROUP)
         if self.is_supervisor:
-            await self.channel_layer.group_add(services.SUPERVISOR_GROUP, self.channel_name)
+            await self.join(services.SUPERVISOR_GROUP)
         await super().connect()
-        await self._send_dashboard()
+        await self._send_dashboard(time.monotonic())
+        self.dashboard_updates.flushed()
 
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "user"):
             return
-        await self.channel_layer.group_discard(services.STAFF_GROUP, self.channel_name)
-        await self.channel_layer.group_discard(services.SUPERVISOR_GROUP, self.channel_name)
+        self.dashboard_updates.cancel()
+        self.unwatch_layer()
+        await self.leave(services.STAFF_GROUP)
+        await self.leave(services.SUPERVISOR_GROUP)
         for conversation_id in list(self.opened):
-            await self.channel_layer.group_discard(conversation_group(conversation_id), self.channel_name)
+            await self.leave(conversation_group(conversation_id))
 
     # --- frames from staff ---
 
-    async def handle_claim(self, frame: dict[str, Any]) -> None:
-        conversation_id = self._conversation_id(frame)
-        await database_sync_to_async(services.conversation_claim)(conversation_id=conversation_id, counsellor=self.user)
-        await self._open(conversation_id, last_seq=0)
+    async def handle_claim(self, frame: frames.ChatAction) -> None:
+        await run_db(services.conversation_claim, conversation_id=frame.conversation_id, counsellor=self.user)
+        await self._open(frame.conversation_id, last_seq=0)
 
-    async def handle_open(self, frame: dict[str, Any]) -> None:
-        await self._open(self._conversation_id(frame), last_seq=_int(frame.get("last_seq")) or 0)
+    async def handle_open(self, frame: frames.Open) -> None:
+        await self._open(frame.conversation_id, last_seq=frame.last_seq)
 
-    async def handle_close(self, frame: dict[str, Any]) -> None:
-        conversation_id = self._conversation_id(frame)
-        if self.opened.pop(conversation_id, None) is not None:
-            await self.channel_layer.group_discard(conversation_group(conversation_id), self.channel_name)
+    async def handle_close(self, frame: frames.ChatAction) -> None:
+        await self._close(frame.conversation_id)
 
-    async def handle_message(self, frame: dict[str, Any]) -> None:
-        conversation_id = self._opened_id(frame)
+    async def handle_message(self, frame: frames.StaffMessage) -> None:
+        conversation_id = self._opened_id(frame.conversation_id)
         self.check_message_rate()
-        message, _ = await database_sync_to_async(services.message_post)(
+        message, created = await run_db(
+            services.message_post,
             conversation_id=conversation_id,
             sender=Message.Sender.COUNSELLOR,
-            client_id=frame.get("client_id"),
-            text=frame.get("text"),
+            client_id=frame.client_id,
+            text=frame.text,
             author=self.user,
         )
+        if created:
+            await self.publish(*services.message_event(message))
         await self.send_json(
             {"type": "ack", "conversation_id": conversation_id, "client_id": message.client_id, "seq": message.seq}
         )
-        await self._catch_up(conversation_id)
+        last = self.opened.get(conversation_id)
+        if last is None:
+            return  # closed meanwhile
+        if created and message.seq == last + 1:
+            await self.send_json(selectors.message_frame(message, for_staff=True))
+            self.opened[conversation_id] = message.seq
+        elif message.seq > last:
+            await self._catch_up(conversation_id)
 
-    async def handle_typing(self, frame: dict[str, Any]) -> None:
-        conversation_id = self._opened_id(frame)
-        conversation = await Conversation.objects.aget(pk=conversation_id)
-        if conversation.counsellor_id != self.user.pk:
-            return  # monitoring is silent
-        await self.channel_layer.group_send(
-            conversation_group(conversation_id),
-            {
-                "type": "chat.typing",
-                "conversation_id": conversation_id,
-                "sender": Message.Sender.COUNSELLOR,
-                "active": bool(frame.get("active")),
-            },
-        )
+    async def handle_typing(self, frame: frames.StaffTyping) -> None:
+        conversation_id = self._opened_id(frame.conversation_id)
+        if not await run_db(selectors.may_signal_typing, conversation_id, self.user):
+            return
+        await self.publish(*services.typing_event(conversation_id, Message.Sender.COUNSELLOR, active=frame.active))
 
-    async def handle_end(self, frame: dict[str, Any]) -> None:
-        await database_sync_to_async(services.conversation_end_by_staff)(
-            conversation_id=self._conversation_id(frame), actor=self.user
-        )
+    async def handle_end(self, frame: frames.ChatAction) -> None:
+        await self._act(services.conversation_end_by_staff, frame)
 
-    async def handle_transfer(self, frame: dict[str, Any]) -> None:
-        to_id = frame.get("to")
-        to_user = None
-        if to_id is not None:
-            to_user = await get_user_model().objects.filter(pk=_int(to_id) or 0).afirst()
-            if to_user is None:
-                raise ChatError("invalid_counsellor")
-        note = frame.get("note") or ""
-        if not isinstance(note, str):
-            raise ChatError("invalid_note")
-        await database_sync_to_async(services.conversation_transfer)(
-            conversation_id=self._conversation_id(frame), actor=self.user, to_user=to_user, note=note
-        )
+    async def handle_transfer(self, frame: frames.Transfer) -> None:
+        await self._act(services.conversation_transfer, frame, to_user_id=frame.to_user_id, note=frame.note)
 
-    async def handle_risk(self, frame: dict[str, Any]) -> None:
-        await database_sync_to_async(services.conversation_mark_risk)(
-            conversation_id=self._conversation_id(frame), actor=self.user
-        )
+    async def handle_risk(self, frame: frames.ChatAction) -> None:
+        await self._act(services.conversation_mark_risk, frame)
 
-    async def handle_escalation(self, frame: dict[str, Any]) -> None:
-        await database_sync_to_async(services.escalation_step_done)(
-            conversation_id=self._conversation_id(frame), actor=self.user, step=str(frame.get("step"))
-        )
+    async def handle_escalation(self, frame: frames.Escalation) -> None:
+        await self._act(services.escalation_step_done, frame, step=frame.step)
 
-    async def handle_block(self, frame: dict[str, Any]) -> None:
-        await database_sync_to_async(services.visitor_block)(
-            conversation_id=self._conversation_id(frame),
-            actor=self.user,
-            reason=str(frame.get("reason") or ""),
-            hours=_int(frame.get("hours")) or 0,
-        )
-        await self.send_json({"type": "blocked", "conversation_id": frame["conversation_id"]})
+    async def handle_block(self, frame: frames.Block) -> None:
+        await self._act(services.visitor_block, frame, reason=frame.reason, hours=frame.hours)
+        await self.send_json({"type": "blocked", "conversation_id": frame.conversation_id})
 
-    async def handle_take_over(self, frame: dict[str, Any]) -> None:
-        conversation_id = self._conversation_id(frame)
-        await database_sync_to_async(services.conversation_take_over)(
-            conversation_id=conversation_id, supervisor=self.user
-        )
+    async def handle_take_over(self, frame: frames.ChatAction) -> None:
+        conversation_id = frame.conversation_id
+        await run_db(services.conversation_take_over, conversation_id=conversation_id, supervisor=self.user)
         await self._open(conversation_id, last_seq=self.opened.get(conversation_id, 0))
 
-    async def handle_classify(self, frame: dict[str, Any]) -> None:
-        categories = frame.get("categories")
-        if not isinstance(categories, list):
-            raise ChatError("invalid_categories")
-        await database_sync_to_async(services.conversation_classify)(
-            conversation_id=self._conversation_id(frame),
-            actor=self.user,
-            categories=[str(c) for c in categories],
-            outcome=str(frame.get("outcome")),
-        )
-        await self.send_json({"type": "classified", "conversation_id": frame["conversation_id"]})
+    async def handle_classify(self, frame: frames.Classify) -> None:
+        await self._act(services.conversation_classify, frame, categories=frame.categories, outcome=frame.outcome)
+        await self.send_json({"type": "classified", "conversation_id": frame.conversation_id})
 
-    async def handle_delete_transcript(self, frame: dict[str, Any]) -> None:
-        conversation_id = self._conversation_id(frame)
-        await database_sync_to_async(services.transcript_delete_now)(conversation_id=conversation_id, actor=self.user)
-        await self.send_json({"type": "transcript_deleted", "conversation_id": conversation_id})
+    async def handle_delete_transcript(self, frame: frames.ChatAction) -> None:
+        await self._act(services.transcript_delete_now, frame)
+        await self.send_json({"type": "transcript_deleted", "conversation_id": frame.conversation_id})
 
     # --- events from the layer ---
 
@@ -446,7 +536,7 @@ class CounsellorConsumer(_ChatSocket):
         if event.get("new_conversation_id"):
             # An alert says only that someone is waiting, never what they wrote.
             await self.send_json({"type": "alert", "kind": "new_chat"})
-        await self._send_dashboard()
+        self.dashboard_updates.mark()
 
     async def risk_alert(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "alert", "kind": "risk", "conversation_id": event["conversation_id"]})
@@ -466,41 +556,49 @@ class CounsellorConsumer(_ChatSocket):
         conversation_id = event["conversation_id"]
         if conversation_id not in self.opened:
             return
-        conversation = await Conversation.objects.aget(pk=conversation_id)
-        if not await database_sync_to_async(selectors.can_read)(self.user, conversation):
-            await self.handle_close({"conversation_id": conversation_id})
+        chat = await run_db(selectors.readable_chat_frame, conversation_id, self.user)
+        if chat is None:
+            await self._close(conversation_id)
             await self.send_json({"type": "closed", "conversation_id": conversation_id})
             return
-        await self.send_json(await database_sync_to_async(selectors.staff_chat_frame)(conversation_id, self.user))
+        await self.send_json(chat)
+
+    async def poll_database(self) -> None:
+        for conversation_id in list(self.opened):
+            if conversation_id in self.opened:
+                await self._catch_up(conversation_id)
+        self.dashboard_updates.mark()
 
     # --- helpers ---
 
-    def _conversation_id(self, frame: dict[str, Any]) -> int:
-        conversation_id = _int(frame.get("conversation_id"))
-        if conversation_id is None:
-            raise ChatError("unknown_conversation")
-        return conversation_id
+    async def _act(self, service: Callable[..., object], frame: frames.ChatAction, **arguments: Any) -> None:
+        """Runs a staff action on the chat ``frame`` names, with this user as the actor."""
+        await run_db(service, conversation_id=frame.conversation_id, actor=self.user, **arguments)
 
-    def _opened_id(self, frame: dict[str, Any]) -> int:
-        conversation_id = self._conversation_id(frame)
+    def _opened_id(self, conversation_id: int) -> int:
         if conversation_id not in self.opened:
             raise ChatError("not_open")
         return conversation_id
 
     async def _open(self, conversation_id: int, *, last_seq: int) -> None:
-        await database_sync_to_async(services.conversation_opened)(conversation_id=conversation_id, user=self.user)
-        await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
+        await run_db(services.conversation_opened, conversation_id=conversation_id, user=self.user)
+        await self.join(conversation_group(conversation_id))
         self.opened[conversation_id] = last_seq
-        await self.send_json(await database_sync_to_async(selectors.staff_chat_frame)(conversation_id, self.user))
+        await self.send_json(await run_db(selectors.staff_chat_frame, conversation_id, self.user))
         await self._catch_up(conversation_id)
+
+    async def _close(self, conversation_id: int) -> None:
+        if self.opened.pop(conversation_id, None) is not None:
+            await self.leave(conversation_group(conversation_id))
 
     async def _catch_up(self, conversation_id: int) -> None:
         last = self.opened[conversation_id]
-        frames = await database_sync_to_async(selectors.message_frames_after)(conversation_id, last, for_staff=True)
-        for frame in frames:
+        new = await run_db(selectors.message_frames_after, conversation_id, last, for_staff=True)
+        for frame in new:
             if frame["seq"] > self.opened[conversation_id]:
                 await self.send_json(frame)
                 self.opened[conversation_id] = frame["seq"]
 
-    async def _send_dashboard(self) -> None:
-        await self.send_json(await database_sync_to_async(selectors.staff_dashboard)(self.user))
+    async def _send_dashboard(self, since: float) -> None:
+        snapshot = await live.live_snapshot(not_before=since)
+        await self.send_json(snapshot.dashboard(self.user.pk, supervisor=self.is_supervisor))

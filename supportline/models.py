@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Coalesce, NullIf
 from django.utils.translation import gettext_lazy as _
 
 from privacy.fields import EncryptedTextField
@@ -108,6 +109,50 @@ class CounsellorProfile(models.Model):
         return self.alias
 
 
+class ConversationQuerySet(models.QuerySet["Conversation"]):
+    """The query vocabulary of conversations, so callers never spell a status."""
+
+    def queued(self) -> ConversationQuerySet:
+        return self.filter(status=Conversation.Status.QUEUED)
+
+    def active(self) -> ConversationQuerySet:
+        return self.filter(status=Conversation.Status.ACTIVE)
+
+    def ended(self) -> ConversationQuerySet:
+        return self.filter(status=Conversation.Status.ENDED)
+
+    def live(self) -> ConversationQuerySet:
+        """Queued or active: not ended."""
+        return self.exclude(status=Conversation.Status.ENDED)
+
+    def for_counsellor(self, user_id: int | None) -> ConversationQuerySet:
+        return self.filter(counsellor_id=user_id)
+
+    def unclassified(self) -> ConversationQuerySet:
+        return self.filter(classification__isnull=True)
+
+    def in_queue_order(self) -> ConversationQuerySet:
+        """Urgent first (imminent risk or "not safe now"), then the longest waiting."""
+        urgent = models.Q(imminent_risk=True) | models.Q(topic=Conversation.Topic.DANGER_NOW)
+        return self.annotate(
+            urgent_rank=models.Case(models.When(urgent, then=0), default=1, output_field=models.IntegerField())
+        ).order_by("urgent_rank", "queued_at", "pk")
+
+    def with_counsellor_alias(self) -> ConversationQuerySet:
+        """Annotates ``counsellor_alias`` (profile alias, else first name; "" without one) in the same query."""
+        return self.annotate(
+            counsellor_alias=Coalesce(
+                NullIf("counsellor__counsellor_profile__alias", models.Value("")),
+                NullIf("counsellor__first_name", models.Value("")),
+                models.Value(""),
+                output_field=models.CharField(),
+            )
+        )
+
+
+ConversationManager = models.Manager.from_queryset(ConversationQuerySet)
+
+
 class Conversation(models.Model):
     """One anonymous chat, known to the visitor only through a secret token."""
 
@@ -138,6 +183,12 @@ class Conversation(models.Model):
         FRIEND = "friend", _("Jag är orolig för någon annan")
         OTHER = "other", _("Något annat")
 
+    class EscalationStep(models.TextChoices):
+        CALLED_112 = "called_112", _("Ringt 112")
+        CALLED_SOCIAL_SERVICES = "called_social_services", _("Kontaktat socialjouren (socialtjänstens akutnummer)")
+        INFORMED_SUPERVISOR = "informed_supervisor", _("Informerat arbetsledare")
+        DOCUMENTED = "documented", _("Dokumenterat beslutet")
+
     # NULL once the transcript is gone, so many purged chats can share "no token".
     token_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
@@ -163,6 +214,8 @@ class Conversation(models.Model):
     risk_marked_at = models.DateTimeField(null=True, blank=True)
     escalation_steps = models.JSONField(_("genomförda steg"), default=list, blank=True)
     transcript_deleted_at = models.DateTimeField(_("samtalet raderat"), null=True, blank=True)
+
+    objects = ConversationManager()
 
     class Meta:
         ordering = ["-created_at"]

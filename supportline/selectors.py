@@ -10,12 +10,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from staff.roles import Role, has_role
+from staff.types import StaffUser
 from supportline.models import (
     CannedResponse,
     Classification,
@@ -44,6 +45,31 @@ def conversation_for_token(token: str) -> Conversation | None:
 
 def token_is_blocked(hashed: str, now: datetime | None = None) -> bool:
     return VisitorBlock.objects.filter(token_hash=hashed, expires_at__gt=now or timezone.now()).exists()
+
+
+@dataclass(frozen=True)
+class ResumeTarget:
+    """What a visitor's token opens, and why it may not be resumed (``refusal``)."""
+
+    conversation_id: int
+    token_hash: str
+    refusal: str | None
+
+
+def conversation_for_resume(token: str) -> ResumeTarget | None:
+    """The chat a visitor's token opens; None when no chat has the token.
+
+    An ended chat carries a ``refusal`` of ``"blocked"`` (its token is blocked)
+    or ``"chat_ended"``.
+    """
+    conversation = conversation_for_token(token)
+    if conversation is None:
+        return None
+    hashed = conversation.token_hash or ""
+    refusal = None
+    if conversation.status == Conversation.Status.ENDED:
+        refusal = "blocked" if token_is_blocked(hashed) else "chat_ended"
+    return ResumeTarget(conversation.pk, hashed, refusal)
 
 
 # --- Opening hours -------------------------------------------------------------
@@ -98,35 +124,31 @@ def other_help() -> list[OtherHelp]:
     return list(OtherHelp.objects.all())
 
 
-# --- Queue ---------------------------------------------------------------------
+# --- Queue and dashboards: one snapshot per change ---------------------------------
 
 
-def queued_conversations() -> list[Conversation]:
-    """The queue: urgent chats first, then the longest waiting."""
-    queued = list(Conversation.objects.filter(status=Conversation.Status.QUEUED).order_by("queued_at", "pk"))
-    return sorted(queued, key=lambda c: (not c.is_urgent,))
+@dataclass(frozen=True)
+class WaitPace:
+    """Recent history for wait estimates: answered chats per minute, or the median wait."""
+
+    per_minute: float | None
+    median_minutes: float | None
+
+    def estimate(self, position: int) -> int | None:
+        if self.per_minute is not None:
+            return max(1, math.ceil(position / self.per_minute))
+        if self.median_minutes is not None:
+            return max(1, math.ceil(self.median_minutes * position))
+        return None
 
 
-def queue_position(conversation_id: int) -> int | None:
-    """1-based place in the queue, or None when the chat is not queued."""
-    for index, conversation in enumerate(queued_conversations(), start=1):
-        if conversation.pk == conversation_id:
-            return index
-    return None
-
-
-def estimated_wait_minutes(position: int, now: datetime | None = None) -> int | None:
-    """An honest estimate from recent history, or None when there is too little to go on.
-
-    With at least two chats answered in the last two hours it divides the
-    position by that pace; otherwise it uses the median wait of the last
-    twenty answered chats of the past week.
-    """
+def wait_pace(now: datetime | None = None) -> WaitPace:
+    """With at least two chats answered in the last two hours, their pace; otherwise
+    the median wait of the last twenty answered chats of the past week (or nothing)."""
     now = now or timezone.now()
     recent_claims = Conversation.objects.filter(claimed_at__gte=now - timedelta(hours=2)).count()
     if recent_claims >= 2:
-        per_minute = recent_claims / 120
-        return max(1, math.ceil(position / per_minute))
+        return WaitPace(per_minute=recent_claims / 120, median_minutes=None)
     waits = [
         (claimed - queued).total_seconds() / 60
         for queued, claimed in Conversation.objects.filter(
@@ -136,40 +158,116 @@ def estimated_wait_minutes(position: int, now: datetime | None = None) -> int | 
         .values_list("queued_at", "claimed_at")[:20]
         if queued is not None and claimed is not None
     ]
-    if not waits:
-        return None
-    return max(1, math.ceil(statistics.median(waits) * position))
+    return WaitPace(per_minute=None, median_minutes=statistics.median(waits) if waits else None)
+
+
+def estimated_wait_minutes(position: int, now: datetime | None = None) -> int | None:
+    """An honest estimate from recent history, or None when there is too little to go on."""
+    return wait_pace(now).estimate(position)
+
+
+@dataclass(frozen=True)
+class LiveSnapshot:
+    """The queue and every open chat at one moment, from a fixed number of queries.
+
+    Each console and each queued visitor derives its own frame from it in
+    memory, so a change costs the same queries however many are watching.
+    """
+
+    taken_at: datetime
+    queue: list[dict[str, Any]]
+    queued_at: dict[int, datetime | None]
+    # Active chats, and ended chats of a counsellor still waiting for classification.
+    open_chats: list[dict[str, Any]]
+    caps: dict[int, int]
+    pace: WaitPace
+
+    def queue_frame(self, conversation_id: int) -> dict[str, Any] | None:
+        """What a queued visitor sees: position, estimated wait, and whether the wait is long."""
+        position = next((i for i, c in enumerate(self.queue, start=1) if c["id"] == conversation_id), None)
+        if position is None:
+            return None
+        estimate = self.pace.estimate(position)
+        queued_at = self.queued_at.get(conversation_id)
+        waited = (self.taken_at - queued_at).total_seconds() / 60 if queued_at else 0
+        long_after = settings.SUPPORTLINE_LONG_WAIT_MINUTES
+        return {
+            "type": "queue",
+            "position": position,
+            "estimated_wait_minutes": estimate,
+            "long_wait": waited >= long_after or (estimate is not None and estimate >= long_after),
+        }
+
+    def dashboard(self, user_id: int, *, supervisor: bool) -> dict[str, Any]:
+        """Everything a console shows: the queue, my chats, and (supervisors) every live chat."""
+        mine = [c for c in self.open_chats if c["counsellor_id"] == user_id]
+        live = [
+            c for c in self.open_chats if c["counsellor_id"] != user_id and c["status"] == Conversation.Status.ACTIVE
+        ]
+        return {
+            "type": "dashboard",
+            "queue": self.queue,
+            "mine": mine,
+            "cap": self.caps.get(user_id) or int(settings.SUPPORTLINE_MAX_CHATS_PER_COUNSELLOR),
+            "supervisor": supervisor,
+            "live": live if supervisor else [],
+        }
+
+
+def live_snapshot(now: datetime | None = None) -> LiveSnapshot:
+    """The queue in order, every open chat with its counsellor's alias, caps and wait pace."""
+    now = now or timezone.now()
+    queued = list(Conversation.objects.queued().in_queue_order().with_counsellor_alias())
+    open_chats = (
+        Conversation.objects.active() | Conversation.objects.ended().unclassified().filter(counsellor_id__isnull=False)
+    ).with_counsellor_alias()
+    caps = CounsellorProfile.objects.filter(max_chats__isnull=False).values_list("user_id", "max_chats")
+    return LiveSnapshot(
+        taken_at=now,
+        queue=[_summary(c, now) for c in queued],
+        queued_at={c.pk: c.queued_at for c in queued},
+        open_chats=[_summary(c, now) for c in open_chats.order_by("claimed_at", "pk")],
+        caps={user_id: int(cap) for user_id, cap in caps if cap},
+        pace=wait_pace(now),
+    )
+
+
+def queued_conversations() -> list[Conversation]:
+    """The queue: urgent chats first, then the longest waiting."""
+    return list(Conversation.objects.queued().in_queue_order())
+
+
+def queue_position(conversation_id: int) -> int | None:
+    """1-based place in the queue, or None when the chat is not queued."""
+    ids = [c.pk for c in queued_conversations()]
+    return ids.index(conversation_id) + 1 if conversation_id in ids else None
 
 
 def queue_frame(conversation_id: int, now: datetime | None = None) -> dict[str, Any] | None:
-    """What a queued visitor sees: position, estimated wait, and whether the wait is long."""
-    now = now or timezone.now()
-    position = queue_position(conversation_id)
-    if position is None:
-        return None
-    estimate = estimated_wait_minutes(position, now)
-    queued_at = Conversation.objects.filter(pk=conversation_id).values_list("queued_at", flat=True).first()
-    waited = (now - queued_at).total_seconds() / 60 if queued_at else 0
-    long_after = settings.SUPPORTLINE_LONG_WAIT_MINUTES
-    return {
-        "type": "queue",
-        "position": position,
-        "estimated_wait_minutes": estimate,
-        "long_wait": waited >= long_after or (estimate is not None and estimate >= long_after),
-    }
+    """What a queued visitor sees (see :meth:`LiveSnapshot.queue_frame`)."""
+    return live_snapshot(now).queue_frame(conversation_id)
+
+
+def staff_dashboard(user: StaffUser, now: datetime | None = None) -> dict[str, Any]:
+    """Everything ``user``'s console shows (see :meth:`LiveSnapshot.dashboard`)."""
+    return live_snapshot(now).dashboard(user.pk, supervisor=has_role(user, Role.SUPERVISOR))
 
 
 # --- Conversations, as the two sides see them ------------------------------------
 
 
-def counsellor_alias(user: Any) -> str:
+def _alias_or_default(alias: str) -> str:
+    return alias or _("rådgivaren")
+
+
+def counsellor_alias(user: StaffUser | None) -> str:
     if user is None:
         return ""
     profile = CounsellorProfile.objects.filter(user=user).first()
-    return (profile.alias if profile else "") or user.first_name or _("rådgivaren")
+    return _alias_or_default((profile.alias if profile else "") or user.first_name)
 
 
-def chat_cap(user: Any) -> int:
+def chat_cap(user: StaffUser) -> int:
     profile = CounsellorProfile.objects.filter(user=user).first()
     if profile and profile.max_chats:
         return int(profile.max_chats)
@@ -177,44 +275,51 @@ def chat_cap(user: Any) -> int:
 
 
 def visitor_state_frame(conversation_id: int) -> dict[str, Any]:
-    conversation = Conversation.objects.select_related("counsellor").get(pk=conversation_id)
+    conversation = Conversation.objects.with_counsellor_alias().get(pk=conversation_id)
     return {
         "type": "state",
         "status": conversation.status,
-        "counsellor": counsellor_alias(conversation.counsellor) if conversation.counsellor_id else None,
+        "counsellor": _alias_or_default(getattr(conversation, "counsellor_alias", ""))
+        if conversation.counsellor_id
+        else None,
         "end_reason": conversation.end_reason or None,
     }
 
 
+def message_frame(message: Message, *, for_staff: bool = False) -> dict[str, Any]:
+    """One message as a ``message`` frame (staff frames name the conversation)."""
+    frame: dict[str, Any] = {
+        "type": "message",
+        "seq": message.seq,
+        "sender": message.sender,
+        "client_id": message.client_id,
+        "text": message.text,
+        "sent_at": message.created_at.isoformat(),
+    }
+    if for_staff:
+        frame["conversation_id"] = message.conversation_id
+    return frame
+
+
 def message_frames_after(conversation_id: int, after_seq: int, *, for_staff: bool = False) -> list[dict[str, Any]]:
-    """Every message after ``after_seq``, in order, as ``message`` frames."""
-    frames = []
-    for message in Message.objects.filter(conversation_id=conversation_id, seq__gt=after_seq).order_by("seq"):
-        frame: dict[str, Any] = {
-            "type": "message",
-            "seq": message.seq,
-            "sender": message.sender,
-            "client_id": message.client_id,
-            "text": message.text,
-            "sent_at": message.created_at.isoformat(),
-        }
-        if for_staff:
-            frame["conversation_id"] = conversation_id
-        frames.append(frame)
-    return frames
+    """Every message after ``after_seq``, in order, as ``message`` frames (one query)."""
+    messages = Message.objects.filter(conversation_id=conversation_id, seq__gt=after_seq).order_by("seq")
+    return [message_frame(message, for_staff=for_staff) for message in messages]
 
 
-def can_write(user: Any, conversation: Conversation) -> bool:
+def can_write(user: StaffUser, conversation: Conversation) -> bool:
     return conversation.status == Conversation.Status.ACTIVE and conversation.counsellor_id == user.pk
 
 
-def can_read(user: Any, conversation: Conversation) -> bool:
+def can_read(user: StaffUser, conversation: Conversation) -> bool:
     """The assigned counsellor reads their chat; a supervisor may read every chat."""
     return conversation.counsellor_id == user.pk or has_role(user, Role.SUPERVISOR)
 
 
 def _summary(conversation: Conversation, now: datetime) -> dict[str, Any]:
+    """A chat as lists show it; ``conversation`` comes annotated ``with_counsellor_alias()``."""
     since = conversation.queued_at or conversation.created_at
+    alias = getattr(conversation, "counsellor_alias", "")
     return {
         "id": conversation.pk,
         "status": conversation.status,
@@ -223,31 +328,11 @@ def _summary(conversation: Conversation, now: datetime) -> dict[str, Any]:
         "risk": conversation.is_urgent,
         "waited_seconds": int((now - since).total_seconds()),
         "visitor_connected": conversation.visitor_connected,
-        "counsellor": counsellor_alias(conversation.counsellor) if conversation.counsellor_id else None,
+        "counsellor": _alias_or_default(alias) if conversation.counsellor_id else None,
         "counsellor_id": conversation.counsellor_id,
         "last_seq": conversation.last_seq,
         "escalation_steps": conversation.escalation_steps,
     }
-
-
-def staff_dashboard(user: AbstractBaseUser | AnonymousUser, now: datetime | None = None) -> dict[str, Any]:
-    """Everything the console shows: the queue, my chats, and (supervisors) every live chat."""
-    now = now or timezone.now()
-    mine = Conversation.objects.filter(counsellor_id=user.pk).filter(
-        Q(status=Conversation.Status.ACTIVE) | Q(status=Conversation.Status.ENDED, classification__isnull=True)
-    )
-    frame: dict[str, Any] = {
-        "type": "dashboard",
-        "queue": [_summary(c, now) for c in queued_conversations()],
-        "mine": [_summary(c, now) for c in mine.select_related("counsellor").order_by("claimed_at")],
-        "cap": chat_cap(user),
-        "supervisor": has_role(user, Role.SUPERVISOR),
-        "live": [],
-    }
-    if frame["supervisor"]:
-        live = Conversation.objects.filter(status=Conversation.Status.ACTIVE).exclude(counsellor_id=user.pk)
-        frame["live"] = [_summary(c, now) for c in live.select_related("counsellor").order_by("claimed_at")]
-    return frame
 
 
 def counsellors_on_duty() -> list[dict[str, Any]]:
@@ -258,21 +343,40 @@ def counsellors_on_duty() -> list[dict[str, Any]]:
         get_user_model()
         .objects.filter(is_active=True, is_staff=True, groups__name__in=[Role.COUNSELLOR, Role.SUPERVISOR])
         .distinct()
-        .annotate(active=Count("supportline_conversations", filter=Q(supportline_conversations__status="active")))
+        .annotate(
+            active=Count(
+                "supportline_conversations",
+                filter=Q(supportline_conversations__status=Conversation.Status.ACTIVE),
+            ),
+            profile_alias=Coalesce(NullIf("counsellor_profile__alias", Value("")), "first_name"),
+        )
         .order_by("first_name", "username")
     )
-    return [{"id": u.pk, "alias": counsellor_alias(u), "active": u.active} for u in users]
+    return [{"id": u.pk, "alias": _alias_or_default(u.profile_alias), "active": u.active} for u in users]
 
 
 def canned_responses() -> list[CannedResponse]:
     return list(CannedResponse.objects.filter(active=True))
 
 
-def active_chat_count(user: Any) -> int:
-    return Conversation.objects.filter(counsellor_id=user.pk, status=Conversation.Status.ACTIVE).count()
+def active_chat_count(user: StaffUser) -> int:
+    return Conversation.objects.for_counsellor(user.pk).active().count()
 
 
-def staff_chat_frame(conversation_id: int, user: Any) -> dict[str, Any]:
+def may_signal_typing(conversation_id: int, user: StaffUser) -> bool:
+    """Only the assigned counsellor's typing reaches the visitor: monitoring is silent."""
+    return Conversation.objects.filter(pk=conversation_id).for_counsellor(user.pk).exists()
+
+
+def readable_chat_frame(conversation_id: int, user: StaffUser) -> dict[str, Any] | None:
+    """The chat as ``user``'s console shows it, or None once ``user`` may no longer read it."""
+    conversation = Conversation.objects.get(pk=conversation_id)
+    if not can_read(user, conversation):
+        return None
+    return staff_chat_frame(conversation_id, user)
+
+
+def staff_chat_frame(conversation_id: int, user: StaffUser) -> dict[str, Any]:
     """One chat as the console shows it: summary, internal notes, and what ``user`` may do."""
     conversation = Conversation.objects.select_related("counsellor").get(pk=conversation_id)
     notes = [

@@ -9,6 +9,7 @@ text, and go out only once the transaction has committed.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,11 +17,13 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit.services import record_event
 from staff.roles import Role, has_role
+from staff.types import StaffUser
 from supportline import selectors
 from supportline.models import (
     Classification,
@@ -40,12 +43,13 @@ QUEUE_GROUP = "supportline.queue"
 class ChatError(Exception):
     """A refused action; ``code`` goes to the client in an error frame."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, *, retry_after_ms: int | None = None) -> None:
         super().__init__(code)
         self.code = code
+        self.retry_after_ms = retry_after_ms
 
 
-def _audit_conversation(actor: Any, action: str, conversation_id: int) -> None:
+def _audit_conversation(actor: StaffUser, action: str, conversation_id: int) -> None:
     """One audit event about a conversation: who did what, never what was said."""
     record_event(actor=actor, action=action, object_type="supportline.Conversation", object_id=conversation_id)
 
@@ -56,7 +60,9 @@ def broadcast_on_commit(group: str, event: dict[str, Any]) -> None:
     def send() -> None:
         async_to_sync(get_channel_layer().group_send)(group, event)
 
-    transaction.on_commit(send)
+    # robust: a layer outage must not turn a committed action into an error;
+    # the sockets poll the database meanwhile (supportline.outage).
+    transaction.on_commit(send, robust=True)
 
 
 def _staff_changed(**extra: Any) -> None:
@@ -105,17 +111,6 @@ def conversation_start(*, age_band: str = "", topic: str = "", now: datetime | N
     return StartedConversation(conversation, token)
 
 
-def conversation_for_resume(token: str) -> Conversation:
-    """The conversation a visitor's token opens, or a ChatError saying why not."""
-    conversation = selectors.conversation_for_token(token)
-    if conversation is None:
-        raise ChatError("unknown_token")
-    if conversation.status == Conversation.Status.ENDED:
-        blocked = selectors.token_is_blocked(conversation.token_hash or "")
-        raise ChatError("blocked" if blocked else "chat_ended")
-    return conversation
-
-
 def visitor_presence(*, conversation_id: int, connected: bool) -> None:
     """Notes whether the visitor's socket is open, so the console and the sweeper know."""
     updated = Conversation.objects.filter(pk=conversation_id).update(
@@ -129,13 +124,23 @@ def visitor_presence(*, conversation_id: int, connected: bool) -> None:
 
 
 def message_post(
-    *, conversation_id: int, sender: str, client_id: str, text: str, author: Any = None
+    *,
+    conversation_id: int,
+    sender: Message.Sender | str,
+    client_id: str,
+    text: str,
+    author: StaffUser | None = None,
 ) -> tuple[Message, bool]:
     """Stores a message once and returns it with ``created``.
 
-    The conversation row is locked while the next ``seq`` is taken, so numbers
-    have no gaps. A ``client_id`` already stored returns the stored message:
-    a resend is acknowledged again, never stored twice.
+    One transaction: the conversation's counter is bumped (which locks its
+    row, so ``seq`` has no gaps) and the message inserted. A ``client_id``
+    already stored rolls that transaction back, and the stored message is
+    returned: a resend is acknowledged again, never stored twice.
+
+    Nothing is broadcast here; the caller announces a created message with
+    :func:`message_event` once this returned (the transaction has committed).
+    The returned message holds the text as sent, so nothing is decrypted.
     """
     if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
         raise ChatError("invalid_client_id")
@@ -143,6 +148,60 @@ def message_post(
         raise ChatError("empty_text")
     if len(text) > settings.SUPPORTLINE_MAX_MESSAGE_LENGTH:
         raise ChatError("text_too_long")
+    if sender not in Message.Sender.values:
+        raise ChatError("forbidden")
+    sender = Message.Sender(sender)
+    message = _message_insert(conversation_id, sender, client_id, text, author)
+    if message is not None:
+        return message, True
+    return _message_post_checked(conversation_id, sender, client_id, text, author)
+
+
+class _NotFastPath(Exception):
+    """Rolls the fast path's transaction back; the checked path decides."""
+
+
+def _message_insert(
+    conversation_id: int, sender: Message.Sender, client_id: str, text: str, author: StaffUser | None
+) -> Message | None:
+    """The common case in one transaction; None when the checked path must decide."""
+    table = Conversation._meta.db_table
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET last_seq = last_seq + 1 "  # noqa: S608 (the name comes from the model)
+                    "WHERE id = %s RETURNING last_seq, status, counsellor_id",
+                    [conversation_id],
+                )
+                row = cursor.fetchone()
+            if row is None:
+                raise Conversation.DoesNotExist
+            seq, status, counsellor_id = row
+            if sender == Message.Sender.COUNSELLOR:
+                writable = status == Conversation.Status.ACTIVE and author is not None and counsellor_id == author.pk
+            else:
+                writable = status != Conversation.Status.ENDED
+            if not writable:
+                raise _NotFastPath
+            # No savepoint: a duplicate client_id aborts the whole transaction,
+            # so the counter bump is undone too and seq stays gapless.
+            return Message.objects.create(
+                conversation_id=conversation_id,
+                seq=seq,
+                client_id=client_id,
+                sender=sender,
+                author=author if sender == Message.Sender.COUNSELLOR else None,
+                text=text,
+            )
+    except (_NotFastPath, IntegrityError):
+        return None
+
+
+def _message_post_checked(
+    conversation_id: int, sender: Message.Sender, client_id: str, text: str, author: StaffUser | None
+) -> tuple[Message, bool]:
+    """A resend or a refusal: the stored message first, then the rules, under the row lock."""
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
         existing = Message.objects.filter(conversation=conversation, client_id=client_id).first()
@@ -150,33 +209,31 @@ def message_post(
             return existing, False
         if conversation.status == Conversation.Status.ENDED:
             raise ChatError("chat_ended")
-        if sender == Message.Sender.COUNSELLOR and not selectors.can_write(author, conversation):
+        if sender == Message.Sender.COUNSELLOR and (author is None or not selectors.can_write(author, conversation)):
             raise ChatError("forbidden")
-        conversation.last_seq += 1
-        conversation.save(update_fields=["last_seq"])
-        try:
-            with transaction.atomic():
-                message = Message.objects.create(
-                    conversation=conversation,
-                    seq=conversation.last_seq,
-                    client_id=client_id,
-                    sender=sender,
-                    author=author if sender == Message.Sender.COUNSELLOR else None,
-                    text=text,
-                )
-        except IntegrityError as exc:  # the row lock makes this unreachable; keep the guarantee explicit
-            raise ChatError("conflict") from exc
-        broadcast_on_commit(
-            conversation_group(conversation.pk),
-            {"type": "chat.message", "conversation_id": conversation.pk, "seq": message.seq},
-        )
+    # The rules allow it now: the state changed between the two transactions.
+    message = _message_insert(conversation_id, sender, client_id, text, author)
+    if message is None:
+        raise ChatError("conflict")
     return message, True
+
+
+def typing_event(conversation_id: int, sender: Message.Sender, *, active: bool) -> tuple[str, dict[str, Any]]:
+    """The group and the layer event for a typing indicator (never stored, never text)."""
+    event = {"type": "chat.typing", "conversation_id": conversation_id, "sender": sender, "active": active}
+    return conversation_group(conversation_id), event
+
+
+def message_event(message: Message) -> tuple[str, dict[str, Any]]:
+    """The group and the layer event announcing a stored message: ids and seq, never text."""
+    event = {"type": "chat.message", "conversation_id": message.conversation_id, "seq": message.seq}
+    return conversation_group(message.conversation_id), event
 
 
 # --- Ending ---------------------------------------------------------------------------
 
 
-def conversation_end(*, conversation_id: int, reason: str, actor: Any = None) -> Conversation:
+def conversation_end(*, conversation_id: int, reason: str, actor: StaffUser | None = None) -> Conversation:
     """Ends a conversation (idempotent: an ended one stays as it ended)."""
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
@@ -197,7 +254,7 @@ def conversation_end(*, conversation_id: int, reason: str, actor: Any = None) ->
     return conversation
 
 
-def conversation_end_by_staff(*, conversation_id: int, actor: Any) -> Conversation:
+def conversation_end_by_staff(*, conversation_id: int, actor: StaffUser) -> Conversation:
     """A counsellor (or supervisor) ends a chat they may act on."""
     _require_staff(actor)
     with transaction.atomic():
@@ -233,12 +290,12 @@ def sweep_abandoned(now: datetime | None = None) -> int:
 # --- Counsellor actions -----------------------------------------------------------------
 
 
-def _require_staff(user: Any) -> None:
+def _require_staff(user: StaffUser) -> None:
     if not (has_role(user, Role.COUNSELLOR) or has_role(user, Role.SUPERVISOR)):
         raise ChatError("forbidden")
 
 
-def conversation_claim(*, conversation_id: int, counsellor: Any) -> Conversation:
+def conversation_claim(*, conversation_id: int, counsellor: StaffUser) -> Conversation:
     """Gives a queued chat to a counsellor, within their cap on parallel chats."""
     _require_staff(counsellor)
     with transaction.atomic():
@@ -257,18 +314,23 @@ def conversation_claim(*, conversation_id: int, counsellor: Any) -> Conversation
     return conversation
 
 
-def _locked_for_counsellor(conversation_id: int, user: Any) -> Conversation:
+def _locked_for_counsellor(conversation_id: int, user: StaffUser) -> Conversation:
     conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
     if conversation.counsellor_id != user.pk and not has_role(user, Role.SUPERVISOR):
         raise ChatError("forbidden")
     return conversation
 
 
-def conversation_transfer(*, conversation_id: int, actor: Any, to_user: Any | None, note: str) -> Conversation:
-    """Warm transfer to a named counsellor, or back to the queue, with an internal note."""
+def conversation_transfer(*, conversation_id: int, actor: StaffUser, to_user_id: int | None, note: str) -> Conversation:
+    """Warm transfer to a named counsellor, or back to the queue (``None``), with an internal note."""
     _require_staff(actor)
     if len(note) > settings.SUPPORTLINE_MAX_MESSAGE_LENGTH:
         raise ChatError("text_too_long")
+    to_user = None
+    if to_user_id is not None:
+        to_user = get_user_model().objects.filter(pk=to_user_id).first()
+        if to_user is None:
+            raise ChatError("invalid_counsellor")
     with transaction.atomic():
         conversation = _locked_for_counsellor(conversation_id, actor)
         if conversation.status != Conversation.Status.ACTIVE:
@@ -293,7 +355,7 @@ def conversation_transfer(*, conversation_id: int, actor: Any, to_user: Any | No
     return conversation
 
 
-def conversation_take_over(*, conversation_id: int, supervisor: Any) -> Conversation:
+def conversation_take_over(*, conversation_id: int, supervisor: StaffUser) -> Conversation:
     """A supervisor takes a live chat over from its counsellor."""
     if not has_role(supervisor, Role.SUPERVISOR):
         raise ChatError("forbidden")
@@ -309,14 +371,14 @@ def conversation_take_over(*, conversation_id: int, supervisor: Any) -> Conversa
     return conversation
 
 
-def conversation_monitor(*, conversation_id: int, supervisor: Any) -> None:
+def conversation_monitor(*, conversation_id: int, supervisor: StaffUser) -> None:
     """Records that a supervisor is silently reading a chat."""
     if not has_role(supervisor, Role.SUPERVISOR):
         raise ChatError("forbidden")
     _audit_conversation(supervisor, "supportline.conversation.monitored", conversation_id)
 
 
-def conversation_opened(*, conversation_id: int, user: Any) -> Conversation:
+def conversation_opened(*, conversation_id: int, user: StaffUser) -> Conversation:
     """Checks that ``user`` may read the chat, and audits the view of its transcript.
 
     A supervisor reading another counsellor's chat is recorded as monitoring.
@@ -331,10 +393,7 @@ def conversation_opened(*, conversation_id: int, user: Any) -> Conversation:
     return conversation
 
 
-ESCALATION_STEPS = ("called_112", "called_social_services", "informed_supervisor", "documented")
-
-
-def conversation_mark_risk(*, conversation_id: int, actor: Any) -> Conversation:
+def conversation_mark_risk(*, conversation_id: int, actor: StaffUser) -> Conversation:
     """Marks imminent risk: supervisors are alerted and the escalation checklist opens."""
     _require_staff(actor)
     with transaction.atomic():
@@ -350,9 +409,13 @@ def conversation_mark_risk(*, conversation_id: int, actor: Any) -> Conversation:
     return conversation
 
 
-def escalation_step_done(*, conversation_id: int, actor: Any, step: str) -> Conversation:
-    if step not in ESCALATION_STEPS:
+def escalation_step_done(
+    *, conversation_id: int, actor: StaffUser, step: Conversation.EscalationStep | str
+) -> Conversation:
+    """Ticks one step of the imminent-risk checklist (idempotent; each tick is audited)."""
+    if step not in Conversation.EscalationStep.values:
         raise ChatError("invalid_step")
+    step = Conversation.EscalationStep(step)
     _require_staff(actor)
     with transaction.atomic():
         conversation = _locked_for_counsellor(conversation_id, actor)
@@ -364,7 +427,7 @@ def escalation_step_done(*, conversation_id: int, actor: Any, step: str) -> Conv
     return conversation
 
 
-def visitor_block(*, conversation_id: int, actor: Any, reason: str, hours: int) -> VisitorBlock:
+def visitor_block(*, conversation_id: int, actor: StaffUser, reason: str, hours: int) -> VisitorBlock:
     """Blocks the chat's token for at least the minimum time and ends the chat."""
     _require_staff(actor)
     reason = (reason or "").strip()
@@ -391,23 +454,28 @@ def visitor_block(*, conversation_id: int, actor: Any, reason: str, hours: int) 
     return block
 
 
-def block_review(*, block: VisitorBlock, reviewer: Any, note: str, lift: bool) -> VisitorBlock:
-    block.reviewed_at = timezone.now()
-    block.reviewed_by = reviewer
-    block.review_note = note[:300]
-    if lift:
-        block.expires_at = timezone.now()
-    block.save(update_fields=["reviewed_at", "reviewed_by", "review_note", "expires_at"])
-    record_event(
-        actor=reviewer,
-        action="supportline.visitor.block_reviewed",
-        object_type="supportline.VisitorBlock",
-        object_id=block.pk,
-    )
+def block_review(*, block_id: int, reviewer: StaffUser, note: str, lift: bool) -> VisitorBlock:
+    """Records the review of a block (and lifts it at once when ``lift``); audited."""
+    with transaction.atomic():
+        block = VisitorBlock.objects.select_for_update().get(pk=block_id)
+        block.reviewed_at = timezone.now()
+        block.reviewed_by = reviewer
+        block.review_note = note[:300]
+        if lift:
+            block.expires_at = timezone.now()
+        block.save(update_fields=["reviewed_at", "reviewed_by", "review_note", "expires_at"])
+        record_event(
+            actor=reviewer,
+            action="supportline.visitor.block_reviewed",
+            object_type="supportline.VisitorBlock",
+            object_id=block.pk,
+        )
     return block
 
 
-def conversation_classify(*, conversation_id: int, actor: Any, categories: list[str], outcome: str) -> Classification:
+def conversation_classify(
+    *, conversation_id: int, actor: StaffUser, categories: Sequence[str], outcome: str
+) -> Classification:
     """Records topic categories and outcome after a chat; no text at all."""
     _require_staff(actor)
     if not categories or not set(categories) <= set(Classification.Category.values):
@@ -434,7 +502,7 @@ def _delete_transcripts(conversation_ids: list[int]) -> int:
     return deleted + notes
 
 
-def transcript_delete_now(*, conversation_id: int, actor: Any) -> int:
+def transcript_delete_now(*, conversation_id: int, actor: StaffUser) -> int:
     """ "Delete transcript now" for an ended chat that holds identifying details."""
     _require_staff(actor)
     with transaction.atomic():

@@ -460,6 +460,8 @@ SUPPORTLINE_LONG_WAIT_MINUTES: int = env.int("SUPPORTLINE_LONG_WAIT_MINUTES", de
 SUPPORTLINE_ABANDON_MINUTES: int = env.int("SUPPORTLINE_ABANDON_MINUTES", default=15)
 # Shortest block of a visitor token, in hours.
 SUPPORTLINE_MIN_BLOCK_HOURS: int = env.int("SUPPORTLINE_MIN_BLOCK_HOURS", default=24)
+# Threads (each with its own database connection) for the chat sockets' queries.
+SUPPORTLINE_DB_THREADS: int = env.int("SUPPORTLINE_DB_THREADS", default=8)
 
 # --- Celery beat ----------------------------------------------------------
 # Every interval in seconds. The retention jobs ("retention.<kind>") are not

@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 from tests.processes import AsgiServer, database_url_for_subprocess, service_env
@@ -26,3 +28,10 @@ def two_servers(django_db_setup, django_db_blocker, tmp_path_factory):
     yield visitor_side, counsellor_side
     visitor_side.stop()
     counsellor_side.stop()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Lets the live servers finish a test's disconnects (and coalesced updates) before the database is flushed."""
+    if "two_servers" in getattr(item, "fixturenames", ()):
+        time.sleep(1.0)

@@ -7,6 +7,7 @@ from datetime import time
 from typing import Any
 
 import websockets
+from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
 from django.test import Client
 from websockets.typing import Origin
@@ -114,3 +115,70 @@ async def claimed_chat(visitor_server, counsellor_server, cookie):
 
 
 adb = database_sync_to_async
+
+
+class InProcessSocket:
+    """A chat socket driven in-process against the full ASGI application (real layer and database).
+
+    Tests use it where they must reach inside the server process: time
+    travel, or wrapping the executor, the pool and the cipher. (channels.testing
+    would import daphne, which the project does not use.)
+    """
+
+    def __init__(self, path: str, cookie: str = "") -> None:
+        from ecpat_site.asgi import application
+
+        headers = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
+        if cookie:
+            headers.append((b"cookie", cookie.encode()))
+        scope = {
+            "type": "websocket",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "headers": headers,
+            "subprotocols": [],
+            "client": ("127.0.0.1", 50000),
+            "server": ("localhost", 80),
+        }
+        self.communicator = ApplicationCommunicator(application, scope)
+
+    async def connect(self) -> bool:
+        await self.communicator.send_input({"type": "websocket.connect"})
+        return bool((await self.communicator.receive_output(10))["type"] == "websocket.accept")
+
+    async def send(self, **frame: Any) -> None:
+        await self.send_raw(json.dumps(frame))
+
+    async def send_raw(self, text: str) -> None:
+        await self.communicator.send_input({"type": "websocket.receive", "text": text})
+
+    async def output(self, timeout: float = 10) -> dict[str, Any]:
+        # Unlike receive_output(), a timeout here leaves the application running.
+        if self.communicator.future.done():
+            self.communicator.future.result()
+        return dict(await asyncio.wait_for(self.communicator.output_queue.get(), timeout))
+
+    async def frame(self, timeout: float = 10) -> dict[str, Any]:
+        return dict(json.loads((await self.output(timeout))["text"]))
+
+    async def frame_of(self, frame_type: str, /, timeout: float = 10, **match: Any) -> dict[str, Any]:
+        """The next frame of ``frame_type`` (matching ``match``); other frames are skipped."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            frame = await self.frame(max(0.01, deadline - asyncio.get_running_loop().time()))
+            if frame.get("type") == frame_type and all(frame.get(k) == v for k, v in match.items()):
+                return frame
+
+    async def drain(self, quiet: float = 0.7) -> list[dict[str, Any]]:
+        """Every frame until nothing arrives for ``quiet`` seconds."""
+        frames = []
+        while True:
+            try:
+                frames.append(await self.frame(quiet))
+            except TimeoutError:
+                return frames
+
+    async def disconnect(self) -> None:
+        await self.communicator.send_input({"type": "websocket.disconnect", "code": 1000})
+        await self.communicator.wait(5)

@@ -1,59 +1,25 @@
 """The counsellor's socket is staff activity: it keeps the session alive, and ends with it."""
 
-import json
 from datetime import timedelta
-from typing import Any
 
 import pytest
 import time_machine
-from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
 from django.db import connection
 from django.utils import timezone
 
-from ecpat_site.asgi import application
 from staff.roles import Role
 from supportline.consumers import SESSION_EXPIRED_CLOSE_CODE
-from tests.supportline.helpers import verified_staff_cookie
+from tests.supportline.helpers import InProcessSocket, verified_staff_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-class Console:
-    """The counsellor socket, driven in-process so that time travel reaches the consumer.
-
-    (channels.testing would import daphne, which the project does not use.)
-    """
+class Console(InProcessSocket):
+    """The counsellor socket, driven in-process so that time travel reaches the consumer."""
 
     def __init__(self, cookie: str) -> None:
-        scope = {
-            "type": "websocket",
-            "path": "/ws/counsellor/",
-            "raw_path": b"/ws/counsellor/",
-            "query_string": b"",
-            "headers": [(b"cookie", cookie.encode()), (b"origin", b"http://localhost"), (b"host", b"localhost")],
-            "subprotocols": [],
-            "client": ("127.0.0.1", 50000),
-            "server": ("localhost", 80),
-        }
-        self.communicator = ApplicationCommunicator(application, scope)
-
-    async def connect(self) -> bool:
-        await self.communicator.send_input({"type": "websocket.connect"})
-        return bool((await self.communicator.receive_output(10))["type"] == "websocket.accept")
-
-    async def send(self, **frame: Any) -> None:
-        await self.communicator.send_input({"type": "websocket.receive", "text": json.dumps(frame)})
-
-    async def output(self) -> dict[str, Any]:
-        return dict(await self.communicator.receive_output(10))
-
-    async def frame(self) -> dict[str, Any]:
-        return dict(json.loads((await self.output())["text"]))
-
-    async def disconnect(self) -> None:
-        await self.communicator.send_input({"type": "websocket.disconnect", "code": 1000})
-        await self.communicator.wait(5)
+        super().__init__("/ws/counsellor/", cookie)
 
 
 async def test_console_work_keeps_the_session_alive_and_an_expired_session_closes_it(settings):

@@ -2,10 +2,11 @@
 
 import threading
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
+from channels.layers import get_channel_layer
 from django.db import connection
 from django.utils import timezone
 
@@ -42,6 +43,28 @@ def queued(**fields: Any) -> Conversation:
 
 def active(counsellor: Any) -> Conversation:
     return queued(status=Conversation.Status.ACTIVE, counsellor=counsellor, claimed_at=timezone.now())
+
+
+@pytest.fixture
+def layer_events(monkeypatch) -> list[tuple[str, dict[str, Any]]]:
+    """Every (group, event) sent through the channel layer while the test runs."""
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    async def group_send(group: str, event: dict[str, Any]) -> None:
+        sent.append((group, event))
+
+    monkeypatch.setattr(get_channel_layer(), "group_send", group_send)
+    return sent
+
+
+# Keys a layer event may carry: ids, seq numbers, kinds and flags, never text.
+EVENT_KEYS = {"type", "conversation_id", "seq", "new_conversation_id", "sender", "active"}
+
+
+def assert_no_text(events: list[tuple[str, dict[str, Any]]]) -> None:
+    for _group, event in events:
+        assert set(event) <= EVENT_KEYS, event
+        assert all(not isinstance(v, str) or v == event["type"] for k, v in event.items() if k != "sender"), event
 
 
 # --- Opening hours --------------------------------------------------------------
@@ -174,7 +197,7 @@ def test_resend_returns_the_stored_message(counsellor):
 @pytest.mark.django_db
 def test_only_the_assigned_counsellor_may_write(counsellor):
     conversation = active(counsellor)
-    other = StaffUserFactory(role=Role.COUNSELLOR)
+    other: Any = StaffUserFactory(role=Role.COUNSELLOR)
     with pytest.raises(ChatError) as refused:
         services.message_post(
             conversation_id=conversation.pk, sender="counsellor", client_id="x", text="hej", author=other
@@ -183,14 +206,53 @@ def test_only_the_assigned_counsellor_may_write(counsellor):
 
 
 @pytest.mark.django_db
-def test_message_is_broadcast_as_an_event_after_commit(counsellor, django_capture_on_commit_callbacks):
+def test_message_post_broadcasts_nothing_itself_and_its_event_carries_no_text(
+    counsellor, django_capture_on_commit_callbacks, layer_events
+):
     conversation = active(counsellor)
-    with django_capture_on_commit_callbacks() as callbacks:
-        services.message_post(conversation_id=conversation.pk, sender="visitor", client_id="x", text="hemligt")
-    assert len(callbacks) == 1  # nothing was sent before the commit
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        message, created = services.message_post(
+            conversation_id=conversation.pk, sender="visitor", client_id="x", text="hemligt"
+        )
+    # The consumer announces the message once the service returned (committed).
+    assert created and callbacks == [] and layer_events == []
+    group, event = services.message_event(message)
+    assert (group, event) == (
+        f"supportline.conversation.{conversation.pk}",
+        {"type": "chat.message", "conversation_id": conversation.pk, "seq": 1},
+    )
 
 
 # --- Counsellor actions ----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_start_and_claim_announce_ids_only_to_the_right_groups(
+    counsellor, django_capture_on_commit_callbacks, layer_events
+):
+    open_all_week()
+    with django_capture_on_commit_callbacks(execute=True):
+        started = services.conversation_start(topic="threat")
+    conversation_id = started.conversation.pk
+    assert layer_events == [
+        ("supportline.queue", {"type": "queue.changed"}),
+        ("supportline.staff", {"type": "staff.changed"}),
+        ("supportline.staff", {"type": "staff.changed", "new_conversation_id": conversation_id}),
+    ]
+    layer_events.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.message_post(conversation_id=conversation_id, sender="visitor", client_id="1", text="Hjälp mig")
+        services.conversation_claim(conversation_id=conversation_id, counsellor=counsellor)
+        services.conversation_end_by_staff(conversation_id=conversation_id, actor=counsellor)
+    group = f"supportline.conversation.{conversation_id}"
+    assert layer_events == [
+        (group, {"type": "chat.state", "conversation_id": conversation_id}),
+        ("supportline.queue", {"type": "queue.changed"}),
+        ("supportline.staff", {"type": "staff.changed"}),
+        (group, {"type": "chat.state", "conversation_id": conversation_id}),
+        ("supportline.staff", {"type": "staff.changed"}),
+    ]
+    assert_no_text(layer_events)
 
 
 @pytest.mark.django_db
@@ -209,7 +271,9 @@ def test_analysts_and_editors_cannot_claim():
     conversation = queued()
     for role in (Role.ANALYST, Role.EDITOR):
         with pytest.raises(ChatError):
-            services.conversation_claim(conversation_id=conversation.pk, counsellor=StaffUserFactory(role=role))
+            services.conversation_claim(
+                conversation_id=conversation.pk, counsellor=cast(Any, StaffUserFactory(role=role))
+            )
 
 
 @pytest.mark.django_db
@@ -217,12 +281,12 @@ def test_transfer_to_a_named_counsellor_or_back_to_the_queue_with_an_encrypted_n
     conversation = active(counsellor)
     colleague: Any = StaffUserFactory(role=Role.COUNSELLOR)
     services.conversation_transfer(
-        conversation_id=conversation.pk, actor=counsellor, to_user=colleague, note="Tala lugnt"
+        conversation_id=conversation.pk, actor=counsellor, to_user_id=colleague.pk, note="Tala lugnt"
     )
     conversation.refresh_from_db()
     assert conversation.counsellor == colleague
     services.conversation_transfer(
-        conversation_id=conversation.pk, actor=colleague, to_user=None, note="Behöver kvinna"
+        conversation_id=conversation.pk, actor=colleague, to_user_id=None, note="Behöver kvinna"
     )
     conversation.refresh_from_db()
     assert (conversation.status, conversation.counsellor) == ("queued", None)
@@ -233,11 +297,21 @@ def test_transfer_to_a_named_counsellor_or_back_to_the_queue_with_an_encrypted_n
 
 
 @pytest.mark.django_db
-def test_imminent_risk_alerts_supervisors_and_is_audited(counsellor, django_capture_on_commit_callbacks):
+def test_imminent_risk_alerts_supervisors_and_is_audited(counsellor, django_capture_on_commit_callbacks, layer_events):
     conversation = active(counsellor)
     with django_capture_on_commit_callbacks() as callbacks:
         services.conversation_mark_risk(conversation_id=conversation.pk, actor=counsellor)
+        assert layer_events == []  # nothing goes out before the commit
     assert callbacks  # the supervisors' alert goes out after commit
+    for callback in callbacks:
+        callback()
+    assert ("supportline.supervisors", {"type": "risk.alert", "conversation_id": conversation.pk}) in layer_events
+    assert (
+        f"supportline.conversation.{conversation.pk}",
+        {"type": "chat.state", "conversation_id": conversation.pk},
+    ) in layer_events
+    assert ("supportline.staff", {"type": "staff.changed"}) in layer_events
+    assert_no_text(layer_events)
     services.escalation_step_done(conversation_id=conversation.pk, actor=counsellor, step="called_112")
     conversation.refresh_from_db()
     assert conversation.imminent_risk and conversation.escalation_steps == ["called_112"]
@@ -256,9 +330,9 @@ def test_block_lasts_at_least_a_day_ends_the_chat_and_refuses_resume(counsellor)
         services.visitor_block(conversation_id=started.conversation.pk, actor=counsellor, reason=" ", hours=24)
     block = services.visitor_block(conversation_id=started.conversation.pk, actor=counsellor, reason="Hot", hours=24)
     assert block.expires_at - block.created_at >= timedelta(hours=23, minutes=59)
-    with pytest.raises(ChatError) as refused:
-        services.conversation_for_resume(started.token)
-    assert refused.value.code == "blocked"
+    resume = selectors.conversation_for_resume(started.token)
+    assert resume is not None
+    assert resume.refusal == "blocked"
     started.conversation.refresh_from_db()
     assert started.conversation.end_reason == "blocked"
 

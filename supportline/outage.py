@@ -1,0 +1,105 @@
+"""Chat through a channel-layer (Redis) outage: probe the layer, poll the database meanwhile.
+
+Layer calls from the sockets go through :func:`layer_call`, which never
+raises: a failure marks the process's layer as down. A :class:`LayerWatch`
+per event loop also publishes a probe every second, so a process that only
+receives notices an outage too. While the layer is down (and a few seconds
+after it is back, until its subscriptions have surely been restored) every
+watching socket polls the database for new ``seq``s; on recovery each socket
+joins its groups again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable
+from typing import Any, Protocol
+
+logger = logging.getLogger(__name__)
+
+PROBE_GROUP = "supportline.probe"
+PROBE_SECONDS = 1.0
+PROBE_TIMEOUT_SECONDS = 1.0
+LAYER_CALL_TIMEOUT_SECONDS = 2.0
+POLL_SECONDS = 1.5
+# Keep polling this long after the layer is back: resubscribing takes a moment.
+RECOVERY_GRACE_SECONDS = 4.0
+
+
+class Watcher(Protocol):
+    async def layer_down(self) -> None: ...
+
+    async def layer_up(self) -> None: ...
+
+
+class LayerWatch:
+    """The health of one process's channel layer, and the sockets to tell about it."""
+
+    def __init__(self, layer: Any) -> None:
+        self.layer = layer
+        self.healthy = True
+        self.changed_at = time.monotonic()
+        self.watchers: set[Watcher] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def watch(self, watcher: Watcher) -> None:
+        self.watchers.add(watcher)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._probe())
+
+    def unwatch(self, watcher: Watcher) -> None:
+        self.watchers.discard(watcher)
+
+    def recently_recovered(self) -> bool:
+        return self.healthy and time.monotonic() - self.changed_at < RECOVERY_GRACE_SECONDS
+
+    async def report(self, healthy: bool) -> None:
+        if healthy == self.healthy:
+            return
+        self.healthy = healthy
+        self.changed_at = time.monotonic()
+        logger.warning("channel layer %s", "is back" if healthy else "is down: sockets poll the database")
+        for watcher in list(self.watchers):
+            try:
+                await (watcher.layer_up() if healthy else watcher.layer_down())
+            except Exception as exc:
+                logger.warning("a socket failed to switch: %s", type(exc).__name__)
+
+    async def _probe(self) -> None:
+        while self.watchers:
+            try:
+                await asyncio.wait_for(
+                    self.layer.group_send(PROBE_GROUP, {"type": "layer.probe"}), PROBE_TIMEOUT_SECONDS
+                )
+                healthy = True
+            except Exception:
+                healthy = False
+            await self.report(healthy)
+            await asyncio.sleep(PROBE_SECONDS)
+
+
+_watches: dict[asyncio.AbstractEventLoop, LayerWatch] = {}
+
+
+def layer_watch(layer: Any) -> LayerWatch:
+    """The watch of the running event loop's layer."""
+    loop = asyncio.get_running_loop()
+    watch = _watches.get(loop)
+    if watch is None or watch.layer is not layer:
+        for stale in [other for other in _watches if other.is_closed()]:
+            del _watches[stale]
+        watch = _watches[loop] = LayerWatch(layer)
+    return watch
+
+
+async def layer_call(watch: LayerWatch, call: Awaitable[Any]) -> bool:
+    """Awaits a layer call (send, join, leave); on failure reports the layer down. True if it worked."""
+    try:
+        await asyncio.wait_for(call, LAYER_CALL_TIMEOUT_SECONDS)
+    except Exception as exc:
+        logger.info("channel layer call failed: %s", type(exc).__name__)
+        await watch.report(False)
+        return False
+    return True

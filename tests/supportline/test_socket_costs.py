@@ -1,0 +1,198 @@
+"""What one message costs inside the server, and the per-connection limits.
+
+The sockets run in this process against the real Redis layer and PostgreSQL,
+so the executor, the transactions, the pool and the cipher can be counted.
+"""
+
+import logging
+import threading
+from collections import Counter
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.postgresql.base import DatabaseWrapper as PostgresWrapper
+from django.db.backends.utils import CursorWrapper
+
+import privacy.crypto
+import privacy.fields
+from staff.roles import Role
+from supportline import consumers, db, services
+from supportline.models import Conversation
+from tests.supportline.helpers import InProcessSocket, open_all_week, verified_staff_cookie
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _many_starts(settings):
+    # Every in-process socket comes from 127.0.0.1: one anonymous client.
+    settings.SUPPORTLINE_STARTS_PER_HOUR = 100_000
+
+
+class Costs:
+    """Counts thread hops, pool checkouts, commits, statements and cipher calls, by hop."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.hops: list[str] = []
+        self.by_hop: dict[str, Counter[str]] = {}
+        self.commits = 0
+        self.checkouts = 0
+        self._current = threading.local()
+        real_call, real_commit = db.call_in_thread, BaseDatabaseWrapper.commit
+        real_connect = PostgresWrapper.get_new_connection
+        real_execute = CursorWrapper.execute
+        real_encrypt, real_decrypt = privacy.crypto.encrypt, privacy.crypto.decrypt
+
+        def call(fn, *args, **kwargs):
+            name = getattr(fn, "__name__", repr(fn))
+            self.hops.append(name)
+            self._current.name = name
+            try:
+                return real_call(fn, *args, **kwargs)
+            finally:
+                self._current.name = None
+
+        def commit(wrapper):
+            self.commits += 1
+            self._count("COMMIT")
+            return real_commit(wrapper)
+
+        def get_new_connection(wrapper, params):
+            self.checkouts += 1
+            return real_connect(wrapper, params)
+
+        def execute(cursor, sql, params=None):
+            self._count(sql.split()[0].upper())
+            return real_execute(cursor, sql, params)
+
+        def encrypt(text):
+            self._count("encrypt")
+            return real_encrypt(text)
+
+        def decrypt(token):
+            self._count("decrypt")
+            return real_decrypt(token)
+
+        monkeypatch.setattr(db, "call_in_thread", call)
+        monkeypatch.setattr(BaseDatabaseWrapper, "commit", commit)
+        monkeypatch.setattr(PostgresWrapper, "get_new_connection", get_new_connection)
+        monkeypatch.setattr(CursorWrapper, "execute", execute)
+        monkeypatch.setattr(privacy.fields, "encrypt", encrypt)
+        monkeypatch.setattr(privacy.fields, "decrypt", decrypt)
+
+    def _count(self, what: str) -> None:
+        hop = getattr(self._current, "name", None) or "outside"
+        self.by_hop.setdefault(hop, Counter())[what] += 1
+
+
+async def claimed_in_process() -> tuple[InProcessSocket, InProcessSocket, int]:
+    await database_sync_to_async(open_all_week)()
+    _, cookie = await database_sync_to_async(verified_staff_cookie)(Role.COUNSELLOR, "Maja")
+    visitor = InProcessSocket("/ws/chat/")
+    assert await visitor.connect()
+    await visitor.send(type="start")
+    await visitor.frame_of("queue")
+    console = InProcessSocket("/ws/counsellor/", cookie)
+    assert await console.connect()
+    dashboard = await console.frame_of("dashboard")
+    conversation_id = dashboard["queue"][0]["id"]
+    await console.send(type="claim", conversation_id=conversation_id)
+    await console.frame_of("chat")
+    await visitor.frame_of("state", status="active")
+    await console.drain()
+    await visitor.drain()
+    return visitor, console, conversation_id
+
+
+async def test_one_visitor_message_costs_one_hop_one_transaction_one_encrypt_and_one_read_per_receiver(monkeypatch):
+    visitor, console, _ = await claimed_in_process()
+    try:
+        costs = Costs(monkeypatch)
+        await visitor.send(type="message", client_id="m1", text="Hej, jag behöver hjälp")
+        assert await visitor.frame() == {"type": "ack", "client_id": "m1", "seq": 1}
+        echo = await visitor.frame()
+        assert (echo["type"], echo["seq"], echo["text"]) == ("message", 1, "Hej, jag behöver hjälp")
+        received = await console.frame_of("message")
+        assert (received["seq"], received["text"]) == (1, "Hej, jag behöver hjälp")
+        assert await visitor.drain(0.5) == []  # its own event does not make the sender read again
+
+        # Sender: one hop, one checkout, one transaction (UPDATE … RETURNING, INSERT), one encrypt, no decrypt.
+        # Receiver: one hop that reads the new rows once.
+        assert costs.hops == ["message_post", "message_frames_after"]
+        assert costs.checkouts == 2
+        assert costs.commits == 1
+        assert costs.by_hop["message_post"] == Counter({"UPDATE": 1, "INSERT": 1, "COMMIT": 1, "encrypt": 1})
+        assert costs.by_hop["message_frames_after"] == Counter({"SELECT": 1, "decrypt": 1})
+        assert "outside" not in costs.by_hop
+    finally:
+        await visitor.disconnect()
+        await console.disconnect()
+        await database_sync_to_async(lambda: connection.close())()
+
+
+async def test_a_resend_is_acknowledged_again_without_a_second_row_or_a_gap(monkeypatch):
+    visitor, console, _ = await claimed_in_process()
+    try:
+        for _ in range(2):
+            await visitor.send(type="message", client_id="same", text="en gång")
+            assert (await visitor.frame_of("ack"))["seq"] == 1
+        await visitor.send(type="message", client_id="next", text="två")
+        assert (await visitor.frame_of("ack"))["seq"] == 2
+        seqs = [f["seq"] for f in await console.drain() if f["type"] == "message"]
+        assert seqs == [1, 2]
+    finally:
+        await visitor.disconnect()
+        await console.disconnect()
+        await database_sync_to_async(lambda: connection.close())()
+
+
+async def test_malformed_frames_count_against_the_budget_and_a_socket_over_it_for_long_is_closed(monkeypatch):
+    monkeypatch.setattr(consumers, "OVER_BUDGET_CLOSE_SECONDS", 1.0)
+    visitor = InProcessSocket("/ws/chat/")
+    assert await visitor.connect()
+    try:
+        for _ in range(25):
+            await visitor.send_raw("{not json")
+        codes = [f["code"] for f in await visitor.drain(0.3)]
+        assert codes.count("invalid_json") == 20 and codes.count("rate_limited") == 5
+        await visitor.send_raw("{not json")
+        refused = await visitor.frame()
+        assert refused["code"] == "rate_limited" and 0 < refused["retry_after_ms"] <= 1000
+        # A page that keeps ignoring the limit for longer than allowed is closed with 4429.
+        for _ in range(300):
+            await visitor.send_raw("x")
+            output = await visitor.output()
+            if output["type"] == "websocket.close":
+                assert output["code"] == consumers.OVER_BUDGET_CLOSE_CODE
+                break
+            if '"rate_limited"' not in output.get("text", ""):
+                continue
+            await __import__("asyncio").sleep(0.01)
+        else:
+            pytest.fail("the socket was never closed")
+    finally:
+        await visitor.disconnect()
+
+
+async def test_an_unexpected_failure_answers_internal_keeps_the_socket_and_logs_no_content(monkeypatch, caplog):
+    def broken(**kwargs: Any) -> None:
+        raise RuntimeError("Jag heter Anna och bor på Storgatan 1")
+
+    monkeypatch.setattr(services, "conversation_start", broken)
+    await database_sync_to_async(open_all_week)()
+    visitor = InProcessSocket("/ws/chat/")
+    assert await visitor.connect()
+    try:
+        with caplog.at_level(logging.ERROR, logger="supportline.consumers"):
+            await visitor.send(type="start", topic="online")
+            assert await visitor.frame() == {"type": "error", "code": "internal"}
+        await visitor.send(type="ping")
+        assert await visitor.frame() == {"type": "pong"}
+        assert "RuntimeError" in caplog.text
+        assert "Storgatan" not in caplog.text and "Anna" not in caplog.text
+    finally:
+        await visitor.disconnect()
+    assert await database_sync_to_async(Conversation.objects.count)() == 0
