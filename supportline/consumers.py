@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.consumer import get_handler_name
 from django.conf import settings
 
 from privacy.ratelimit import ahit
@@ -78,6 +79,21 @@ class _ChatSocket(AsyncWebsocketConsumer):
 
     parsers: Mapping[str, frames.Parser] = {}
     handlers: dict[str, str] = {}
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes old database connections on its single sync thread
+        # before every handler: one hop through that thread for every frame and
+        # every layer event of every socket in the process. Frames and layer
+        # events reach the database only through run_db, whose threads hand their
+        # connections back themselves; connect and disconnect may use the sync
+        # thread (staff.access) and keep Channels' clean-up.
+        if message["type"] in ("websocket.connect", "websocket.disconnect"):
+            await super().dispatch(message)
+            return
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     def watch_layer(self) -> None:
         """Joins the process's layer watch; call before the first layer call."""

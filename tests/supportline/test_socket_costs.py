@@ -10,6 +10,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from asgiref.sync import SyncToAsync
 from channels.db import database_sync_to_async
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -76,7 +77,16 @@ class Costs:
             self._count("decrypt")
             return real_decrypt(token)
 
+        real_sync_to_async_call = SyncToAsync.__call__
+
+        async def any_other_hop(wrapper, *args, **kwargs):
+            # Every other thread hop (Channels' own clean-up, Django's async
+            # cache and ORM methods) counts too, so none can creep in unseen.
+            self.hops.append(f"sync_to_async:{getattr(wrapper.func, '__name__', repr(wrapper.func))}")
+            return await real_sync_to_async_call(wrapper, *args, **kwargs)
+
         monkeypatch.setattr(db, "call_in_thread", call)
+        monkeypatch.setattr(SyncToAsync, "__call__", any_other_hop)
         monkeypatch.setattr(BaseDatabaseWrapper, "commit", commit)
         monkeypatch.setattr(PostgresWrapper, "get_new_connection", get_new_connection)
         monkeypatch.setattr(CursorWrapper, "execute", execute)
