@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from ecpat_site.settings.base import *  # noqa: F403
-from ecpat_site.settings.base import POLICE_HANDOFF_PUBLIC_KEY
+from ecpat_site.settings.base import POLICE_HANDOFF_BACKEND, POLICE_HANDOFF_PUBLIC_KEY, POLICE_HANDOFF_URL
 from ecpat_site.settings.environment import env
 
 DEBUG = False
@@ -30,3 +30,5 @@ if not POLICE_HANDOFF_PUBLIC_KEY and not POLICE_HANDOFF_ALLOW_UNSEALED:
         "Set POLICE_HANDOFF_PUBLIC_KEY (the receiver's sealing key), "
         "or POLICE_HANDOFF_ALLOW_UNSEALED=true to send packages readable by the TLS endpoint on purpose."
     )
+if POLICE_HANDOFF_BACKEND == "https" and not POLICE_HANDOFF_URL.startswith("https://"):
+    raise ImproperlyConfigured("POLICE_HANDOFF_URL must be an https:// address in production.")

@@ -165,6 +165,16 @@ def test_production_needs_a_sealing_key_unless_unsealed_is_chosen_and_always_req
     )
     assert unsealed.returncode == 0, unsealed.stderr
     assert unsealed.stdout.split()[-2:] == ["True", "True"]
+    plain = manage(
+        "shell",
+        "-c",
+        SHOW,
+        env=clean_env(
+            DATA_DIR=str(tmp_path), POLICE_HANDOFF_PUBLIC_KEY=key, POLICE_HANDOFF_BACKEND="https", **PRODUCTION
+        ),
+    )
+    assert plain.returncode != 0
+    assert "POLICE_HANDOFF_URL must be an https:// address" in plain.stderr
 
 
 def test_receipts_are_read_from_the_body_only():
