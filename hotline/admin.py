@@ -4,7 +4,8 @@ Every page is for verified analysts alone (``RoleRequiredAdmin``), whatever
 the admin site does. Tips are never edited through a ModelForm:
 each change is one lifecycle action, a POST that calls one service.
 Reported URLs are shown as plain text; opening one is an explicit,
-audited POST.
+audited POST. A URL that points at a loopback, private or local address is
+flagged and cannot be opened from here at all.
 """
 
 from collections.abc import Callable
@@ -30,6 +31,10 @@ from staff.access import has_verified_role
 from staff.admin_mixins import RoleRequiredAdmin
 from staff.roles import Role
 from staff.types import StaffUser
+
+INWARD_URL_REFUSED = _(
+    "Adressen pekar på en dator eller ett nätverk innanför brandväggen, inte på internet. Den öppnas aldrig härifrån."
+)
 
 if TYPE_CHECKING:
     HandoffAttemptInlineBase = admin.TabularInline[HandoffAttempt, PoliceHandoff]
@@ -169,7 +174,7 @@ class TipAdmin(RoleRequiredAdmin):
             "opts": self.opts,
             "title": tip.reference,
             "tip": tip,
-            "urls": list(tip.urls.all()),
+            "urls": selectors.reported_urls_for_analyst(tip),
             "related": selectors.related_tips(tip),
             "conversation": selectors.reporter_messages(tip),
             "rechecks": list(tip.rechecks.all()),
@@ -192,7 +197,11 @@ class TipAdmin(RoleRequiredAdmin):
             url_id = request.POST.get("url_id", "")
             if not url_id.isdigit() or not tip.urls.filter(pk=int(url_id)).exists():
                 raise PermissionDenied
-            return HttpResponseRedirect(services.tip_open_url(url_id=int(url_id), actor=actor))
+            try:
+                return HttpResponseRedirect(services.tip_open_url(url_id=int(url_id), actor=actor))
+            except services.InwardURLRefused:
+                messages.error(request, INWARD_URL_REFUSED)
+                return back
         simple: dict[str, Callable[..., Any]] = {
             "start": services.tip_start_assessment,
             "release": services.tip_release,

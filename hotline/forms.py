@@ -1,7 +1,10 @@
 """The reporter's forms. No file inputs anywhere: the hotline never takes images."""
 
+import base64
+import html
 import re
 from typing import Any
+from urllib.parse import unquote
 
 from django import forms
 from django.conf import settings
@@ -16,10 +19,96 @@ MAX_URLS = 20
 CONTACT_MAX_LENGTH = 500
 ANSWER_MAX_LENGTH = 3000
 
-_DATA_URI = re.compile(r"data:[a-z0-9.+-]*/?[a-z0-9.+-]*[;,]", re.IGNORECASE)
-# Base64 starts of PNG, JPEG, GIF, WebP, BMP and MP4/MOV files.
-_IMAGE_BASE64_START = re.compile(r"(iVBORw0KGgo|/9j/|R0lGOD|UklGR|Qk[0-9A-Za-z+/]{2}AAAA|AAAA[A-Za-z0-9+/]{2}ZnR5c)")
-_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{200,}={0,2}")
+_DATA_URI = re.compile(r"\bdata:[a-z0-9.+-]*/?[a-z0-9.+-]*[;,]", re.IGNORECASE)
+# A run of the base64 or base64url alphabet, with its padding.
+_BASE64_TOKEN = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
+# One run this long is an encoded file whatever it starts with (a small thumbnail is thousands of
+# characters). base64url runs get more room: tracking tokens in reported links (Facebook's
+# __cft__) are base64url and a couple of hundred characters long.
+_LONG_RUN = 200
+_LONG_URLSAFE_RUN = 512
+# Lines of a wrapped blob: MIME wraps at 76, PEM and many tools at 64.
+_MIN_WRAPPED_LINE = 40
+# Enough encoded bytes to recognise a file by its first bytes.
+_MIN_SIGNATURE_TOKEN = 16
+_UNQUOTE_ROUNDS = 3
+
+
+def _is_media(head: bytes) -> bool:
+    """True when the bytes start an image, a video or a PDF."""
+    return (
+        head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"%PDF-", b"\x1a\x45\xdf\xa3"))
+        or head.startswith((b"II*\x00", b"MM\x00*"))
+        or (head.startswith(b"RIFF") and head[8:12] in {b"WEBP", b"AVI ", b"WAVE"})
+        or (head.startswith(b"BM") and head[6:10] == b"\x00\x00\x00\x00")
+        or head[4:8] == b"ftyp"  # MP4, MOV, HEIC, AVIF
+    )
+
+
+def _decoded_head(token: str) -> bytes:
+    """The first bytes ``token`` decodes to, read as base64 or base64url; b"" when it does not decode."""
+    head = token.rstrip("=")[:64].translate(str.maketrans("-_", "+/"))
+    head = head[: len(head) - len(head) % 4]
+    try:
+        return base64.b64decode(head, validate=True)
+    except ValueError:
+        return b""
+
+
+def _is_encoded(token: str) -> bool:
+    """Looks like encoded binary: long, and mixing upper case, lower case and digits (hex never does)."""
+    return (
+        len(token) >= _MIN_WRAPPED_LINE
+        and any(c.isupper() for c in token)
+        and any(c.islower() for c in token)
+        and any(c.isdigit() for c in token)
+    )
+
+
+def _encoded_runs(text: str) -> list[str]:
+    """Base64 runs in ``text``, with the lines of a wrapped blob joined into one run.
+
+    Lines join only when they are separated by nothing but whitespace and all
+    but the last have the same length, as an encoder wraps them; a list of
+    long user names does not.
+    """
+    runs: list[str] = []
+    lines: list[str] = []
+    end = -1
+    for match in _BASE64_TOKEN.finditer(text):
+        token = match.group()
+        continues = (
+            lines
+            and text[end : match.start()].isspace()
+            and _is_encoded(token)
+            and len(lines[-1]) == len(lines[0])
+            and len(token) <= len(lines[0])
+            and "=" not in lines[-1]
+        )
+        if continues:
+            lines.append(token)
+        else:
+            if lines:
+                runs.append("".join(lines))
+            lines = [token]
+        end = match.end()
+    if lines:
+        runs.append("".join(lines))
+    return runs
+
+
+def _readings(value: str) -> list[str]:
+    """``value`` as written, and as a browser or server would read it after percent- and entity-decoding."""
+    readings = [value]
+    current = value
+    for _round in range(_UNQUOTE_ROUNDS):
+        decoded = html.unescape(unquote(current))
+        if decoded == current:
+            break
+        readings.append(decoded)
+        current = decoded
+    return readings
+
 
 DATA_URI_ERROR = _(
     "Det här ser ut som en inklistrad bild eller fil (en data:-adress). Skicka aldrig bilder eller filmer till oss. "
@@ -32,14 +121,22 @@ BASE64_ERROR = _(
 
 
 def refuse_pasted_images(value: str) -> None:
-    """Raises when text carries a pasted image: a data: URI or a base64 blob."""
-    if _DATA_URI.search(value):
-        raise ValidationError(DATA_URI_ERROR, code="data_uri")
-    if _BASE64_RUN.search(value):
-        raise ValidationError(BASE64_ERROR, code="base64")
-    for word in value.split():
-        if len(word) >= 40 and _IMAGE_BASE64_START.match(word):
-            raise ValidationError(BASE64_ERROR, code="base64")
+    """Raises when text carries a pasted image or file: a data: URI or an encoded blob.
+
+    Looks through percent-encoding and HTML entities (a ``data:`` URI inside
+    a URL), joins base64 wrapped over lines, and reads base64url as well as
+    base64, so re-encoding a picture does not get it past the form.
+    """
+    for reading in _readings(value):
+        if _DATA_URI.search(reading):
+            raise ValidationError(DATA_URI_ERROR, code="data_uri")
+    for reading in _readings(value):
+        for run in _encoded_runs(reading):
+            limit = _LONG_URLSAFE_RUN if ("-" in run or "_" in run) else _LONG_RUN
+            if len(run) >= limit and _is_encoded(run):
+                raise ValidationError(BASE64_ERROR, code="base64")
+            if len(run) >= _MIN_SIGNATURE_TOKEN and _is_media(_decoded_head(run)):
+                raise ValidationError(BASE64_ERROR, code="base64")
 
 
 class TipForm(forms.Form):

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from hotline import receipts
 from hotline.models import HandoffAttempt, PoliceHandoff, Tip, TipMessage, TipQuerySet, TipURL
+from hotline.reported_urls import InwardTarget, inward_target
 
 
 def tip_for_receipt(code: str) -> Tip | None:
@@ -38,6 +39,18 @@ def related_tips(tip: Tip) -> list[Tip]:
     """Other tips that reported at least one of the same URLs, oldest first."""
     hashes = TipURL.objects.filter(tip=tip).values("url_hash")
     return list(Tip.objects.filter(urls__url_hash__in=hashes).exclude(pk=tip.pk).distinct().order_by("received_at"))
+
+
+@dataclass(frozen=True)
+class ReportedURLForAnalyst:
+    pk: int
+    url: str
+    inward: InwardTarget | None  # set when the address points into a private network: flag it, never open it
+
+
+def reported_urls_for_analyst(tip: Tip) -> list[ReportedURLForAnalyst]:
+    """The tip's reported URLs, each with the inward target it points at, if any."""
+    return [ReportedURLForAnalyst(pk=r.pk, url=r.url, inward=inward_target(r.url)) for r in tip.urls.all()]
 
 
 def reporter_messages(tip: Tip) -> list[TipMessage]:

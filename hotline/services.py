@@ -24,7 +24,7 @@ from audit.services import record_event
 from hotline import receipts
 from hotline.handoff import DeliveryResult, Outcome, build_package, deliver, sign_package
 from hotline.models import HandoffAttempt, PoliceHandoff, TakedownRecheck, Tip, TipMessage, TipURL
-from hotline.reported_urls import url_hash
+from hotline.reported_urls import inward_target, url_hash
 from resilience.on_commit import enqueue_after_commit
 from staff.types import StaffUser
 
@@ -103,9 +103,21 @@ def tip_record_view(*, tip_id: int, actor: StaffUser) -> None:
     record_event(actor=actor, action="hotline.tip.viewed", object_type=TIP, object_id=tip_id)
 
 
+class InwardURLRefused(Exception):
+    """The reported URL points at a loopback, private or local address and is never opened."""
+
+
 def tip_open_url(*, url_id: int, actor: StaffUser) -> str:
-    """Returns a reported URL for an analyst who explicitly asked to open it; audited."""
+    """Returns a reported URL for an analyst who explicitly asked to open it; audited.
+
+    Raises InwardURLRefused (and records the refusal) for an address inside a
+    network: opening it would aim the analyst's browser at their own machine
+    or the office network, which is what whoever reported it may want.
+    """
     reported = TipURL.objects.get(pk=url_id)
+    if inward_target(reported.url) is not None:
+        record_event(actor=actor, action="hotline.tip.url_open_refused", object_type=TIP, object_id=reported.tip_id)
+        raise InwardURLRefused
     record_event(actor=actor, action="hotline.tip.url_opened", object_type=TIP, object_id=reported.tip_id)
     return str(reported.url)
 

@@ -35,3 +35,12 @@ def decrypt(token: str) -> str:
 def rotate(token: str) -> str:
     """Re-encrypts a token under the newest key (for key rotation)."""
     return _current().rotate(token.encode("ascii")).decode("ascii")
+
+
+def is_under_newest_key(token: str) -> bool:
+    """True when the newest key alone decrypts ``token`` (nothing left to rotate)."""
+    try:
+        _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS[:1])).decrypt(token.encode("ascii"))
+    except (InvalidToken, UnicodeEncodeError):
+        return False
+    return True

@@ -290,7 +290,8 @@ class VisitorBlock(models.Model):
 
     conversation = models.ForeignKey(Conversation, on_delete=models.SET_NULL, null=True, related_name="blocks")
     token_hash = models.CharField(max_length=64, db_index=True, editable=False)
-    reason = models.CharField(_("anledning"), max_length=300)
+    # What the counsellor wrote about the visitor: sensitive, so encrypted like the chat itself.
+    reason = EncryptedTextField(_("anledning"), max_length=300)
     blocked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("blockerad av")
     )
@@ -300,7 +301,7 @@ class VisitorBlock(models.Model):
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    review_note = models.CharField(_("granskning"), max_length=300, blank=True)
+    review_note = EncryptedTextField(_("granskning"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

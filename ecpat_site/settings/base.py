@@ -427,6 +427,13 @@ POLICE_HANDOFF_URL: str = env("POLICE_HANDOFF_URL", default="")
 POLICE_HANDOFF_SECRET: str = env("POLICE_HANDOFF_SECRET", default="insecure-local-police-handoff-secret")
 # Base64 Curve25519 public key of the receiver; when set, bodies are sealed to it.
 POLICE_HANDOFF_PUBLIC_KEY: str = env("POLICE_HANDOFF_PUBLIC_KEY", default="")
+# Sending the package readable to anyone who holds the TLS session is a decision, not a default
+# (production refuses to start without a key unless this is set).
+POLICE_HANDOFF_ALLOW_UNSEALED: bool = env.bool("POLICE_HANDOFF_ALLOW_UNSEALED", default=True)
+# Plain http:// only for a local test receiver; production forces https.
+POLICE_HANDOFF_REQUIRE_HTTPS: bool = env.bool("POLICE_HANDOFF_REQUIRE_HTTPS", default=True)
+# A CA bundle to trust for the receiver (a private police CA); empty means the system store.
+POLICE_HANDOFF_CA_FILE: str = env("POLICE_HANDOFF_CA_FILE", default="")
 POLICE_HANDOFF_DROPFOLDER: str = env("POLICE_HANDOFF_DROPFOLDER", default=str(DATA_DIR / "police-handoff"))
 POLICE_HANDOFF_TIMEOUT_SECONDS: float = env.float("POLICE_HANDOFF_TIMEOUT_SECONDS", default=20.0)
 POLICE_HANDOFF_MAX_ATTEMPTS: int = env.int("POLICE_HANDOFF_MAX_ATTEMPTS", default=10)

@@ -1,6 +1,9 @@
 """Production profile: secrets have no defaults, so a missing one stops startup."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from ecpat_site.settings.base import *  # noqa: F403
+from ecpat_site.settings.base import POLICE_HANDOFF_BACKEND, POLICE_HANDOFF_PUBLIC_KEY, POLICE_HANDOFF_URL
 from ecpat_site.settings.environment import env
 
 DEBUG = False
@@ -20,3 +23,12 @@ CSRF_COOKIE_SECURE = True
 # --- hotline ---
 HOTLINE_HASH_KEY = env("HOTLINE_HASH_KEY")
 POLICE_HANDOFF_SECRET = env("POLICE_HANDOFF_SECRET")
+POLICE_HANDOFF_REQUIRE_HTTPS = True
+POLICE_HANDOFF_ALLOW_UNSEALED = env.bool("POLICE_HANDOFF_ALLOW_UNSEALED", default=False)
+if not POLICE_HANDOFF_PUBLIC_KEY and not POLICE_HANDOFF_ALLOW_UNSEALED:
+    raise ImproperlyConfigured(
+        "Set POLICE_HANDOFF_PUBLIC_KEY (the receiver's sealing key), "
+        "or POLICE_HANDOFF_ALLOW_UNSEALED=true to send packages readable by the TLS endpoint on purpose."
+    )
+if POLICE_HANDOFF_BACKEND == "https" and not POLICE_HANDOFF_URL.startswith("https://"):
+    raise ImproperlyConfigured("POLICE_HANDOFF_URL must be an https:// address in production.")

@@ -14,6 +14,10 @@ def deliver(package: SignedPackage) -> DeliveryResult:
     from django.conf import settings
 
     backend = settings.POLICE_HANDOFF_BACKEND
+    if not package.sealed and not settings.POLICE_HANDOFF_ALLOW_UNSEALED:
+        return DeliveryResult(
+            outcome=Outcome.REJECTED, detail="unsealed package refused: set POLICE_HANDOFF_PUBLIC_KEY"
+        )
     if backend == "https":
         from hotline.handoff.https import deliver as deliver_https
 

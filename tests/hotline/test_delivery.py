@@ -1,8 +1,10 @@
 """Police hand-off over a real Celery worker on Redis, to a real local HTTP receiver.
 
 No eager mode: the decision to forward commits, the task crosses Redis to
-a worker process, and the worker POSTs to a threaded HTTP server that
-verifies each signature and keeps one delivery per Idempotency-Key.
+a worker process, and the worker POSTs over verified TLS (the receiver's
+self-signed certificate is the worker's POLICE_HANDOFF_CA_FILE) to a threaded
+HTTPS server that verifies each signature and keeps one delivery per
+Idempotency-Key.
 """
 
 import signal
@@ -18,7 +20,7 @@ from hotline import selectors
 from hotline.models import HandoffAttempt, PoliceHandoff
 from tests.factories import StaffUserFactory, login_verified
 from tests.hotline.conftest import submit_tip
-from tests.hotline.receiver import PoliceReceiver
+from tests.hotline.receiver import PoliceReceiver, self_signed_certificate
 from tests.processes import BIN, CeleryWorker, ManagedProcess, database_url_for_subprocess, free_port, service_env
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -36,7 +38,9 @@ def empty_broker():
 
 
 def worker_env(tmp_path: Path, url: str) -> dict[str, str]:
+    certificate, _key = self_signed_certificate(tmp_path / "tls")
     return service_env(
+        POLICE_HANDOFF_CA_FILE=str(certificate),
         DATABASE_URL=database_url_for_subprocess(),
         DATA_DIR=str(tmp_path),
         POLICE_HANDOFF_BACKEND="https",
@@ -94,7 +98,7 @@ def forward_urgent_tip() -> PoliceHandoff:
 
 
 def test_a_signed_delivery_is_verified_by_the_receiver(tmp_path):
-    receiver = PoliceReceiver(SECRET).start()
+    receiver = PoliceReceiver(SECRET, tls_dir=tmp_path / "tls").start()
     worker = start_worker(tmp_path, worker_env(tmp_path, receiver.url), "worker")
     try:
         handoff = wait_for_status(forward_urgent_tip(), PoliceHandoff.Status.DELIVERED, 30, worker)
@@ -109,7 +113,7 @@ def test_a_signed_delivery_is_verified_by_the_receiver(tmp_path):
 
 
 def test_503_twice_then_success_is_exactly_one_delivery(tmp_path):
-    receiver = PoliceReceiver(SECRET, script=(503, 503)).start()
+    receiver = PoliceReceiver(SECRET, script=(503, 503), tls_dir=tmp_path / "tls").start()
     worker = start_worker(tmp_path, worker_env(tmp_path, receiver.url), "worker")
     try:
         handoff = wait_for_status(forward_urgent_tip(), PoliceHandoff.Status.DELIVERED, 30, worker)
@@ -125,7 +129,7 @@ def test_503_twice_then_success_is_exactly_one_delivery(tmp_path):
 
 
 def test_a_worker_killed_mid_delivery_still_gives_exactly_one_delivery(tmp_path):
-    receiver = PoliceReceiver(SECRET, script=("hold",)).start()
+    receiver = PoliceReceiver(SECRET, script=("hold",), tls_dir=tmp_path / "tls").start()
     env = worker_env(tmp_path, receiver.url)
     first = start_worker(tmp_path, env, "worker-1")
     second = beat = None
@@ -156,7 +160,7 @@ def test_a_worker_killed_mid_delivery_still_gives_exactly_one_delivery(tmp_path)
 
 def test_receiver_down_past_the_last_retry_fails_visibly_and_a_manual_retry_delivers(tmp_path, client):
     port = free_port()
-    url = f"http://127.0.0.1:{port}/handoff"
+    url = f"https://127.0.0.1:{port}/handoff"
     worker = start_worker(tmp_path, worker_env(tmp_path, url), "worker")
     receiver = None
     try:
@@ -170,7 +174,7 @@ def test_receiver_down_past_the_last_retry_fails_visibly_and_a_manual_retry_deli
         assert "1 överlämning till polisen har misslyckats" in client.get("/admin/hotline/tip/").text
         assert "gave up after 3 attempts" in client.get(f"/admin/hotline/tip/{handoff.tip_id}/change/").text
 
-        receiver = PoliceReceiver(SECRET, port=port).start()
+        receiver = PoliceReceiver(SECRET, port=port, tls_dir=tmp_path / "tls").start()
         client.post(f"/admin/hotline/tip/{handoff.tip_id}/change/", {"action": "retry_handoff"})
         client.post(f"/admin/hotline/tip/{handoff.tip_id}/change/", {"action": "retry_handoff"})  # double click
         handoff = wait_for_status(handoff, PoliceHandoff.Status.DELIVERED, 30, worker)

@@ -37,10 +37,11 @@ def https_settings(settings):
 
 
 @pytest.fixture
-def receiver(https_settings, request):
+def receiver(https_settings, request, tmp_path):
     script = getattr(request, "param", ())
-    receiver = PoliceReceiver(SECRET, script=script).start()
+    receiver = PoliceReceiver(SECRET, script=script, tls_dir=tmp_path / "tls").start()
     https_settings.POLICE_HANDOFF_URL = receiver.url
+    https_settings.POLICE_HANDOFF_CA_FILE = str(receiver.certificate)
     yield receiver
     receiver.stop()
 
@@ -140,7 +141,7 @@ def test_backoff_grows_with_jitter_and_is_capped(settings):
 
 
 def test_the_attempt_log_never_holds_the_payload(https_settings):
-    https_settings.POLICE_HANDOFF_URL = f"http://127.0.0.1:{free_port()}/down"
+    https_settings.POLICE_HANDOFF_URL = f"https://127.0.0.1:{free_port()}/down"
     handoff = urgent_handoff(description="Unik-beskrivning-123")
     services.handoff_attempt(handoff_id=handoff.pk)
     attempt = handoff.attempt_log.get()
