@@ -27,6 +27,10 @@ _MEMO_SECONDS = 60
 # While the shared key is out of reach, look for it again this soon.
 _FALLBACK_MEMO_SECONDS = 5
 _memo: dict[str, tuple[float, bytes]] = {}
+# The identity of every visitor whose address is unknown (privacy.asgi): they
+# share one bucket per endpoint, so a missing address cannot switch limits off.
+# Never a hash (those are hex), so it cannot collide with one.
+SHARED_CLIENT = "shared:no-address"
 _process_keys: dict[str, bytes] = {}
 
 # INCR, and set the lifetime only on the first hit of a window: one round trip, atomic.
