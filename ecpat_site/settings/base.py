@@ -291,6 +291,9 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+# A browser-session cookie: gone when the browser closes, so a shared or
+# checked device does not show for a year that the chat or hotline was opened.
+CSRF_COOKIE_AGE = None
 # Form pages use same-origin instead (privacy.referrer): still nothing to other sites.
 SECURE_REFERRER_POLICY = "no-referrer"
 CSRF_FAILURE_VIEW = "ecpat_site.views.csrf_failure"
