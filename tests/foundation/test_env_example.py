@@ -9,6 +9,7 @@ and must pass ``manage.py check --deploy`` under the production settings.
 import re
 import secrets
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -42,8 +43,9 @@ def filled_env_example() -> dict[str, str]:
     return values
 
 
-def compose() -> dict:
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return loaded
 
 
 def django_services() -> list[str]:

@@ -123,6 +123,7 @@ async def test_the_started_server_enforces_the_limits(tmp_path):
         largest = prefix + "\U0001f600" * (MAX_FRAME_CHARS - len(prefix) - 2) + '"}'
         assert len(largest) == MAX_FRAME_CHARS
         async with websockets.connect(f"{server.ws_url}/ws/chat/", origin=Origin(server.url), max_size=None) as socket:
+            assert socket.response is not None
             assert "server" not in {k.lower() for k in socket.response.headers}
             await socket.send(largest)
             answer = json.loads(await socket.recv())

@@ -5,6 +5,7 @@ behind a proxy that sends none) or who invents the proxy's address header on
 every request must not get unlimited attempts at receipt codes.
 """
 
+import asyncio
 import re
 import uuid
 
@@ -34,8 +35,6 @@ async def wait_ready(client):
             await client.get("/healthz")
             return
         except httpx.TransportError:
-            import asyncio
-
             await asyncio.sleep(0.2)
     raise TimeoutError("server did not answer")
 
@@ -43,7 +42,9 @@ async def wait_ready(client):
 async def attempts(client, n, headers_for=lambda i: {}):
     """Tries ``n`` receipt codes the way a browser would; returns the status codes."""
     page = await client.get("/hotline/status/")
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert found is not None, page.text
+    token = found.group(1)
     codes = []
     for i in range(n):
         answer = await client.post(
