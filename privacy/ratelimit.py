@@ -170,7 +170,8 @@ async def _acache_count(name: str, ttl: int) -> int:
 def hit(bucket: str, identity: str, *, limit: int, window_seconds: int) -> bool:
     """Counts one event for ``identity`` in ``bucket``; False once over ``limit``.
 
-    An empty identity (no client key, as in internal calls) is never limited.
+    An empty identity (no client key, as in internal calls) is never limited;
+    every connection from outside has one, :data:`SHARED_CLIENT` at worst.
     """
     if not identity:
         return True
