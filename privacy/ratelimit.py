@@ -27,6 +27,10 @@ _MEMO_SECONDS = 60
 # While the shared key is out of reach, look for it again this soon.
 _FALLBACK_MEMO_SECONDS = 5
 _memo: dict[str, tuple[float, bytes]] = {}
+# The identity of every visitor whose address is unknown (privacy.asgi): they
+# share one bucket per endpoint, so a missing address cannot switch limits off.
+# Never a hash (those are hex), so it cannot collide with one.
+SHARED_CLIENT = "shared:no-address"
 _process_keys: dict[str, bytes] = {}
 
 # INCR, and set the lifetime only on the first hit of a window: one round trip, atomic.
@@ -166,7 +170,8 @@ async def _acache_count(name: str, ttl: int) -> int:
 def hit(bucket: str, identity: str, *, limit: int, window_seconds: int) -> bool:
     """Counts one event for ``identity`` in ``bucket``; False once over ``limit``.
 
-    An empty identity (no client key, as in internal calls) is never limited.
+    An empty identity (no client key, as in internal calls) is never limited;
+    every connection from outside has one, :data:`SHARED_CLIENT` at worst.
     """
     if not identity:
         return True

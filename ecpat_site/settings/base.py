@@ -291,6 +291,9 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+# A browser-session cookie: gone when the browser closes, so a shared or
+# checked device does not show for a year that the chat or hotline was opened.
+CSRF_COOKIE_AGE = None
 # Form pages use same-origin instead (privacy.referrer): still nothing to other sites.
 SECURE_REFERRER_POLICY = "no-referrer"
 CSRF_FAILURE_VIEW = "ecpat_site.views.csrf_failure"
@@ -338,8 +341,14 @@ FIELD_ENCRYPTION_KEYS: list[str] = env.list(
     # A fixed key for local development only; production requires its own.
     default=["pKxw3Ui5Q-Dj_6FlXJ4kYh3xQzc8v7hZfJ6b0qCkq1w="],
 )
-# When a reverse proxy sits in front, the header that carries the client's
-# address; used only to derive the daily-rotating keyed hash for rate limits.
+# Who may name the client's address: the load balancer's addresses or
+# networks ("*" for any peer, e.g. behind a unix socket). The very variable
+# uvicorn's --forwarded-allow-ips reads, with uvicorn's default, so uvicorn
+# (X-Forwarded-For) and privacy.asgi (CLIENT_ADDRESS_HEADER) trust the same peers.
+FORWARDED_ALLOW_IPS: list[str] = env.list("FORWARDED_ALLOW_IPS", default=["127.0.0.1"])
+# A proxy header other than X-Forwarded-For that carries the client's address
+# (e.g. CF-Connecting-IP), honoured from FORWARDED_ALLOW_IPS only; used only to
+# derive the daily-rotating keyed hash for rate limits.
 CLIENT_ADDRESS_HEADER: str = env("CLIENT_ADDRESS_HEADER", default="")
 
 # --- Retention: every period in one place (shown in the admin) -------------

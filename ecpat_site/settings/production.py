@@ -3,8 +3,29 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from ecpat_site.settings.base import *  # noqa: F403
-from ecpat_site.settings.base import POLICE_HANDOFF_BACKEND, POLICE_HANDOFF_PUBLIC_KEY, POLICE_HANDOFF_URL
+from ecpat_site.settings.base import (
+    DATABASES,
+    POLICE_HANDOFF_BACKEND,
+    POLICE_HANDOFF_PUBLIC_KEY,
+    POLICE_HANDOFF_URL,
+    REDIS_SENTINELS,
+    REDIS_URL,
+)
 from ecpat_site.settings.environment import env
+
+# The embedded defaults (SQLite, the in-memory channel layer, the filesystem
+# broker) lose chats between processes and tips on a redeploy: never in production.
+if not env("DATABASE_URL", default=""):
+    raise ImproperlyConfigured(
+        "DJANGO_ENV=production needs DATABASE_URL (a PostgreSQL URL); refusing to start on the embedded SQLite."
+    )
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DJANGO_ENV=production needs DATABASE_URL to point at PostgreSQL.")
+if not (REDIS_URL or REDIS_SENTINELS):
+    raise ImproperlyConfigured(
+        "DJANGO_ENV=production needs REDIS_URL (or REDIS_SENTINELS); refusing to start on the in-memory "
+        "channel layer and the filesystem broker."
+    )
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")

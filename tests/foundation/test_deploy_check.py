@@ -1,5 +1,7 @@
 """`manage.py check --deploy` is clean under production settings."""
 
+import pytest
+
 from tests.processes import clean_env, manage
 
 PRODUCTION = {
@@ -10,6 +12,8 @@ PRODUCTION = {
     "HOTLINE_HASH_KEY": "a-long-random-hotline-hash-key-0123456789abcdef",
     "POLICE_HANDOFF_SECRET": "a-long-random-police-handoff-secret-0123456789",
     "POLICE_HANDOFF_PUBLIC_KEY": "h7b3Hq1YtQm9W0cVgC8o2JxkH3d0q2oKxW3Zy1n5pVo=",
+    "DATABASE_URL": "postgres://ecpat:secret@postgres.internal:5432/ecpat",
+    "REDIS_URL": "redis://redis.internal:6379/0",
 }
 
 
@@ -42,3 +46,26 @@ def test_production_refuses_to_start_without_secrets(tmp_path):
         result = manage_with("check", DATA_DIR=str(tmp_path), **env)
         assert result.returncode != 0
         assert missing in result.stderr
+
+
+# Item 16: the embedded defaults are for one laptop; production must say where its services are.
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"DATABASE_URL": None}, "DJANGO_ENV=production needs DATABASE_URL"),
+        ({"DATABASE_URL": "sqlite:////tmp/site.sqlite3"}, "DATABASE_URL to point at PostgreSQL"),
+        ({"REDIS_URL": None}, "DJANGO_ENV=production needs REDIS_URL (or REDIS_SENTINELS)"),
+    ],
+)
+def test_production_refuses_to_start_on_the_embedded_defaults(tmp_path, change, message):
+    env = {k: v for k, v in {**PRODUCTION, **change}.items() if v is not None}
+    result = manage_with("check", DATA_DIR=str(tmp_path), **env)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert not (tmp_path / "db.sqlite3").exists()
+
+
+def test_redis_sentinels_stand_in_for_redis_url(tmp_path):
+    env = {k: v for k, v in PRODUCTION.items() if k != "REDIS_URL"}
+    result = manage_with("check", DATA_DIR=str(tmp_path), REDIS_SENTINELS="sentinel-1:26379", **env)
+    assert result.returncode == 0, result.stderr

@@ -26,7 +26,7 @@ MARKERS = (CLIENT_ADDRESS, FORWARDED_ADDRESS, "ZzProbeAgent", "RecognisablePhone
 # The plain command must be as clean as the production one (README, compose).
 COMMANDS = {
     "plain": (),
-    "production": ("--workers", "2", "--no-access-log", "--no-server-header"),
+    "production": ("--workers", "2", "--no-access-log", "--no-server-header", "--ws-max-size", "80000"),
 }
 
 

@@ -67,6 +67,7 @@ async def test_the_key_rotates_daily(monkeypatch):
 
 async def test_a_configured_proxy_header_is_used_and_then_dropped(settings):
     settings.CLIENT_ADDRESS_HEADER = "X-Real-Client"
+    settings.FORWARDED_ALLOW_IPS = ["10.0.0.0/8"]
     a = await pass_through(http_scope("10.0.0.1", headers=[(b"x-real-client", b"203.0.113.50")]))
     b = await pass_through(http_scope("10.0.0.1", headers=[(b"x-real-client", b"203.0.113.51")]))
     assert a["anonymous_client"] != b["anonymous_client"]
@@ -90,3 +91,16 @@ async def test_async_rate_limit_counts_per_identity():
     bucket = f"atest-{timezone.now().timestamp()}"
     assert await ratelimit.ahit(bucket, "a", limit=1, window_seconds=60)
     assert not await ratelimit.ahit(bucket, "a", limit=1, window_seconds=60)
+
+
+async def test_the_proxy_header_of_an_untrusted_peer_is_ignored(settings):
+    settings.CLIENT_ADDRESS_HEADER = "X-Real-Client"
+    settings.FORWARDED_ALLOW_IPS = ["10.0.0.1"]
+    a = await pass_through(http_scope("192.0.2.1", headers=[(b"x-real-client", b"203.0.113.50")]))
+    b = await pass_through(http_scope("192.0.2.1", headers=[(b"x-real-client", b"203.0.113.51")]))
+    assert a["anonymous_client"] == b["anonymous_client"]
+
+
+async def test_no_address_gives_the_shared_identity():
+    scope = await pass_through({"type": "websocket", "client": None, "headers": []})
+    assert scope["anonymous_client"] == ratelimit.SHARED_CLIENT
