@@ -6,6 +6,7 @@ callers show them to the staff member and never log them.
 
 import base64
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from axes.utils import reset as axes_reset
@@ -14,12 +15,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
+from django.utils import timezone
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import record_event
 from staff.roles import Role
+from staff.types import StaffUser
 
 TOTP_DEVICE_NAME = "Autentiseringsapp"
 BACKUP_DEVICE_NAME = "Reservkoder"
@@ -40,12 +43,29 @@ def totp_secret(device: TOTPDevice) -> str:
     return base64.b32encode(device.bin_key).decode().rstrip("=")
 
 
-def pending_totp_device(user: Any) -> TOTPDevice:
-    """The unconfirmed device shown on the enrolment page; the same one until confirmed."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
-    return device
+def _enrolment_cutoff() -> datetime:
+    # An unconfirmed device lives no longer than the login step that showed it.
+    return timezone.now() - timedelta(minutes=settings.STAFF_LOGIN_STEP_MINUTES)
+
+
+def start_totp_enrolment(user: StaffUser) -> TOTPDevice:
+    """A new unconfirmed device with a fresh key, for one showing of the enrolment page.
+
+    Every showing gets its own secret, so whoever saw an earlier page (with a
+    stolen first password) holds a key that dies at the real enrolment.
+    Expired unconfirmed devices of ``user`` are removed on the way.
+    """
+    TOTPDevice.objects.filter(user=user, confirmed=False, created_at__lt=_enrolment_cutoff()).delete()
+    return TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+
+
+def pending_totp_device(*, user: StaffUser, device_id: int | None) -> TOTPDevice | None:
+    """The unconfirmed device ``device_id`` of ``user``, while it has not expired."""
+    if device_id is None:
+        return None
+    return TOTPDevice.objects.filter(
+        pk=device_id, user=user, confirmed=False, created_at__gte=_enrolment_cutoff()
+    ).first()
 
 
 def replace_backup_codes(user: Any) -> list[str]:
@@ -60,12 +80,17 @@ def replace_backup_codes(user: Any) -> list[str]:
 def confirm_enrolment(*, user: Any, device_id: int, token: str) -> Enrolment:
     """Confirms ``user``'s pending TOTP device with a code from the app, and issues backup codes."""
     with transaction.atomic():
-        device = TOTPDevice.objects.select_for_update().filter(pk=device_id, user=user, confirmed=False).first()
+        device = (
+            TOTPDevice.objects.select_for_update()
+            .filter(pk=device_id, user=user, confirmed=False, created_at__gte=_enrolment_cutoff())
+            .first()
+        )
         if device is None or not device.verify_token(token):
             raise EnrolmentError
         device.confirmed = True
         device.save(update_fields=["confirmed"])
-        # Any other half-finished enrolment is abandoned.
+        # Every other half-finished enrolment dies with it: a secret shown on
+        # another visit of the page must not become a second way in.
         TOTPDevice.objects.filter(user=user, confirmed=False).delete()
         codes = replace_backup_codes(user)
         record_event(actor=user, action="staff.second_factor.enrolled", object_type="auth.User", object_id=user.pk)
