@@ -5,6 +5,7 @@ callers show them to the staff member and never log them.
 """
 
 import base64
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,18 +15,22 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from audit.models import AuditEvent
 from audit.services import record_event
 from staff.roles import Role
+from staff.selectors import AccountState, second_factor_kinds
 from staff.types import StaffUser
 
 TOTP_DEVICE_NAME = "Autentiseringsapp"
 BACKUP_DEVICE_NAME = "Reservkoder"
+_ACTION_MAX_LENGTH = AuditEvent._meta.get_field("action").max_length or 100
 
 
 class EnrolmentError(Exception):
@@ -115,22 +120,89 @@ def verify_second_factor(*, user: Any, token: str) -> Device | None:
     return None
 
 
-def reset_second_factor(*, actor: Any, user: Any) -> None:
+class AccountChangeRefused(PermissionDenied):
+    """The change would let someone raise their own power or touch a superuser's account."""
+
+
+def check_may_manage(*, actor: Any, user: Any) -> None:
+    """Only a superuser changes anything about a superuser's account."""
+    if user.is_superuser and not getattr(actor, "is_superuser", False):
+        raise AccountChangeRefused
+
+
+def check_account_change(*, actor: StaffUser, user: Any, before: AccountState, after: AccountState) -> None:
+    """Refuses escalation through the user admin, whatever the form let through.
+
+    Nobody edits their own groups (an administrator would give itself the
+    analyst role); only a superuser changes a superuser or grants superuser.
+    """
+    if user.pk is not None and user.pk == actor.pk and before.groups != after.groups:
+        raise AccountChangeRefused
+    if (before.is_superuser or after.is_superuser) and not actor.is_superuser:
+        raise AccountChangeRefused
+
+
+def _names(values: Iterable[str]) -> str:
+    return ",".join(sorted(values)) or "none"
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def record_account_changes(*, actor: StaffUser, user: Any, before: AccountState, after: AccountState) -> None:
+    """One audit event per changed field, naming it and its value before and after.
+
+    The audit chain has no room beside the action, so the change is spelled
+    in it: ``staff.account.groups:counsellor->analyst,counsellor``. Groups that
+    would not fit are recorded one added or removed group at a time.
+    """
+    actions: list[str] = []
+    if before.groups != after.groups:
+        action = f"staff.account.groups:{_names(before.groups)}->{_names(after.groups)}"
+        if len(action) <= _ACTION_MAX_LENGTH:
+            actions.append(action)
+        else:
+            actions += [f"staff.account.groups:+{name}" for name in sorted(after.groups - before.groups)]
+            actions += [f"staff.account.groups:-{name}" for name in sorted(before.groups - after.groups)]
+    for flag in ("is_active", "is_staff", "is_superuser"):
+        old, new = getattr(before, flag), getattr(after, flag)
+        if old != new:
+            actions.append(f"staff.account.{flag}:{_flag(old)}->{_flag(new)}")
+    for action in actions:
+        record_event(actor=actor, action=action[:_ACTION_MAX_LENGTH], object_type="auth.User", object_id=user.pk)
+
+
+def record_password_changed(*, actor: StaffUser, user: Any) -> None:
+    """The password changed: said, never the password or its hash."""
+    record_event(actor=actor, action="staff.account.password:changed", object_type="auth.User", object_id=user.pk)
+
+
+def reset_second_factor(*, actor: StaffUser, user: Any) -> None:
     """Removes every device of ``user``: at the next login they enrol again."""
+    check_may_manage(actor=actor, user=user)
     with transaction.atomic():
+        before = second_factor_kinds(user)
         TOTPDevice.objects.filter(user=user).delete()
         StaticDevice.objects.filter(user=user).delete()
-        record_event(actor=actor, action="staff.second_factor.reset", object_type="auth.User", object_id=user.pk)
+        record_event(
+            actor=actor,
+            action=f"staff.second_factor.reset:{_names(before)}->none",
+            object_type="auth.User",
+            object_id=user.pk,
+        )
 
 
-def unlock_account(*, actor: Any, user: Any) -> None:
+def unlock_account(*, actor: StaffUser | None, user: Any) -> None:
     """Clears the failed-login count that locked ``user`` out (django-axes)."""
+    check_may_manage(actor=actor, user=user)
     axes_reset(username=user.get_username())
     record_event(actor=actor, action="staff.account.unlocked", object_type="auth.User", object_id=user.pk)
 
 
-def deactivate_account(*, actor: Any, user: Any) -> None:
+def deactivate_account(*, actor: StaffUser, user: Any) -> None:
     """Stops ``user`` from logging in; their open sessions stop working at the next request."""
+    check_may_manage(actor=actor, user=user)
     with transaction.atomic():
         user.is_active = False
         user.save(update_fields=["is_active"])
