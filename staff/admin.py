@@ -15,6 +15,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.admin_mixins import AuditedChangesMixin, AuditedViewMixin
+from staff.models import StaffTOTPDevice
 from staff.selectors import account_state
 from staff.services import (
     AccountChangeRefused,
@@ -29,7 +30,16 @@ from staff.types import StaffUser
 
 User = get_user_model()
 
+
+def _actor(request: HttpRequest) -> StaffUser:
+    # The admin reaches its views only for a logged-in, verified staff member.
+    assert isinstance(request.user, User)  # noqa: S101
+    return request.user
+
+
 if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
     UserAdminBase = UserAdmin[StaffUser]
 else:
     # UserAdmin is generic only in django-stubs; at runtime it cannot be subscripted.
@@ -37,7 +47,8 @@ else:
 
 
 # Devices are managed through the user list (reset), never edited directly:
-# their admin would show keys to anyone allowed to view them.
+# their admin would show keys to anyone allowed to view them. django-otp's
+# own device tables stay empty (staff.models holds the devices).
 for model in (TOTPDevice, StaticDevice):
     if admin.site.is_registered(model):
         admin.site.unregister(model)
@@ -53,7 +64,7 @@ class StaffUserAdmin(AuditedViewMixin, AuditedChangesMixin, UserAdminBase):
     actions = ("reset_second_factor", "unlock", "deactivate")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StaffUser]:
-        enrolled = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+        enrolled = StaffTOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
         users: QuerySet[StaffUser] = super().get_queryset(request)
         return users.prefetch_related("groups").annotate(has_second_factor=Exists(enrolled))
 
@@ -84,7 +95,7 @@ class StaffUserAdmin(AuditedViewMixin, AuditedChangesMixin, UserAdminBase):
                 groups=frozenset(g.name for g in groups) if groups is not None else before.groups,
             )
             # Defence in depth: the read-only fields already keep these out of the form.
-            check_account_change(actor=request.user, user=obj, before=before, after=after)
+            check_account_change(actor=_actor(request), user=obj, before=before, after=after)
         super().save_model(request, obj, form, change)
         obj._account_before = before  # type: ignore[attr-defined]
 
@@ -93,13 +104,13 @@ class StaffUserAdmin(AuditedViewMixin, AuditedChangesMixin, UserAdminBase):
         before = getattr(form.instance, "_account_before", None)
         if before is not None:
             record_account_changes(
-                actor=request.user, user=form.instance, before=before, after=account_state(form.instance)
+                actor=_actor(request), user=form.instance, before=before, after=account_state(form.instance)
             )
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
         response = super().user_change_password(request, id, form_url)
         if request.method == "POST" and response.status_code == 302:
-            record_password_changed(actor=request.user, user=self.get_object(request, unquote(id)))
+            record_password_changed(actor=_actor(request), user=self.get_object(request, unquote(id)))
         return response
 
     @admin.display(description=_("Roller"))
@@ -123,16 +134,16 @@ class StaffUserAdmin(AuditedViewMixin, AuditedChangesMixin, UserAdminBase):
     @admin.action(permissions=["change"], description=_("Inaktivera kontona"))
     def deactivate(self, request: HttpRequest, queryset: QuerySet[StaffUser]) -> None:
         # Never the acting administrator's own account.
-        queryset = queryset.exclude(pk=request.user.pk)
+        queryset = queryset.exclude(pk=_actor(request).pk)
         self._each(request, queryset, deactivate_account, _("Kontona är inaktiverade."))
 
     def _each(
-        self, request: HttpRequest, queryset: QuerySet[StaffUser], service: Callable[..., None], done: str
+        self, request: HttpRequest, queryset: QuerySet[StaffUser], service: Callable[..., None], done: "StrOrPromise"
     ) -> None:
         refused = 0
         for user in queryset:
             try:
-                service(actor=request.user, user=user)
+                service(actor=_actor(request), user=user)
             except AccountChangeRefused:
                 refused += 1
         if refused:

@@ -90,7 +90,7 @@ class AnonymousClientHandler(AxesDatabaseHandler):
         """
         this_client, account = (_failures(attempts) for attempts in self.get_user_attempts(request, credentials))
         if account >= settings.STAFF_LOCKOUT_ACCOUNT_CEILING:
-            return max(this_client, get_failure_limit(request, credentials))
+            return max(this_client, int(get_failure_limit(request, credentials)))
         return this_client
 
     def reset_user_attempts(self, request: Any, credentials: dict[str, Any] | None = None) -> int:
@@ -98,7 +98,7 @@ class AnonymousClientHandler(AxesDatabaseHandler):
         # guessing meanwhile keeps the count they have earned.
         this_client = self.filter_user_attempts(request, credentials)[0]
         count, _ = this_client.delete()
-        return count
+        return int(count)
 
     def is_allowed(self, request: Any, credentials: dict[str, Any] | None = None) -> bool:
         _forget_client(request)

@@ -3,20 +3,21 @@
 from dataclasses import dataclass
 from typing import Any
 
-from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from staff.models import BackupCodeDevice, StaffTOTPDevice
 
 
-def confirmed_totp_device(user: Any) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+def confirmed_totp_device(user: Any) -> StaffTOTPDevice | None:
+    device: StaffTOTPDevice | None = StaffTOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+    return device
 
 
 def has_second_factor(user: Any) -> bool:
-    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())
+    return bool(StaffTOTPDevice.objects.filter(user=user, confirmed=True).exists())
 
 
-def backup_code_device(user: Any) -> StaticDevice | None:
-    return StaticDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+def backup_code_device(user: Any) -> BackupCodeDevice | None:
+    device: BackupCodeDevice | None = BackupCodeDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+    return device
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,8 @@ def account_state(user: Any) -> AccountState:
 def second_factor_kinds(user: Any) -> tuple[str, ...]:
     """The kinds of confirmed second factor ``user`` holds, by name, never their secrets."""
     kinds = []
-    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+    if StaffTOTPDevice.objects.filter(user=user, confirmed=True).exists():
         kinds.append("totp")
-    if StaticDevice.objects.filter(user=user, confirmed=True).exists():
+    if BackupCodeDevice.objects.filter(user=user, confirmed=True).exists():
         kinds.append("backup_codes")
     return tuple(kinds)

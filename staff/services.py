@@ -19,11 +19,10 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django_otp.models import Device
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEvent
 from audit.services import record_event
+from staff.models import BackupCode, BackupCodeDevice, StaffTOTPDevice
 from staff.roles import Role
 from staff.selectors import AccountState, second_factor_kinds
 from staff.types import StaffUser
@@ -39,11 +38,11 @@ class EnrolmentError(Exception):
 
 @dataclass(frozen=True)
 class Enrolment:
-    device: TOTPDevice
+    device: StaffTOTPDevice
     backup_codes: list[str]
 
 
-def totp_secret(device: TOTPDevice) -> str:
+def totp_secret(device: StaffTOTPDevice) -> str:
     """The device key as base32, the form authenticator apps accept when typed in."""
     return base64.b32encode(device.bin_key).decode().rstrip("=")
 
@@ -53,32 +52,34 @@ def _enrolment_cutoff() -> datetime:
     return timezone.now() - timedelta(minutes=settings.STAFF_LOGIN_STEP_MINUTES)
 
 
-def start_totp_enrolment(user: StaffUser) -> TOTPDevice:
+def start_totp_enrolment(user: StaffUser) -> StaffTOTPDevice:
     """A new unconfirmed device with a fresh key, for one showing of the enrolment page.
 
     Every showing gets its own secret, so whoever saw an earlier page (with a
     stolen first password) holds a key that dies at the real enrolment.
     Expired unconfirmed devices of ``user`` are removed on the way.
     """
-    TOTPDevice.objects.filter(user=user, confirmed=False, created_at__lt=_enrolment_cutoff()).delete()
-    return TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+    StaffTOTPDevice.objects.filter(user=user, confirmed=False, created_at__lt=_enrolment_cutoff()).delete()
+    device: StaffTOTPDevice = StaffTOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+    return device
 
 
-def pending_totp_device(*, user: StaffUser, device_id: int | None) -> TOTPDevice | None:
+def pending_totp_device(*, user: StaffUser, device_id: int | None) -> StaffTOTPDevice | None:
     """The unconfirmed device ``device_id`` of ``user``, while it has not expired."""
     if device_id is None:
         return None
-    return TOTPDevice.objects.filter(
+    device: StaffTOTPDevice | None = StaffTOTPDevice.objects.filter(
         pk=device_id, user=user, confirmed=False, created_at__gte=_enrolment_cutoff()
     ).first()
+    return device
 
 
 def replace_backup_codes(user: Any) -> list[str]:
     """Creates a fresh set of single-use backup codes; any old set stops working."""
-    StaticDevice.objects.filter(user=user).delete()
-    device = StaticDevice.objects.create(user=user, name=BACKUP_DEVICE_NAME, confirmed=True)
-    codes = [StaticToken.random_token() for _ in range(settings.STAFF_BACKUP_CODE_COUNT)]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    BackupCodeDevice.objects.filter(user=user).delete()
+    device = BackupCodeDevice.objects.create(user=user, name=BACKUP_DEVICE_NAME, confirmed=True)
+    codes = [BackupCode.random_token() for _ in range(settings.STAFF_BACKUP_CODE_COUNT)]
+    BackupCode.objects.bulk_create(BackupCode(device=device, token=code) for code in codes)
     return codes
 
 
@@ -86,7 +87,7 @@ def confirm_enrolment(*, user: Any, device_id: int, token: str) -> Enrolment:
     """Confirms ``user``'s pending TOTP device with a code from the app, and issues backup codes."""
     with transaction.atomic():
         device = (
-            TOTPDevice.objects.select_for_update()
+            StaffTOTPDevice.objects.select_for_update()
             .filter(pk=device_id, user=user, confirmed=False, created_at__gte=_enrolment_cutoff())
             .first()
         )
@@ -96,7 +97,7 @@ def confirm_enrolment(*, user: Any, device_id: int, token: str) -> Enrolment:
         device.save(update_fields=["confirmed"])
         # Every other half-finished enrolment dies with it: a secret shown on
         # another visit of the page must not become a second way in.
-        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        StaffTOTPDevice.objects.filter(user=user, confirmed=False).delete()
         codes = replace_backup_codes(user)
         record_event(actor=user, action="staff.second_factor.enrolled", object_type="auth.User", object_id=user.pk)
     return Enrolment(device=device, backup_codes=codes)
@@ -109,7 +110,7 @@ def verify_second_factor(*, user: Any, token: str) -> Device | None:
     codes slows down quickly.
     """
     token = "".join(token.split()).lower()
-    model: type[Device] = TOTPDevice if token.isdigit() and len(token) == 6 else StaticDevice
+    model: type[Device] = StaffTOTPDevice if token.isdigit() and len(token) == 6 else BackupCodeDevice
     with transaction.atomic():
         device = model.objects.select_for_update().filter(user=user, confirmed=True).order_by("id").first()
         if device is None:
@@ -183,8 +184,8 @@ def reset_second_factor(*, actor: StaffUser, user: Any) -> None:
     check_may_manage(actor=actor, user=user)
     with transaction.atomic():
         before = second_factor_kinds(user)
-        TOTPDevice.objects.filter(user=user).delete()
-        StaticDevice.objects.filter(user=user).delete()
+        StaffTOTPDevice.objects.filter(user=user).delete()
+        BackupCodeDevice.objects.filter(user=user).delete()
         record_event(
             actor=actor,
             action=f"staff.second_factor.reset:{_names(before)}->none",
@@ -212,7 +213,7 @@ def deactivate_account(*, actor: StaffUser, user: Any) -> None:
 @dataclass(frozen=True)
 class FirstAdministrator:
     user: Any
-    device: TOTPDevice
+    device: StaffTOTPDevice
     backup_codes: list[str]
 
 
@@ -235,7 +236,7 @@ def create_first_administrator(*, username: str, password: str) -> FirstAdminist
         user.set_password(password)
         user.save()
         user.groups.add(Group.objects.get(name=Role.ADMINISTRATOR.value))
-        device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=True)
+        device = StaffTOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=True)
         codes = replace_backup_codes(user)
         record_event(actor=None, action="staff.first_administrator.created", object_type="auth.User", object_id=user.pk)
     return FirstAdministrator(user=user, device=device, backup_codes=codes)

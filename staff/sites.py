@@ -59,7 +59,7 @@ class StaffAdminSite(OTPAdminSite):
     def password_change(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         response: HttpResponse = super().password_change(request, extra_context)
         if request.method == "POST" and response.status_code == 302:
-            record_password_changed(actor=request.user, user=request.user)
+            record_password_changed(actor=request.user, user=request.user)  # type: ignore[arg-type]
         return response
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:

@@ -17,11 +17,11 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django_otp.middleware import is_verified as otp_is_verified
 from django_otp.models import Device
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import record_event
 from staff import login, sessions
 from staff.forms import EnrolmentForm, PasswordStepForm, TokenForm
+from staff.models import StaffTOTPDevice
 from staff.selectors import has_second_factor
 from staff.services import (
     EnrolmentError,
@@ -103,7 +103,7 @@ def enrol_step(request: HttpRequest, site: "StaffAdminSite") -> HttpResponse:
     return _render(request, site, "staff/enrol.html", context)
 
 
-def _totp_enrolment_device(request: HttpRequest, user: StaffUser) -> TOTPDevice:
+def _totp_enrolment_device(request: HttpRequest, user: StaffUser) -> StaffTOTPDevice:
     # A fresh secret on every showing of the page; a POST confirms the one this
     # session was shown, and only while it is fresh.
     device = None

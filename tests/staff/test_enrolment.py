@@ -9,8 +9,8 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from staff.models import StaffTOTPDevice
 from staff.roles import Role
 from tests.staff.helpers import found, staff_member
 
@@ -39,7 +39,7 @@ def test_a_secret_seen_before_the_real_enrolment_is_no_second_factor_after_it():
     secret = shown_secret(owner, user)
     assert owner.post(ENROL, {"token": code_from_secret(secret)}).status_code == 200
     assert owner.get("/admin/").status_code == 200
-    assert TOTPDevice.objects.filter(user=user).count() == 1
+    assert StaffTOTPDevice.objects.filter(user=user).count() == 1
 
     # A later time step, so a reused key would not be refused as a replayed code.
     with time_machine.travel(time.time() + 60, tick=True):
@@ -65,8 +65,8 @@ def test_each_visit_shows_a_fresh_secret_and_an_unconfirmed_one_expires(settings
         stale = client.post(ENROL, {"token": code_from_secret(second)})
         assert "Koden stämmer inte" in stale.content.decode()
         # The expired ones are gone; a wrong code keeps the page's own secret for a retry.
-        assert TOTPDevice.objects.filter(user=user, confirmed=False).count() == 1
+        assert StaffTOTPDevice.objects.filter(user=user, confirmed=False).count() == 1
         assert found(r'id="totp-secret">([A-Z2-7]+)<', stale.content.decode()) == third
         assert client.post(ENROL, {"token": code_from_secret(third)}).status_code == 200
-    assert TOTPDevice.objects.filter(user=user, confirmed=False).count() == 0
-    assert TOTPDevice.objects.filter(user=user, confirmed=True).count() == 1
+    assert StaffTOTPDevice.objects.filter(user=user, confirmed=False).count() == 0
+    assert StaffTOTPDevice.objects.filter(user=user, confirmed=True).count() == 1

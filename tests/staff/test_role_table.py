@@ -282,8 +282,7 @@ def test_a_superuser_cannot_edit_its_own_groups_either(client):
 
 
 def test_an_administrator_cannot_take_over_a_superuser(client):
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
+    from staff.models import StaffTOTPDevice
     from tests.factories import confirmed_totp_device
 
     admin_user = staff_member(role=Role.ADMINISTRATOR)
@@ -303,7 +302,7 @@ def test_an_administrator_cannot_take_over_a_superuser(client):
         )
     root.refresh_from_db()
     assert root.is_active
-    assert TOTPDevice.objects.filter(user=root, confirmed=True).exists()
+    assert StaffTOTPDevice.objects.filter(user=root, confirmed=True).exists()
 
     data = change_form_data(client, root)  # the page itself is view-only for an administrator
     data["is_active"] = ""
