@@ -364,3 +364,19 @@ def test_every_change_of_power_is_audited_before_and_after(client):
     } <= actions
     text = " ".join(AuditEvent.objects.values_list("action", flat=True))
     assert new not in text and "pbkdf2" not in text
+
+
+def test_changing_ones_own_password_is_audited(client):
+    from audit.models import AuditEvent
+
+    user = staff_member(role=Role.EDITOR)
+    login_verified(client, user)
+    new = "another-long-password-42"
+    response = client.post(
+        reverse("admin:password_change"),
+        {"old_password": "correct-horse-battery-staple", "new_password1": new, "new_password2": new},
+    )
+    assert response.status_code == 302
+    assert AuditEvent.objects.filter(
+        actor=user, action="staff.account.password:changed", object_id=str(user.pk)
+    ).exists()
