@@ -54,6 +54,19 @@ def next_url(request: HttpRequest) -> str:
     return candidate if _is_safe(request, candidate) else ""
 
 
+def remember_enrolment_device(request: HttpRequest, device_id: int) -> None:
+    """The unconfirmed device whose secret this session was shown last."""
+    pending = request.session.get(PENDING_KEY)
+    if isinstance(pending, dict):
+        request.session[PENDING_KEY] = {**pending, "enrolment_device": device_id}
+
+
+def enrolment_device_id(request: HttpRequest) -> int | None:
+    pending = request.session.get(PENDING_KEY) or {}
+    device_id = pending.get("enrolment_device")
+    return device_id if isinstance(device_id, int) else None
+
+
 def clear(request: HttpRequest) -> None:
     request.session.pop(PENDING_KEY, None)
 

@@ -1,18 +1,50 @@
-"""Reads about staff members' second factors."""
+"""Reads about staff accounts: their second factors and the state the user admin may change."""
 
+from dataclasses import dataclass
 from typing import Any
 
-from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from staff.models import BackupCodeDevice, StaffTOTPDevice
 
 
-def confirmed_totp_device(user: Any) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+def confirmed_totp_device(user: Any) -> StaffTOTPDevice | None:
+    device: StaffTOTPDevice | None = StaffTOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+    return device
 
 
 def has_second_factor(user: Any) -> bool:
-    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())
+    return bool(StaffTOTPDevice.objects.filter(user=user, confirmed=True).exists())
 
 
-def backup_code_device(user: Any) -> StaticDevice | None:
-    return StaticDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+def backup_code_device(user: Any) -> BackupCodeDevice | None:
+    device: BackupCodeDevice | None = BackupCodeDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+    return device
+
+
+@dataclass(frozen=True)
+class AccountState:
+    """What the user admin can change about an account that decides its power."""
+
+    groups: frozenset[str]
+    is_active: bool
+    is_staff: bool
+    is_superuser: bool
+
+
+def account_state(user: Any) -> AccountState:
+    """The account as stored now (not as an unsaved form may have changed it)."""
+    return AccountState(
+        groups=frozenset(user.groups.values_list("name", flat=True)) if user.pk else frozenset(),
+        is_active=bool(user.is_active),
+        is_staff=bool(user.is_staff),
+        is_superuser=bool(user.is_superuser),
+    )
+
+
+def second_factor_kinds(user: Any) -> tuple[str, ...]:
+    """The kinds of confirmed second factor ``user`` holds, by name, never their secrets."""
+    kinds = []
+    if StaffTOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        kinds.append("totp")
+    if BackupCodeDevice.objects.filter(user=user, confirmed=True).exists():
+        kinds.append("backup_codes")
+    return tuple(kinds)

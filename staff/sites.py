@@ -23,6 +23,7 @@ from django_otp.admin import OTPAdminSite
 from privacy.referrer import same_origin_referrer
 from staff import views
 from staff.index_panels import rendered_index_panels
+from staff.services import record_password_changed
 
 
 class StaffAdminSite(OTPAdminSite):
@@ -54,6 +55,12 @@ class StaffAdminSite(OTPAdminSite):
     @method_decorator(never_cache)
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         return views.password_step(request, self)
+
+    def password_change(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        response: HttpResponse = super().password_change(request, extra_context)
+        if request.method == "POST" and response.status_code == 302:
+            record_password_changed(actor=request.user, user=request.user)  # type: ignore[arg-type]
+        return response
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
         # What other apps need staff to see first (a failed retention run, say).

@@ -21,8 +21,17 @@ from django_otp.models import Device
 from audit.services import record_event
 from staff import login, sessions
 from staff.forms import EnrolmentForm, PasswordStepForm, TokenForm
+from staff.models import StaffTOTPDevice
 from staff.selectors import has_second_factor
-from staff.services import EnrolmentError, confirm_enrolment, pending_totp_device, totp_secret, verify_second_factor
+from staff.services import (
+    EnrolmentError,
+    confirm_enrolment,
+    pending_totp_device,
+    start_totp_enrolment,
+    totp_secret,
+    verify_second_factor,
+)
+from staff.types import StaffUser
 
 if TYPE_CHECKING:
     from staff.sites import StaffAdminSite
@@ -65,7 +74,7 @@ def enrol_step(request: HttpRequest, site: "StaffAdminSite") -> HttpResponse:
         return HttpResponseRedirect(reverse("admin:login", current_app=site.name))
     if has_second_factor(user):
         return HttpResponseRedirect(reverse("admin:staff_verify", current_app=site.name))
-    device = pending_totp_device(user)
+    device = _totp_enrolment_device(request, user)
     form = EnrolmentForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -92,6 +101,18 @@ def enrol_step(request: HttpRequest, site: "StaffAdminSite") -> HttpResponse:
         "otpauth_url": device.config_url,
     }
     return _render(request, site, "staff/enrol.html", context)
+
+
+def _totp_enrolment_device(request: HttpRequest, user: StaffUser) -> StaffTOTPDevice:
+    # A fresh secret on every showing of the page; a POST confirms the one this
+    # session was shown, and only while it is fresh.
+    device = None
+    if request.method == "POST":
+        device = pending_totp_device(user=user, device_id=login.enrolment_device_id(request))
+    if device is None:
+        device = start_totp_enrolment(user)
+        login.remember_enrolment_device(request, device.pk)
+    return device
 
 
 def _finish(request: HttpRequest, site: "StaffAdminSite", user: Any, device: Device) -> HttpResponse:

@@ -6,11 +6,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from factory.declarations import Sequence
 from factory.django import DjangoModelFactory, Password
 from factory.helpers import post_generation
 
+from staff.models import StaffTOTPDevice
 from staff.roles import Role
 
 User = get_user_model()
@@ -34,13 +34,14 @@ class StaffUserFactory(DjangoModelFactory[Any]):
             obj.groups.add(Group.objects.get(name=extracted.value))
 
 
-def confirmed_totp_device(user: Any) -> TOTPDevice:
-    return TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+def confirmed_totp_device(user: Any) -> StaffTOTPDevice:
+    device: StaffTOTPDevice = StaffTOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    return device
 
 
-def login_verified(client: Client, user: Any) -> TOTPDevice:
+def login_verified(client: Client, user: Any) -> StaffTOTPDevice:
     """Logs ``user`` in as if they had passed password and TOTP."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or confirmed_totp_device(user)
+    device = StaffTOTPDevice.objects.filter(user=user, confirmed=True).first() or confirmed_totp_device(user)
     client.force_login(user)
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id

@@ -8,9 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django_otp.oath import totp
-from django_otp.plugins.otp_static.models import StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from staff.models import BackupCode, StaffTOTPDevice
 from staff.roles import Role, has_role
 from tests.staff.helpers import found
 
@@ -37,8 +36,8 @@ def test_create_first_admin_prints_a_working_otpauth_url(client, monkeypatch):
 
     user = get_user_model().objects.get(username="chief")
     assert has_role(user, Role.ADMINISTRATOR) and not user.is_superuser
-    assert TOTPDevice.objects.get(user=user).confirmed
-    assert StaticToken.objects.filter(device__user=user).count() == 10
+    assert StaffTOTPDevice.objects.get(user=user).confirmed
+    assert BackupCode.objects.filter(device__user=user).count() == 10
 
     client.post("/admin/login/", {"username": "chief", "password": "a-long-and-unusual-passphrase"})
     assert client.post(reverse("admin:staff_verify"), {"token": code_from_otpauth(url)}).status_code == 302

@@ -229,3 +229,154 @@ def test_every_declared_permission_exists():
             )
         }
         assert group_perms == granted, role
+
+
+# Escalation through the user admin (issue 10, item 5): an administrator
+# holds auth.change_user, and must not turn it into any other power.
+
+
+def change_form_data(client, user) -> dict[str, Any]:
+    """What the browser would send back from ``user``'s change page, unchanged."""
+    page = client.get(reverse("admin:auth_user_change", args=[user.pk]))
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    data: dict[str, Any] = {}
+    for name in form.fields:
+        value = form[name].value()
+        if name in ("last_login", "date_joined"):
+            if value:
+                data[f"{name}_0"], data[f"{name}_1"] = value.date().isoformat(), value.time().strftime("%H:%M:%S")
+        elif isinstance(value, bool):
+            if value:
+                data[name] = "on"
+        elif isinstance(value, list | tuple):
+            data[name] = [getattr(v, "pk", v) for v in value]
+        elif value is not None and name != "password":
+            data[name] = value
+    return data
+
+
+def role_pk(role: Role) -> int:
+    from django.contrib.auth.models import Group
+
+    return Group.objects.get(name=role.value).pk
+
+
+def test_an_administrator_cannot_give_itself_a_role(client):
+    admin_user = staff_member(role=Role.ADMINISTRATOR)
+    login_verified(client, admin_user)
+    data = change_form_data(client, admin_user)
+    data["groups"] = [role_pk(Role.ADMINISTRATOR), role_pk(Role.ANALYST)]
+    client.post(reverse("admin:auth_user_change", args=[admin_user.pk]), data)
+    assert set(admin_user.groups.values_list("name", flat=True)) == {Role.ADMINISTRATOR.value}
+    assert client.get(reverse("admin:hotline_tip_changelist")).status_code == 403
+
+
+def test_a_superuser_cannot_edit_its_own_groups_either(client):
+    root = staff_member(is_superuser=True)
+    login_verified(client, root)
+    data = change_form_data(client, root)
+    data["groups"] = [role_pk(Role.ANALYST)]
+    client.post(reverse("admin:auth_user_change", args=[root.pk]), data)
+    assert not root.groups.exists()
+
+
+def test_an_administrator_cannot_take_over_a_superuser(client):
+    from staff.models import StaffTOTPDevice
+    from tests.factories import confirmed_totp_device
+
+    admin_user = staff_member(role=Role.ADMINISTRATOR)
+    root = staff_member(is_superuser=True)
+    confirmed_totp_device(root)
+    login_verified(client, admin_user)
+    password_page = reverse("admin:auth_user_password_change", args=[root.pk])
+    assert client.get(password_page).status_code == 403
+    new = "a-new-password-for-root-42"
+    assert client.post(password_page, {"password1": new, "password2": new}).status_code == 403
+    root.refresh_from_db()
+    assert not root.check_password(new)
+
+    for action in ("reset_second_factor", "deactivate"):
+        client.post(
+            reverse("admin:auth_user_changelist"), {"action": action, "_selected_action": [root.pk], "index": 0}
+        )
+    root.refresh_from_db()
+    assert root.is_active
+    assert StaffTOTPDevice.objects.filter(user=root, confirmed=True).exists()
+
+    data = change_form_data(client, root)  # the page itself is view-only for an administrator
+    data["is_active"] = ""
+    assert client.post(reverse("admin:auth_user_change", args=[root.pk]), data).status_code == 403
+
+
+def test_an_administrator_cannot_grant_superuser(client):
+    admin_user = staff_member(role=Role.ADMINISTRATOR)
+    colleague = staff_member(role=Role.COUNSELLOR)
+    login_verified(client, admin_user)
+    data = change_form_data(client, colleague)
+    data["is_superuser"] = "on"
+    client.post(reverse("admin:auth_user_change", args=[colleague.pk]), data)
+    colleague.refresh_from_db()
+    assert not colleague.is_superuser
+
+
+def test_a_superuser_may_change_a_superuser_and_grant_superuser(client):
+    root = staff_member(is_superuser=True)
+    other_root = staff_member(is_superuser=True)
+    colleague = staff_member(role=Role.EDITOR)
+    login_verified(client, root)
+    data = change_form_data(client, colleague)
+    data["is_superuser"] = "on"
+    assert client.post(reverse("admin:auth_user_change", args=[colleague.pk]), data).status_code == 302
+    colleague.refresh_from_db()
+    assert colleague.is_superuser
+    new = "a-new-password-for-root-42"
+    password_page = reverse("admin:auth_user_password_change", args=[other_root.pk])
+    assert client.post(password_page, {"password1": new, "password2": new}).status_code == 302
+
+
+def test_every_change_of_power_is_audited_before_and_after(client):
+    from audit.models import AuditEvent
+    from tests.factories import confirmed_totp_device
+
+    admin_user = staff_member(role=Role.ADMINISTRATOR)
+    colleague = staff_member(role=Role.COUNSELLOR)
+    confirmed_totp_device(colleague)
+    login_verified(client, admin_user)
+    data = change_form_data(client, colleague)
+    data["groups"] = [role_pk(Role.COUNSELLOR), role_pk(Role.SUPERVISOR)]
+    data.pop("is_active")
+    assert client.post(reverse("admin:auth_user_change", args=[colleague.pk]), data).status_code == 302
+    new = "a-new-password-for-them-42"
+    password_page = reverse("admin:auth_user_password_change", args=[colleague.pk])
+    assert client.post(password_page, {"password1": new, "password2": new}).status_code == 302
+    client.post(
+        reverse("admin:auth_user_changelist"),
+        {"action": "reset_second_factor", "_selected_action": [colleague.pk], "index": 0},
+    )
+
+    actions = set(AuditEvent.objects.filter(object_id=str(colleague.pk)).values_list("action", flat=True))
+    assert {
+        "staff.account.groups:counsellor->counsellor,supervisor",
+        "staff.account.is_active:true->false",
+        "staff.account.password:changed",
+        "staff.second_factor.reset:totp->none",
+    } <= actions
+    text = " ".join(AuditEvent.objects.values_list("action", flat=True))
+    assert new not in text and "pbkdf2" not in text
+
+
+def test_changing_ones_own_password_is_audited(client):
+    from audit.models import AuditEvent
+
+    user = staff_member(role=Role.EDITOR)
+    login_verified(client, user)
+    new = "another-long-password-42"
+    response = client.post(
+        reverse("admin:password_change"),
+        {"old_password": "correct-horse-battery-staple", "new_password1": new, "new_password2": new},
+    )
+    assert response.status_code == 302
+    assert AuditEvent.objects.filter(
+        actor=user, action="staff.account.password:changed", object_id=str(user.pk)
+    ).exists()

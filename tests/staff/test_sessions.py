@@ -63,13 +63,13 @@ async def test_websocket_checks_refuse_an_expired_session(settings):
     from asgiref.sync import sync_to_async
     from django.contrib.sessions.backends.db import SessionStore
     from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from staff import sessions
+    from staff.models import StaffTOTPDevice
 
     def make():
         user = staff_member(role=Role.COUNSELLOR)
-        device = TOTPDevice.objects.create(user=user, name="t", confirmed=True)
+        device = StaffTOTPDevice.objects.create(user=user, name="t", confirmed=True)
         session = SessionStore()
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id
         sessions.start(session)

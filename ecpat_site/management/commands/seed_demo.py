@@ -6,8 +6,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from staff.models import StaffTOTPDevice
 from staff.services import TOTP_DEVICE_NAME, totp_secret
 
 
@@ -24,9 +24,9 @@ class Command(BaseCommand):
         user.set_password(password)
         user.save()
         # The same device across runs, so an authenticator app set up once keeps working.
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+        device = StaffTOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
         if device is None:
-            device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=True)
+            device = StaffTOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=True)
         self.stdout.write(self.style.SUCCESS("Demo staff login for /admin/ (password, then a code from an app):"))
         self.stdout.write(f"  username: demo\n  password: {password}")
         self.stdout.write(f"  TOTP secret: {totp_secret(device)}")
