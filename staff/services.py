@@ -17,6 +17,7 @@ from django.db import transaction
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from audit.services import record_event
 from staff.roles import Role
@@ -95,6 +96,7 @@ def reset_second_factor(*, actor: Any, user: Any) -> None:
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
         StaticDevice.objects.filter(user=user).delete()
+        WebAuthnCredential.objects.filter(user=user).delete()
         record_event(actor=actor, action="staff.second_factor.reset", object_type="auth.User", object_id=user.pk)
 
 
