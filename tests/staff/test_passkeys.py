@@ -61,6 +61,8 @@ def test_first_login_enrols_a_passkey_and_shows_backup_codes_once(client):
     assert 'id="passkey-register-button"' in page
     assert "/static/django_otp_webauthn/otp_webauthn_register.js" in page
     assert '<script id="otp_webauthn_config" type="application/json">' in page
+    # The library's own script texts, in Swedish, from a same-origin catalog.
+    assert "Nyckeln \\u00e4r tillagd!" in client.get(reverse("admin:staff_passkey_jsi18n")).content.decode()
     client.logout()
 
     enrol_passkey(client, user)
