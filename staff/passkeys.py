@@ -8,6 +8,7 @@ what changed. A passkey never replaces the password: it is the second step.
 from typing import Any
 
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.exceptions import CredentialDisabled, OTPWebAuthnApiError
 from django_otp_webauthn.helpers import WebAuthnHelper
 from django_otp_webauthn.models import WebAuthnCredential
@@ -29,6 +30,9 @@ def register_passkey(*, helper: WebAuthnHelper, user: Any, state: dict[str, Any]
     # No logger: the library would log the browser's answer with the traceback.
     with transaction.atomic(), rewrite_exceptions(logger=None):
         device: WebAuthnCredential = helper.register_complete(user=user, state=state, data=data)
+        # A TOTP secret shown on the enrolment page but never confirmed must
+        # not outlive the enrolment, whichever factor finished it.
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
         record_event(actor=user, action=PASSKEY_ADDED, object_type="auth.User", object_id=user.pk)
     return device
 

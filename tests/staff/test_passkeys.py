@@ -12,6 +12,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from audit.models import AuditEvent
@@ -67,6 +68,8 @@ def test_first_login_enrols_a_passkey_and_shows_backup_codes_once(client):
 
     enrol_passkey(client, user)
     assert WebAuthnCredential.objects.filter(user=user, confirmed=True).count() == 1
+    # The TOTP secret the enrolment page showed is gone with the enrolment.
+    assert not TOTPDevice.objects.filter(user=user).exists()
     assert client.get("/admin/").status_code == 200
     codes_page = client.get(reverse("admin:staff_passkey_backup_codes"))
     codes = re.findall(r"<li><code>([a-z2-7]+)</code></li>", codes_page.content.decode())
