@@ -37,8 +37,8 @@ def main() -> None:
     from django.db.migrations.executor import MigrationExecutor
     from django.test import Client
     from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from staff.models import StaffTOTPDevice
     from staff.roles import Role, sync_role_permissions
     from supportline.models import Conversation, CounsellorProfile, OpeningHours
 
@@ -67,7 +67,7 @@ def main() -> None:
         CounsellorProfile.objects.update_or_create(
             user=user, defaults={"alias": f"Bench{index}", "max_chats": args.cap}
         )
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+        device = StaffTOTPDevice.objects.filter(user=user, confirmed=True).first() or StaffTOTPDevice.objects.create(
             user=user, name="bench", confirmed=True
         )
         client = Client()

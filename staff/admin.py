@@ -13,9 +13,10 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnAttestation, WebAuthnCredential, WebAuthnUserHandle
 
 from audit.admin_mixins import AuditedChangesMixin, AuditedViewMixin
-from staff.models import StaffTOTPDevice
+from staff.models import BackupCodeDevice, StaffTOTPDevice
 from staff.selectors import account_state
 from staff.services import (
     AccountChangeRefused,
@@ -49,7 +50,7 @@ else:
 # Devices are managed through the user list (reset), never edited directly:
 # their admin would show keys to anyone allowed to view them. django-otp's
 # own device tables stay empty (staff.models holds the devices).
-for model in (TOTPDevice, StaticDevice):
+for model in (TOTPDevice, StaticDevice, WebAuthnCredential, WebAuthnAttestation, WebAuthnUserHandle):
     if admin.site.is_registered(model):
         admin.site.unregister(model)
 admin.site.unregister(User)
@@ -64,9 +65,13 @@ class StaffUserAdmin(AuditedViewMixin, AuditedChangesMixin, UserAdminBase):
     actions = ("reset_second_factor", "unlock", "deactivate")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StaffUser]:
-        enrolled = StaffTOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+        totp = StaffTOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+        passkey = WebAuthnCredential.objects.filter(user=OuterRef("pk"), confirmed=True)
+        backup = BackupCodeDevice.objects.filter(user=OuterRef("pk"), confirmed=True, token_set__isnull=False)
         users: QuerySet[StaffUser] = super().get_queryset(request)
-        return users.prefetch_related("groups").annotate(has_second_factor=Exists(enrolled))
+        return users.prefetch_related("groups").annotate(
+            has_totp=Exists(totp), has_passkey=Exists(passkey), has_backup_codes=Exists(backup)
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj: StaffUser | None = None) -> tuple[str, ...]:
         readonly = tuple(super().get_readonly_fields(request, obj))
@@ -117,9 +122,19 @@ class StaffUserAdmin(AuditedViewMixin, AuditedChangesMixin, UserAdminBase):
     def roles(self, obj: StaffUser) -> str:
         return ", ".join(sorted(group.name for group in obj.groups.all()))
 
-    @admin.display(description=_("Tvåstegsverifiering"), boolean=True)
-    def second_factor(self, obj: Any) -> bool:
-        return bool(obj.has_second_factor)
+    @admin.display(description=_("Tvåstegsverifiering"))
+    def second_factor(self, obj: Any) -> str:
+        """Which factors the account holds: an administrator sees who still has none."""
+        factors = [
+            str(label)
+            for held, label in (
+                (obj.has_totp, _("app")),
+                (obj.has_passkey, _("nyckel")),
+                (obj.has_backup_codes, _("reservkoder")),
+            )
+            if held
+        ]
+        return ", ".join(factors) if factors else str(_("ingen"))
 
     @admin.action(
         permissions=["change"], description=_("Återställ tvåstegsverifiering (ny registrering vid nästa inloggning)")

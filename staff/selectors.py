@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from typing import Any
 
+from django_otp_webauthn.models import WebAuthnCredential
+
 from staff.models import BackupCodeDevice, StaffTOTPDevice
 
 
@@ -12,7 +14,9 @@ def confirmed_totp_device(user: Any) -> StaffTOTPDevice | None:
 
 
 def has_second_factor(user: Any) -> bool:
-    return bool(StaffTOTPDevice.objects.filter(user=user, confirmed=True).exists())
+    # A passkey counts: otherwise its holder would be sent to enrolment, where
+    # the password alone could add another factor.
+    return bool(StaffTOTPDevice.objects.filter(user=user, confirmed=True).exists() or has_passkey(user))
 
 
 def backup_code_device(user: Any) -> BackupCodeDevice | None:
@@ -45,6 +49,17 @@ def second_factor_kinds(user: Any) -> tuple[str, ...]:
     kinds = []
     if StaffTOTPDevice.objects.filter(user=user, confirmed=True).exists():
         kinds.append("totp")
+    if has_passkey(user):
+        kinds.append("passkey")
     if BackupCodeDevice.objects.filter(user=user, confirmed=True).exists():
         kinds.append("backup_codes")
     return tuple(kinds)
+
+
+def has_passkey(user: Any) -> bool:
+    return bool(WebAuthnCredential.objects.filter(user=user, confirmed=True).exists())
+
+
+def passkeys(user: Any) -> list[WebAuthnCredential]:
+    """``user``'s confirmed passkeys, oldest first."""
+    return list(WebAuthnCredential.objects.filter(user=user, confirmed=True).order_by("created_at", "id"))

@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django_otp.models import Device
+from django_otp_webauthn.models import WebAuthnCredential
 
 from audit.models import AuditEvent
 from audit.services import record_event
@@ -186,6 +187,7 @@ def reset_second_factor(*, actor: StaffUser, user: Any) -> None:
         before = second_factor_kinds(user)
         StaffTOTPDevice.objects.filter(user=user).delete()
         BackupCodeDevice.objects.filter(user=user).delete()
+        WebAuthnCredential.objects.filter(user=user).delete()
         record_event(
             actor=actor,
             action=f"staff.second_factor.reset:{_names(before)}->none",

@@ -18,10 +18,11 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.i18n import JavaScriptCatalog
 from django_otp.admin import OTPAdminSite
 
 from privacy.referrer import same_origin_referrer
-from staff import views
+from staff import passkey_views, views
 from staff.index_panels import rendered_index_panels
 from staff.services import record_password_changed
 
@@ -47,7 +48,54 @@ class StaffAdminSite(OTPAdminSite):
             path("login/enrol/", same_origin_referrer(self._step(views.enrol_step)), name="staff_enrol"),
         ]
         urls: list[URLResolver | URLPattern] = super().get_urls()
-        return steps + urls
+        return steps + self._passkey_urls() + urls
+
+    def _passkey_urls(self) -> list[URLResolver | URLPattern]:
+        # The JSON ceremonies are reachable before login (the second step);
+        # each view itself decides whose ceremony it runs (staff.passkey_views).
+        def ceremony(view: type[Any]) -> Callable[..., Any]:
+            return same_origin_referrer(view.as_view())
+
+        return [
+            path(
+                "login/passkey/register/begin/",
+                ceremony(passkey_views.BeginPasskeyRegistration),
+                name="staff_passkey_register_begin",
+            ),
+            path(
+                "login/passkey/register/complete/",
+                ceremony(passkey_views.CompletePasskeyRegistration),
+                name="staff_passkey_register_complete",
+            ),
+            path(
+                "login/passkey/verify/begin/",
+                ceremony(passkey_views.BeginPasskeyVerification),
+                name="staff_passkey_verify_begin",
+            ),
+            path(
+                "login/passkey/verify/complete/",
+                ceremony(passkey_views.CompletePasskeyVerification),
+                name="staff_passkey_verify_complete",
+            ),
+            # The library's script texts (gettext) for the pages above.
+            path(
+                "login/passkey/jsi18n/",
+                JavaScriptCatalog.as_view(packages=["django_otp_webauthn"]),
+                name="staff_passkey_jsi18n",
+            ),
+            path(
+                "login/passkey/backup-codes/",
+                self.admin_view(self._bound(passkey_views.backup_codes)),
+                name="staff_passkey_backup_codes",
+            ),
+            path("passkeys/", self.admin_view(self._bound(passkey_views.passkey_list)), name="staff_passkeys"),
+        ]
+
+    def _bound(self, view: Callable[[HttpRequest, "StaffAdminSite"], HttpResponse]) -> Callable[..., HttpResponse]:
+        def bound(request: HttpRequest) -> HttpResponse:
+            return view(request, self)
+
+        return bound
 
     @method_decorator(same_origin_referrer)
     @method_decorator(sensitive_post_parameters("password"))

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    # Passkeys (WebAuthn) as a second factor beside TOTP (staff.passkey_views).
+    "django_otp_webauthn",
     "axes",
     "reversion",
     # Our apps stand on floors: ecpat_site on top, then the features
@@ -410,6 +412,14 @@ STAFF_LOGIN_STEP_MINUTES: int = env.int("STAFF_LOGIN_STEP_MINUTES", default=10)
 STAFF_BACKUP_CODE_COUNT = 10
 OTP_TOTP_ISSUER: str = env("OTP_TOTP_ISSUER", default="ECPAT Sverige")
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Passkeys (django-otp-webauthn). The relying party id is the site's domain:
+# a passkey works only there, and changing it orphans every registered one.
+# The defaults fit a developer's http://localhost:8000; production sets all three.
+OTP_WEBAUTHN_RP_ID: str = env("OTP_WEBAUTHN_RP_ID", default="localhost")
+OTP_WEBAUTHN_RP_NAME: str = env("OTP_WEBAUTHN_RP_NAME", default="ECPAT Sverige")
+OTP_WEBAUTHN_ALLOWED_ORIGINS: list[str] = env.list("OTP_WEBAUTHN_ALLOWED_ORIGINS", default=["http://localhost:8000"])
+# A passkey is a second factor only: the password always comes first.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 # Axes stores no client address and no User-Agent, only a pseudonym (staff.lockout).
 AXES_HANDLER = "staff.lockout.AnonymousClientHandler"
 AXES_CLIENT_IP_CALLABLE = "staff.lockout.client_pseudonym"

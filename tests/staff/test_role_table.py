@@ -28,7 +28,8 @@ MODEL_VIEWS = ("changelist", "add", "change", "history", "delete")
 
 # Site-wide pages every verified staff member reaches (they show only what
 # the role may see), and pages that hold no data at all.
-OPEN_TO_STAFF = {"index", "password_change", "password_change_done", "jsi18n"}
+# staff_passkeys: each staff member's own passkeys and the button to add one.
+OPEN_TO_STAFF = {"index", "password_change", "password_change_done", "jsi18n", "staff_passkeys"}
 NOT_DATA = {
     "login": "redirects a logged-in member to the index",
     "logout": "POST only",
@@ -36,6 +37,13 @@ NOT_DATA = {
     "staff_enrol": "a login step; without a pending login it redirects to the login page",
     "view_on_site": "a redirect to the object's public page, which checks access itself",
     "autocomplete": "checked per ModelAdmin below, where autocomplete_fields exist",
+    # Passkeys: each ceremony runs only for the session's own pending or verified user (tests/staff/test_passkeys.py).
+    "staff_passkey_register_begin": "a login step's JSON ceremony, POST only",
+    "staff_passkey_register_complete": "a login step's JSON ceremony, POST only",
+    "staff_passkey_verify_begin": "a login step's JSON ceremony, POST only",
+    "staff_passkey_verify_complete": "a login step's JSON ceremony, POST only",
+    "staff_passkey_jsi18n": "the passkey script's texts, no data",
+    "staff_passkey_backup_codes": "once after a first passkey enrolment; otherwise it redirects to the index",
 }
 
 
