@@ -9,6 +9,7 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "stod.example.org",
     "HOTLINE_HASH_KEY": "a-long-random-hotline-hash-key-0123456789abcdef",
     "POLICE_HANDOFF_SECRET": "a-long-random-police-handoff-secret-0123456789",
+    "AUDIT_CHAIN_KEY": "a-long-random-audit-chain-key-0123456789abcdef",
 }
 
 
@@ -28,7 +29,14 @@ def test_the_only_silenced_check_is_the_ip_lockout_one(settings):
 
 
 def test_production_refuses_to_start_without_secrets(tmp_path):
-    required = ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "ALLOWED_HOSTS", "HOTLINE_HASH_KEY", "POLICE_HANDOFF_SECRET")
+    required = (
+        "SECRET_KEY",
+        "FIELD_ENCRYPTION_KEYS",
+        "ALLOWED_HOSTS",
+        "HOTLINE_HASH_KEY",
+        "POLICE_HANDOFF_SECRET",
+        "AUDIT_CHAIN_KEY",
+    )
     for missing in required:
         env = {k: v for k, v in PRODUCTION.items() if k != missing}
         result = manage_with("check", DATA_DIR=str(tmp_path), **env)
