@@ -8,6 +8,7 @@ cannot reach.
 """
 
 import hashlib
+import hmac
 import json
 from datetime import timedelta
 
@@ -95,8 +96,6 @@ def unkeyed(previous_hash, created_at, actor_label, action, object_type, object_
     ).encode()
     if key is None:
         return hashlib.sha256(payload).hexdigest()
-    import hmac
-
     return hmac.new(key.encode(), payload, hashlib.sha256).hexdigest()
 
 
@@ -163,7 +162,9 @@ def test_deleting_every_event_and_the_anchor_is_detected():
     write_audit_checkpoint()
     as_superuser(("DELETE FROM audit_auditevent", []), ("DELETE FROM audit_auditchainanchor", []))
     assert first_broken_link() is None
-    assert f"Tail missing: the checkpoint of {verify_chain().checkpoint.at}" in problems()
+    report = verify_chain()
+    assert report.checkpoint is not None
+    assert f"Tail missing: the checkpoint of {report.checkpoint.at}" in problems()
     assert f"end at event {events[2].pk} after 3 events" in problems()
     with pytest.raises(CommandError):
         call_command("verify_audit_chain")
