@@ -1,4 +1,3 @@
-import json
 from dataclasses import dataclass, field
 
 from audit.checkpoints import Checkpoint, checkpoint_file, last_checkpoint_line
@@ -77,6 +76,20 @@ def _checkpoint_problems(checkpoint: Checkpoint, anchor: AuditChainAnchor | None
     return []
 
 
+def tail_check(anchor: AuditChainAnchor | None) -> tuple[Checkpoint | None, list[str], list[str]]:
+    """The last checkpoint, what it finds missing or forged, and notes; cheap: a few queries and the file's end."""
+    line = last_checkpoint_line()
+    if line is None:
+        return None, [], [f"No checkpoint yet in {checkpoint_file()}: the tail cannot be checked."]
+    try:
+        checkpoint = Checkpoint.from_line(line)
+    except (ValueError, KeyError, TypeError):
+        return None, [f"The last line of {checkpoint_file()} is not a checkpoint."], []
+    if not checkpoint.signature_valid():
+        return None, [f"The last checkpoint in {checkpoint_file()} is unsigned or its signature is forged."], []
+    return checkpoint, _checkpoint_problems(checkpoint, anchor), []
+
+
 def verify_chain() -> ChainReport:
     """Checks the whole audit trail: the anchor's signature, every link, and the last checkpoint."""
     report = ChainReport(events=AuditEvent.objects.count())
@@ -92,18 +105,6 @@ def verify_chain() -> ChainReport:
             f"Audit chain broken at event {broken.pk} ({broken}): it was edited or re-hashed without the key, "
             "or an event before it was deleted or inserted."
         )
-    line = last_checkpoint_line()
-    if line is None:
-        report.notes.append(f"No checkpoint yet in {checkpoint_file()}: the tail cannot be checked.")
-        return report
-    try:
-        checkpoint = Checkpoint.from_line(line)
-    except (ValueError, KeyError, TypeError, json.JSONDecodeError):
-        report.problems.append(f"The last line of {checkpoint_file()} is not a checkpoint.")
-        return report
-    if not checkpoint.signature_valid():
-        report.problems.append(f"The last checkpoint in {checkpoint_file()} is unsigned or its signature is forged.")
-        return report
-    report.checkpoint = checkpoint
-    report.problems.extend(_checkpoint_problems(checkpoint, anchor))
+    report.checkpoint, problems, report.notes = tail_check(anchor)
+    report.problems.extend(problems)
     return report

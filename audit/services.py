@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from audit.checkpoints import Checkpoint, append_checkpoint
 from audit.models import GENESIS_HASH, AuditChainAnchor, AuditEvent
-from audit.selectors import chain_head
+from audit.selectors import chain_anchor, chain_head, tail_check
 
 logger = logging.getLogger("audit.checkpoint")
 
@@ -83,12 +83,27 @@ def purge_events_before(cutoff: datetime) -> int:
     return deleted
 
 
-def checkpoint_write() -> Checkpoint:
+class AuditTailMissing(Exception):
+    """The chain no longer holds what the last checkpoint saw; no new checkpoint may paper over it."""
+
+
+def checkpoint_write(*, after_investigation: bool = False) -> Checkpoint:
     """Writes a signed checkpoint of the chain's head to the log and the checkpoint file.
 
     ``count`` is every event the chain has held: those present plus those
     retention deleted, a sum that only grows, whatever retention does later.
+
+    First compares the chain with the last checkpoint: if its tail is gone (or
+    the last checkpoint is forged) this logs an error and raises
+    ``AuditTailMissing`` instead, so a truncation is never laundered into a
+    fresh checkpoint; ``after_investigation=True`` (``verify_audit_chain
+    --new-checkpoint``) writes one anyway, once a person has looked.
     """
+    _previous, problems, _notes = tail_check(chain_anchor())
+    if problems and not after_investigation:
+        for problem in problems:
+            logger.error("audit chain: %s", problem)
+        raise AuditTailMissing(" ".join(problems))
     with transaction.atomic():
         # Head, count and anchor from one consistent moment: no append or purge in between.
         _lock_chain()

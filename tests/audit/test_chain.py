@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from audit.models import GENESIS_HASH, AuditChainAnchor, AuditEvent
 from audit.selectors import first_broken_link, verify_chain
-from audit.services import purge_events_before, record_event
+from audit.services import AuditTailMissing, purge_events_before, record_event
 from audit.tasks import write_audit_checkpoint
 from tests.staff.helpers import staff_member
 
@@ -168,6 +168,33 @@ def test_deleting_every_event_and_the_anchor_is_detected():
     assert f"end at event {events[2].pk} after 3 events" in problems()
     with pytest.raises(CommandError):
         call_command("verify_audit_chain")
+
+
+def test_the_next_checkpoint_does_not_paper_over_a_missing_tail(checkpoint_file, caplog):
+    user = staff_member()
+    events = three_events(user)
+    write_audit_checkpoint()
+    as_superuser(("DELETE FROM audit_auditevent WHERE id = %s", [events[2].pk]))
+    three_events(user, start=3)
+
+    with pytest.raises(AuditTailMissing):
+        write_audit_checkpoint()
+
+    assert len(checkpoint_file.read_text().splitlines()) == 1
+    assert any(r.levelname == "ERROR" and "Tail missing" in r.getMessage() for r in caplog.records)
+    assert "Tail missing" in problems()
+    # Once someone has looked into it, they start a new checkpoint by hand.
+    with pytest.raises(CommandError, match="Tail missing"):
+        call_command("verify_audit_chain", "--new-checkpoint")
+    call_command("verify_audit_chain")
+
+
+def test_recording_an_event_costs_three_queries(django_assert_num_queries):
+    user = staff_member()
+    record_event(actor=user, action="staff.login.succeeded")
+    # The chain lock (PostgreSQL only), the head's hash, the insert; plus the test's savepoint pair.
+    with django_assert_num_queries((3 if connection.vendor == "postgresql" else 2) + 2):
+        record_event(actor=user, action="staff.login.succeeded")
 
 
 def test_the_checkpoint_goes_to_the_log_and_an_append_only_file(checkpoint_file, caplog, settings):
