@@ -1,4 +1,5 @@
 import hashlib
+import hmac
 import json
 
 from django.conf import settings
@@ -8,12 +9,25 @@ from django.utils import timezone
 GENESIS_HASH = "0" * 64
 
 
+def chain_mac(*parts: object) -> str:
+    """HMAC-SHA256 under ``AUDIT_CHAIN_KEY`` of the parts as canonical JSON.
+
+    The key lives only in the environment, never in the database, so someone
+    who can rewrite the audit table cannot compute a hash that verifies.
+    """
+    payload = json.dumps(parts, separators=(",", ":"), ensure_ascii=False)
+    return hmac.new(settings.AUDIT_CHAIN_KEY.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
 class AuditEvent(models.Model):
     """One staff action or view. Never holds the content that was seen or changed.
 
-    Each event's hash covers its own fields and the previous event's hash, so
-    editing or deleting a row breaks the chain from there on
-    (``manage.py verify_audit_chain`` finds the first broken link).
+    Each event's hash is an HMAC (key ``AUDIT_CHAIN_KEY``, never in the
+    database) of its own fields and the previous event's hash, so editing or
+    deleting a row breaks the chain from there on, and the later hashes cannot
+    be recomputed without the key (``manage.py verify_audit_chain`` finds the
+    first broken link). On PostgreSQL a trigger refuses UPDATE and DELETE
+    outside the retention purge (migration 0005).
     """
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -39,6 +53,17 @@ class AuditEvent(models.Model):
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
 
     def compute_hash(self) -> str:
+        return chain_mac(
+            self.previous_hash,
+            self.created_at.isoformat(),
+            self.actor_label,
+            self.action,
+            self.object_type,
+            self.object_id,
+        )
+
+    def compute_unkeyed_hash(self) -> str:
+        """The hash before the chain was keyed (migration 0004 re-chains rows that still verify with it)."""
         payload = json.dumps(
             [
                 self.previous_hash,
@@ -57,14 +82,19 @@ class AuditEvent(models.Model):
 class AuditChainAnchor(models.Model):
     """Where the chain starts once retention has deleted its oldest events.
 
-    Holds the hash of the last deleted event: the oldest remaining event must
-    point at it, so deleting old events outside retention is still detected.
-    One row at most.
+    Holds the hash and id of the last deleted event and how many events
+    retention has deleted in all: the oldest remaining event must point at
+    ``hash``, so deleting old events outside retention is still detected.
+    ``signature`` is an HMAC of those fields under ``AUDIT_CHAIN_KEY``: an
+    anchor written by anyone but the purge does not verify. One row at most.
     """
 
     hash = models.CharField(max_length=64)
     deleted_events = models.PositiveBigIntegerField(default=0)
+    # Highest id retention has deleted; 0 before the first keyed purge.
+    last_deleted_id = models.PositiveBigIntegerField(default=0)
     updated_at = models.DateTimeField(default=timezone.now)
+    signature = models.CharField(max_length=64, blank=True)
 
     class Meta:
         default_permissions = ()
@@ -72,3 +102,12 @@ class AuditChainAnchor(models.Model):
 
     def __str__(self) -> str:
         return self.hash
+
+    def compute_signature(self) -> str:
+        return chain_mac("anchor", self.hash, self.deleted_events, self.last_deleted_id, self.updated_at.isoformat())
+
+    def sign(self) -> None:
+        self.signature = self.compute_signature()
+
+    def signature_valid(self) -> bool:
+        return hmac.compare_digest(self.signature, self.compute_signature())

@@ -430,6 +430,14 @@ AXES_SENSITIVE_PARAMETERS = ["password", "token", "otp_token", "csrfmiddlewareto
 AXES_ENABLE_ADMIN = False
 # A retention kind whose last successful run is older than this counts as missed.
 RETENTION_MISSED_AFTER_HOURS: int = env.int("RETENTION_MISSED_AFTER_HOURS", default=48)
+# Keys the audit chain's HMACs, the purge anchors and the checkpoints. It must
+# never be stored in the database: whoever can write the audit table should not
+# also be able to re-sign it. A development default only; production.py requires its own.
+AUDIT_CHAIN_KEY: str = env("AUDIT_CHAIN_KEY", default="insecure-local-audit-chain-key")
+# Append-only file of signed checkpoints of the chain's head (also sent to the log),
+# written by beat every AUDIT_CHECKPOINT_SECONDS; keep it on storage the database cannot reach.
+AUDIT_CHECKPOINT_FILE = Path(env("AUDIT_CHECKPOINT_FILE", default=str(DATA_DIR / "audit" / "checkpoints.jsonl")))
+AUDIT_CHECKPOINT_SECONDS: int = env.int("AUDIT_CHECKPOINT_SECONDS", default=300)
 
 # --- hotline ---------------------------------------------------------------
 # Keyed hashes of normalised URLs (de-duplication) and of receipt lookups.
@@ -501,6 +509,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "hotline.tasks.sweep_police_handoffs",
         "schedule": POLICE_HANDOFF_SWEEP_SECONDS,
     },
+    "audit-write-checkpoint": {"task": "audit.tasks.write_audit_checkpoint", "schedule": AUDIT_CHECKPOINT_SECONDS},
     "prevention-publish-due-articles": {"task": "prevention.tasks.publish_due_articles", "schedule": 60},
     "supportline-sweep-abandoned": {"task": "supportline.tasks.sweep_abandoned", "schedule": 60},
 }

@@ -13,6 +13,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so a live ASGI server in a subprocess sees test data.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The audit tables refuse TRUNCATE (audit migration 0005); pytest-django's
+    # flush between transactional tests needs it, and only this profile sets it.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c ecpat.audit_truncate=on"
+
 # Serve static files from the source folders without a collectstatic step.
 STORAGES = {
     **STORAGES,

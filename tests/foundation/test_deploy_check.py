@@ -14,6 +14,7 @@ PRODUCTION = {
     "POLICE_HANDOFF_PUBLIC_KEY": "h7b3Hq1YtQm9W0cVgC8o2JxkH3d0q2oKxW3Zy1n5pVo=",
     "DATABASE_URL": "postgres://ecpat:secret@postgres.internal:5432/ecpat",
     "REDIS_URL": "redis://redis.internal:6379/0",
+    "AUDIT_CHAIN_KEY": "a-long-random-audit-chain-key-0123456789abcdef",
 }
 
 
@@ -40,6 +41,7 @@ def test_production_refuses_to_start_without_secrets(tmp_path):
         "HOTLINE_HASH_KEY",
         "POLICE_HANDOFF_SECRET",
         "POLICE_HANDOFF_PUBLIC_KEY",
+        "AUDIT_CHAIN_KEY",
     )
     for missing in required:
         env = {k: v for k, v in PRODUCTION.items() if k != missing}
