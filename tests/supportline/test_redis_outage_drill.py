@@ -3,22 +3,19 @@
 Visitors sit on one web process and their counsellors on another, both on a
 private ``redis-server`` that the test kills for about ten seconds and starts
 again on the same port. While it is down, messages travel by the database
-(degraded mode: each process polls for new ``seq``s); once it is back,
+(degraded mode: each socket polls for new ``seq``s, supportline/outage.py); once it is back,
 latency returns to the pub/sub path's.
 
 Redis also serves the cache, and a visitor's message passes the rate limiter:
-this drill needs the cache and the limiters to fall back when Redis is away
-(the resilience work of issue 15).
+both fall back when Redis is away (resilience/, privacy/ratelimit.py).
+supportline/test_redis_outage.py is the small in-process version of this drill.
 """
 
 import asyncio
 import contextlib
 import json
-import os
 import signal
-import socket
 import statistics
-import subprocess
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +24,7 @@ import pytest
 import websockets
 
 from supportline.models import Conversation, CounsellorProfile, Message
-from tests.processes import AsgiServer, database_url_for_subprocess, free_port, service_env
+from tests.processes import AsgiServer, RedisServer, database_url_for_subprocess, service_env
 from tests.supportline.helpers import adb, new_client_id, open_all_week, origin_of, verified_staff_cookie
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -38,36 +35,6 @@ OUTAGE_SECONDS = 10.0
 DEGRADED_LATENCY = 6.0  # seconds: poll interval, probe and a loaded machine
 VISITOR_EVERY = 2.0
 COUNSELLOR_EVERY = 4.0
-
-
-class PrivateRedis:
-    """A ``redis-server`` of the test's own on a free port; never the shared one."""
-
-    def __init__(self, folder):
-        self.port = free_port()
-        self.folder = folder
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self):
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self):
-        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        self.process = subprocess.Popen(
-            [*args, "--dir", str(self.folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                return
-            time.sleep(0.05)
-        raise TimeoutError("redis-server did not start")
-
-    def kill(self):
-        if self.process and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait()
 
 
 @dataclass
@@ -106,7 +73,7 @@ async def read_frames(side: Side, conversation_of_visitor: int | None = None):
 
 @pytest.fixture
 def private_stack(django_db_setup, tmp_path):
-    redis = PrivateRedis(tmp_path)
+    redis = RedisServer(tmp_path / "redis")
     redis.start()
     env = service_env(
         DATABASE_URL=database_url_for_subprocess(),
@@ -123,7 +90,7 @@ def private_stack(django_db_setup, tmp_path):
     finally:
         for server in servers:
             server.stop()
-        redis.kill()
+        redis.stop()
 
 
 async def connect(server, path, cookie=None):
@@ -210,7 +177,7 @@ async def test_chats_keep_flowing_while_redis_is_down_and_switch_back(private_st
     try:
         await asyncio.sleep(3)
         outage_started = time.monotonic()
-        await asyncio.to_thread(redis.kill)
+        await asyncio.to_thread(redis.stop, signal.SIGKILL)
         await asyncio.sleep(OUTAGE_SECONDS)
         await asyncio.to_thread(redis.start)
         outage_ended = time.monotonic()
