@@ -12,6 +12,17 @@ from tests.hotline.receiver import PoliceReceiver
 
 POLICE_SECRET = "test-police-secret"
 
+# The public tip form as a browser posts it: one address, nothing urgent.
+TIP_FORM = {
+    "urls": "https://example.com/x",
+    "place": "",
+    "category": "abuse_material",
+    "occurred": "i morse",
+    "description": "Bilder på ett barn.",
+    "contact": "",
+    "website": "",
+}
+
 
 def submit_tip(**overrides: Any) -> services.SubmittedTip:
     values: dict[str, Any] = {
