@@ -217,6 +217,20 @@ class CeleryWorker(ManagedProcess):
         raise TimeoutError(f"worker not ready:\n{self.output()}")
 
 
+def ping_both_queues(env: dict[str, str], log_path: Path, pool: str = "prefork") -> str:
+    """Starts a worker, has ``manage.py ping_worker`` reach it on both queues, and returns the worker's log."""
+    worker = CeleryWorker(env, log_path=log_path, pool=pool)
+    worker.start()
+    try:
+        result = manage("ping_worker", "--timeout", "30", env=env)
+    finally:
+        worker.stop()
+    assert result.returncode == 0, result.stdout + result.stderr + worker.output()
+    assert "default: pong" in result.stdout
+    assert "police_handoff: pong" in result.stdout
+    return worker.output()
+
+
 class _NeutralHandler(http.server.BaseHTTPRequestHandler):
     body = b"<!doctype html><html lang='sv'><head><title>Neutral</title></head><body><h1>Vadret idag</h1></body></html>"
 
