@@ -15,8 +15,11 @@ def chain_mac(*parts: object) -> str:
     The key lives only in the environment, never in the database, so someone
     who can rewrite the audit table cannot compute a hash that verifies.
     """
-    payload = json.dumps(parts, separators=(",", ":"), ensure_ascii=False)
-    return hmac.new(settings.AUDIT_CHAIN_KEY.encode(), payload.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(settings.AUDIT_CHAIN_KEY.encode(), _canonical(parts), hashlib.sha256).hexdigest()
+
+
+def _canonical(parts: tuple[object, ...]) -> bytes:
+    return json.dumps(parts, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class AuditEvent(models.Model):
@@ -53,7 +56,15 @@ class AuditEvent(models.Model):
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
 
     def compute_hash(self) -> str:
-        return chain_mac(
+        return chain_mac(*self._chained_parts())
+
+    def compute_unkeyed_hash(self) -> str:
+        """The hash before the chain was keyed (migration 0004 re-chains rows that still verify with it)."""
+        return hashlib.sha256(_canonical(self._chained_parts())).hexdigest()
+
+    def _chained_parts(self) -> tuple[object, ...]:
+        """What the hash covers: the previous event's hash and this event's own fields, the actor by label."""
+        return (
             self.previous_hash,
             self.created_at.isoformat(),
             self.actor_label,
@@ -61,22 +72,6 @@ class AuditEvent(models.Model):
             self.object_type,
             self.object_id,
         )
-
-    def compute_unkeyed_hash(self) -> str:
-        """The hash before the chain was keyed (migration 0004 re-chains rows that still verify with it)."""
-        payload = json.dumps(
-            [
-                self.previous_hash,
-                self.created_at.isoformat(),
-                self.actor_label,
-                self.action,
-                self.object_type,
-                self.object_id,
-            ],
-            separators=(",", ":"),
-            ensure_ascii=False,
-        )
-        return hashlib.sha256(payload.encode()).hexdigest()
 
 
 class AuditChainAnchor(models.Model):

@@ -1,23 +1,15 @@
 import dataclasses
-
-from django import db
-from health_check.base import HealthCheck
-from health_check.exceptions import ServiceUnavailable
+from typing import ClassVar
 
 from hotline.selectors import handoff_health
+from resilience.health import DatabaseReadCheck
 
 
 @dataclasses.dataclass
-class PoliceHandoffs(HealthCheck):
+class PoliceHandoffs(DatabaseReadCheck):
     """Fails when an urgent hand-off waits too long or the receiver keeps failing."""
 
-    def run(self) -> None:
-        try:
-            health = handoff_health()
-        except db.Error as exc:
-            raise ServiceUnavailable("Hand-offs unreadable") from exc
-        finally:
-            # Runs in the health view's worker thread: give the connection back.
-            db.connection.close()
-        if not health.ok:
-            raise ServiceUnavailable("; ".join(health.problems))
+    unreadable: ClassVar[str] = "Hand-offs unreadable"
+
+    def problems(self) -> list[str]:
+        return handoff_health().problems

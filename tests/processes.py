@@ -40,6 +40,26 @@ def clean_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+# Production settings with placeholder secrets and services: all they need to load, and nothing more.
+PRODUCTION_ENV = {
+    "DJANGO_ENV": "production",
+    "SECRET_KEY": "a-long-random-production-secret-key-with-enough-entropy-0123456789",
+    "FIELD_ENCRYPTION_KEYS": "Jk8T7QH6l2lcXq0wmKzK5b9E6wq1Pz3c8X0s4mYtR2A=",
+    "ALLOWED_HOSTS": "stod.example.org",
+    "HOTLINE_HASH_KEY": "a-long-random-hotline-hash-key-0123456789abcdef",
+    "POLICE_HANDOFF_SECRET": "a-long-random-police-handoff-secret-0123456789",
+    "POLICE_HANDOFF_PUBLIC_KEY": "h7b3Hq1YtQm9W0cVgC8o2JxkH3d0q2oKxW3Zy1n5pVo=",
+    "DATABASE_URL": "postgres://ecpat:secret@postgres.internal:5432/ecpat",
+    "REDIS_URL": "redis://redis.internal:6379/0",
+    "AUDIT_CHAIN_KEY": "a-long-random-audit-chain-key-0123456789abcdef",
+}
+
+
+def production_env(**changes: str | None) -> dict[str, str]:
+    """``PRODUCTION_ENV`` with ``changes``; a change to None leaves that variable out."""
+    return {k: v for k, v in {**PRODUCTION_ENV, **changes}.items() if v is not None}
+
+
 def service_env(**overrides: str) -> dict[str, str]:
     """Environment for a subprocess in the same mode as this test run."""
     env = clean_env(DJANGO_SETTINGS_MODULE="ecpat_site.settings.test")
@@ -195,6 +215,20 @@ class CeleryWorker(ManagedProcess):
                 return
             time.sleep(0.2)
         raise TimeoutError(f"worker not ready:\n{self.output()}")
+
+
+def ping_both_queues(env: dict[str, str], log_path: Path, pool: str = "prefork") -> str:
+    """Starts a worker, has ``manage.py ping_worker`` reach it on both queues, and returns the worker's log."""
+    worker = CeleryWorker(env, log_path=log_path, pool=pool)
+    worker.start()
+    try:
+        result = manage("ping_worker", "--timeout", "30", env=env)
+    finally:
+        worker.stop()
+    assert result.returncode == 0, result.stdout + result.stderr + worker.output()
+    assert "default: pong" in result.stdout
+    assert "police_handoff: pong" in result.stdout
+    return worker.output()
 
 
 class _NeutralHandler(http.server.BaseHTTPRequestHandler):

@@ -2,20 +2,7 @@
 
 import pytest
 
-from tests.processes import clean_env, manage
-
-PRODUCTION = {
-    "DJANGO_ENV": "production",
-    "SECRET_KEY": "a-long-random-production-secret-key-with-enough-entropy-0123456789",
-    "FIELD_ENCRYPTION_KEYS": "Jk8T7QH6l2lcXq0wmKzK5b9E6wq1Pz3c8X0s4mYtR2A=",
-    "ALLOWED_HOSTS": "stod.example.org",
-    "HOTLINE_HASH_KEY": "a-long-random-hotline-hash-key-0123456789abcdef",
-    "POLICE_HANDOFF_SECRET": "a-long-random-police-handoff-secret-0123456789",
-    "POLICE_HANDOFF_PUBLIC_KEY": "h7b3Hq1YtQm9W0cVgC8o2JxkH3d0q2oKxW3Zy1n5pVo=",
-    "DATABASE_URL": "postgres://ecpat:secret@postgres.internal:5432/ecpat",
-    "REDIS_URL": "redis://redis.internal:6379/0",
-    "AUDIT_CHAIN_KEY": "a-long-random-audit-chain-key-0123456789abcdef",
-}
+from tests.processes import clean_env, manage, production_env
 
 
 def manage_with(*args, **env):
@@ -23,7 +10,7 @@ def manage_with(*args, **env):
 
 
 def test_check_deploy_reports_nothing(tmp_path):
-    result = manage_with("check", "--deploy", "--fail-level", "WARNING", DATA_DIR=str(tmp_path), **PRODUCTION)
+    result = manage_with("check", "--deploy", "--fail-level", "WARNING", DATA_DIR=str(tmp_path), **production_env())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
 
@@ -44,8 +31,7 @@ def test_production_refuses_to_start_without_secrets(tmp_path):
         "AUDIT_CHAIN_KEY",
     )
     for missing in required:
-        env = {k: v for k, v in PRODUCTION.items() if k != missing}
-        result = manage_with("check", DATA_DIR=str(tmp_path), **env)
+        result = manage_with("check", DATA_DIR=str(tmp_path), **production_env(**{missing: None}))
         assert result.returncode != 0
         assert missing in result.stderr
 
@@ -60,14 +46,13 @@ def test_production_refuses_to_start_without_secrets(tmp_path):
     ],
 )
 def test_production_refuses_to_start_on_the_embedded_defaults(tmp_path, change, message):
-    env = {k: v for k, v in {**PRODUCTION, **change}.items() if v is not None}
-    result = manage_with("check", DATA_DIR=str(tmp_path), **env)
+    result = manage_with("check", DATA_DIR=str(tmp_path), **production_env(**change))
     assert result.returncode != 0
     assert message in result.stderr
     assert not (tmp_path / "db.sqlite3").exists()
 
 
 def test_redis_sentinels_stand_in_for_redis_url(tmp_path):
-    env = {k: v for k, v in PRODUCTION.items() if k != "REDIS_URL"}
-    result = manage_with("check", DATA_DIR=str(tmp_path), REDIS_SENTINELS="sentinel-1:26379", **env)
+    env = production_env(REDIS_URL=None, REDIS_SENTINELS="sentinel-1:26379")
+    result = manage_with("check", DATA_DIR=str(tmp_path), **env)
     assert result.returncode == 0, result.stderr

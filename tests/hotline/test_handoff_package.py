@@ -16,34 +16,16 @@ from nacl.public import PrivateKey, SealedBox
 from hotline import selectors, services
 from hotline.handoff import build_package
 from hotline.models import HandoffAttempt, PoliceHandoff
-from tests.hotline.conftest import submit_tip
-from tests.hotline.receiver import PoliceReceiver
+from tests.hotline.conftest import POLICE_SECRET, submit_tip, tls_receiver
 from tests.processes import free_port
 
 pytestmark = pytest.mark.django_db
 
-SECRET = "test-police-secret"
-
-
-@pytest.fixture
-def https_settings(settings):
-    settings.POLICE_HANDOFF_BACKEND = "https"
-    settings.POLICE_HANDOFF_SECRET = SECRET
-    settings.POLICE_HANDOFF_PUBLIC_KEY = ""
-    settings.POLICE_HANDOFF_TIMEOUT_SECONDS = 3
-    settings.POLICE_HANDOFF_MAX_ATTEMPTS = 3
-    settings.POLICE_HANDOFF_RETRY_BASE_SECONDS = 0.01
-    return settings
-
 
 @pytest.fixture
 def receiver(https_settings, request, tmp_path):
-    script = getattr(request, "param", ())
-    receiver = PoliceReceiver(SECRET, script=script, tls_dir=tmp_path / "tls").start()
-    https_settings.POLICE_HANDOFF_URL = receiver.url
-    https_settings.POLICE_HANDOFF_CA_FILE = str(receiver.certificate)
-    yield receiver
-    receiver.stop()
+    with tls_receiver(https_settings, tmp_path, script=getattr(request, "param", ())) as receiver:
+        yield receiver
 
 
 def urgent_handoff(**overrides):
@@ -161,14 +143,14 @@ def test_a_concurrent_claim_is_refused_while_a_lease_is_held(receiver):
 def test_dropfolder_writes_one_signed_file_atomically(settings, tmp_path):
     settings.POLICE_HANDOFF_BACKEND = "dropfolder"
     settings.POLICE_HANDOFF_DROPFOLDER = str(tmp_path / "drop")
-    settings.POLICE_HANDOFF_SECRET = SECRET
+    settings.POLICE_HANDOFF_SECRET = POLICE_SECRET
     handoff = urgent_handoff()
     assert services.handoff_attempt(handoff_id=handoff.pk).result == services.AttemptResult.DELIVERED
     files = list(Path(tmp_path / "drop").iterdir())
     assert [f.name for f in files] == [f"{handoff.idempotency_key}.json"]
     envelope = json.loads(files[0].read_text())
     body = base64.b64decode(envelope["body"])
-    assert envelope["signature"] == "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert envelope["signature"] == "sha256=" + hmac.new(POLICE_SECRET.encode(), body, hashlib.sha256).hexdigest()
     assert json.loads(body)["handoff_id"] == str(handoff.idempotency_key)
     handoff.refresh_from_db()
     assert handoff.acknowledgement == files[0].name

@@ -14,32 +14,11 @@ from nacl.public import PrivateKey
 
 from hotline import services
 from hotline.models import HandoffAttempt, PoliceHandoff
-from tests.hotline.conftest import submit_tip
+from tests.hotline.conftest import POLICE_SECRET, submit_tip, tls_receiver
 from tests.hotline.receiver import PoliceReceiver
-from tests.processes import clean_env, manage
+from tests.processes import clean_env, manage, production_env
 
 pytestmark = pytest.mark.django_db
-
-SECRET = "trust-police-secret"
-
-
-@pytest.fixture
-def https_settings(settings):
-    settings.POLICE_HANDOFF_BACKEND = "https"
-    settings.POLICE_HANDOFF_SECRET = SECRET
-    settings.POLICE_HANDOFF_PUBLIC_KEY = ""
-    settings.POLICE_HANDOFF_ALLOW_UNSEALED = True
-    settings.POLICE_HANDOFF_REQUIRE_HTTPS = True
-    settings.POLICE_HANDOFF_TIMEOUT_SECONDS = 3
-    settings.POLICE_HANDOFF_MAX_ATTEMPTS = 3
-    return settings
-
-
-def tls_receiver(settings, tmp_path, script=(), trusted=True):
-    receiver = PoliceReceiver(SECRET, script=script, tls_dir=tmp_path / "tls").start()
-    settings.POLICE_HANDOFF_URL = receiver.url
-    settings.POLICE_HANDOFF_CA_FILE = str(receiver.certificate) if trusted else ""
-    return receiver
 
 
 def attempt_once():
@@ -51,11 +30,8 @@ def attempt_once():
 
 
 def test_a_redirect_is_a_failure_and_never_followed_as_a_get(https_settings, tmp_path):
-    receiver = tls_receiver(https_settings, tmp_path, script=("redirect",))
-    try:
+    with tls_receiver(https_settings, tmp_path, script=("redirect",)) as receiver:
         report, handoff, attempt = attempt_once()
-    finally:
-        receiver.stop()
     assert report.result != services.AttemptResult.DELIVERED
     assert handoff.status == PoliceHandoff.Status.FAILED
     assert handoff.acknowledgement == ""
@@ -66,7 +42,7 @@ def test_a_redirect_is_a_failure_and_never_followed_as_a_get(https_settings, tmp
 
 
 def test_a_plain_http_url_is_refused_before_anything_is_sent(https_settings):
-    receiver = PoliceReceiver(SECRET).start()
+    receiver = PoliceReceiver(POLICE_SECRET).start()
     https_settings.POLICE_HANDOFF_URL = receiver.url
     try:
         _report, handoff, attempt = attempt_once()
@@ -81,11 +57,8 @@ def test_a_plain_http_url_is_refused_before_anything_is_sent(https_settings):
 
 @pytest.mark.parametrize("answer", ["no-receipt", 204])
 def test_a_2xx_without_the_receivers_receipt_is_not_delivered(https_settings, tmp_path, answer):
-    receiver = tls_receiver(https_settings, tmp_path, script=(answer,))
-    try:
+    with tls_receiver(https_settings, tmp_path, script=(answer,)):
         report, handoff, attempt = attempt_once()
-    finally:
-        receiver.stop()
     assert report.result == services.AttemptResult.RETRY_SCHEDULED
     assert handoff.status == PoliceHandoff.Status.PENDING
     assert attempt.outcome == HandoffAttempt.Outcome.RETRY
@@ -93,11 +66,8 @@ def test_a_2xx_without_the_receivers_receipt_is_not_delivered(https_settings, tm
 
 
 def test_an_untrusted_certificate_is_a_tls_failure(https_settings, tmp_path):
-    receiver = tls_receiver(https_settings, tmp_path, trusted=False)
-    try:
+    with tls_receiver(https_settings, tmp_path, trusted=False) as receiver:
         report, handoff, attempt = attempt_once()
-    finally:
-        receiver.stop()
     assert report.result == services.AttemptResult.RETRY_SCHEDULED
     assert handoff.status == PoliceHandoff.Status.PENDING
     assert attempt.outcome == HandoffAttempt.Outcome.RETRY
@@ -106,11 +76,8 @@ def test_an_untrusted_certificate_is_a_tls_failure(https_settings, tmp_path):
 
 
 def test_the_same_receiver_trusted_through_the_ca_file_gets_a_verified_delivery(https_settings, tmp_path):
-    receiver = tls_receiver(https_settings, tmp_path)
-    try:
+    with tls_receiver(https_settings, tmp_path):
         report, handoff, attempt = attempt_once()
-    finally:
-        receiver.stop()
     assert report.result == services.AttemptResult.DELIVERED
     assert handoff.acknowledgement == "POL-0001"
     assert (attempt.outcome, attempt.status_code) == (HandoffAttempt.Outcome.ACCEPTED, 200)
@@ -118,8 +85,7 @@ def test_the_same_receiver_trusted_through_the_ca_file_gets_a_verified_delivery(
 
 def test_an_unsealed_package_is_refused_when_unsealed_is_not_allowed(https_settings, tmp_path):
     https_settings.POLICE_HANDOFF_ALLOW_UNSEALED = False
-    receiver = tls_receiver(https_settings, tmp_path)
-    try:
+    with tls_receiver(https_settings, tmp_path) as receiver:
         _report, _handoff, attempt = attempt_once()
         assert receiver.requests == []
         assert attempt.outcome == HandoffAttempt.Outcome.REJECTED
@@ -127,22 +93,16 @@ def test_an_unsealed_package_is_refused_when_unsealed_is_not_allowed(https_setti
         private = PrivateKey.generate()
         https_settings.POLICE_HANDOFF_PUBLIC_KEY = base64.b64encode(bytes(private.public_key)).decode()
         sealed_report, _handoff, _attempt = attempt_once()
-    finally:
-        receiver.stop()
     assert sealed_report.result == services.AttemptResult.DELIVERED
     assert len(receiver.requests) == 1
 
 
-PRODUCTION = {
-    "DJANGO_ENV": "production",
-    "SECRET_KEY": "a-long-random-production-secret-key-with-enough-entropy-0123456789",
-    "FIELD_ENCRYPTION_KEYS": "Jk8T7QH6l2lcXq0wmKzK5b9E6wq1Pz3c8X0s4mYtR2A=",
-    "ALLOWED_HOSTS": "stod.example.org",
-    "HOTLINE_HASH_KEY": "a-long-random-hotline-hash-key-0123456789abcdef",
-    "POLICE_HANDOFF_SECRET": "a-long-random-police-handoff-secret-0123456789",
-    "POLICE_HANDOFF_URL": "http://police.example.org/handoff",
-    "POLICE_HANDOFF_REQUIRE_HTTPS": "false",
-}
+# No sealing key, and an http:// address the environment asks to allow.
+PRODUCTION = production_env(
+    POLICE_HANDOFF_PUBLIC_KEY=None,
+    POLICE_HANDOFF_URL="http://police.example.org/handoff",
+    POLICE_HANDOFF_REQUIRE_HTTPS="false",
+)
 
 SHOW = (
     "from django.conf import settings; "

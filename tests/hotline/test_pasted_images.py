@@ -17,18 +17,9 @@ import pytest
 
 from hotline.forms import TipForm
 from hotline.models import Tip
+from tests.hotline.conftest import TIP_FORM
 
 pytestmark = pytest.mark.django_db
-
-FORM = {
-    "urls": "https://example.com/x",
-    "place": "",
-    "category": "abuse_material",
-    "occurred": "i morse",
-    "description": "Bilder på ett barn.",
-    "contact": "",
-    "website": "",
-}
 
 RANDOM = os.urandom(1800)
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00\x00\x00\x01\x00\x08\x06\x00\x00\x00" + RANDOM
@@ -143,7 +134,7 @@ def post_tip(client, settings, monkeypatch):
     monkeypatch.setattr("hotline.views.request_client_key", lambda request: f"client-{uuid.uuid4()}")
 
     def post(field: str, text: str):
-        return client.post("/hotline/", {**FORM, field: text})
+        return client.post("/hotline/", {**TIP_FORM, field: text})
 
     return post
 
@@ -162,4 +153,4 @@ def test_innocent_text_is_still_accepted(post_tip, name):
     field, text = INNOCENT[name]
     response = post_tip(field, text)
     assert "Skicka aldrig bilder" not in response.text, name
-    assert Tip.objects.count() == 1, TipForm(data={**FORM, field: text}).errors
+    assert Tip.objects.count() == 1, TipForm(data={**TIP_FORM, field: text}).errors

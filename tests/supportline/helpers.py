@@ -1,9 +1,12 @@
-"""Shared helpers for support-line tests: opening hours, sockets, verified staff."""
+"""Shared helpers for support-line tests: opening hours, sockets, verified staff, live web processes."""
 
 import asyncio
+import contextlib
 import json
 import uuid
+from collections.abc import Iterator
 from datetime import time
+from pathlib import Path
 from typing import Any
 
 import websockets
@@ -15,6 +18,7 @@ from websockets.typing import Origin
 from staff.roles import Role
 from supportline.models import CounsellorProfile, OpeningHours
 from tests.factories import StaffUserFactory, login_verified
+from tests.processes import AsgiServer, database_url_for_subprocess, service_env
 
 
 def open_all_week():
@@ -29,6 +33,34 @@ def verified_staff_cookie(role=Role.COUNSELLOR, alias="Maja"):
     client = Client()
     login_verified(client, user)
     return user, f"sessionid={client.cookies['sessionid'].value}"
+
+
+def chat_site_env(data_dir: Path, chats_per_counsellor: int, **overrides: str) -> dict[str, str]:
+    """The site's environment on the test database, with room for every chat a drill starts."""
+    return service_env(
+        DATABASE_URL=database_url_for_subprocess(),
+        DATA_DIR=str(data_dir),
+        SUPPORTLINE_STARTS_PER_HOUR="100000",
+        SUPPORTLINE_MAX_CHATS_PER_COUNSELLOR=str(chats_per_counsellor),
+        **overrides,
+    )
+
+
+@contextlib.contextmanager
+def web_processes(env: dict[str, str], log_dir: Path, count: int = 2) -> Iterator[list[AsgiServer]]:
+    """``count`` ASGI servers on ``env``, booted side by side and stopped on leaving."""
+    servers = [
+        AsgiServer(env=env, extra_args=("--no-access-log",), log_path=log_dir / f"web-{n}.log") for n in range(count)
+    ]
+    try:
+        for server in servers:
+            server.launch()
+        for server in servers:
+            server.wait_until_ready()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
 
 
 def origin_of(server):

@@ -24,8 +24,16 @@ import pytest
 import websockets
 
 from supportline.models import Conversation, CounsellorProfile, Message
-from tests.processes import AsgiServer, RedisServer, database_url_for_subprocess, service_env
-from tests.supportline.helpers import adb, new_client_id, open_all_week, origin_of, verified_staff_cookie
+from tests.processes import RedisServer
+from tests.supportline.helpers import (
+    Socket,
+    adb,
+    chat_site_env,
+    new_client_id,
+    open_all_week,
+    verified_staff_cookie,
+    web_processes,
+)
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -75,29 +83,17 @@ async def read_frames(side: Side, conversation_of_visitor: int | None = None):
 def private_stack(django_db_setup, tmp_path):
     redis = RedisServer(tmp_path / "redis")
     redis.start()
-    env = service_env(
-        DATABASE_URL=database_url_for_subprocess(),
-        REDIS_URL=redis.url,
-        DATA_DIR=str(tmp_path),
-        SUPPORTLINE_STARTS_PER_HOUR="100000",
-        SUPPORTLINE_MAX_CHATS_PER_COUNSELLOR=str(CHATS_PER_COUNSELLOR),
-    )
-    servers = [AsgiServer(env=env, extra_args=("--no-access-log",), log_path=tmp_path / f"web{i}.log") for i in (1, 2)]
     try:
-        for server in servers:
-            server.start()
-        yield redis, servers
+        env = chat_site_env(tmp_path, CHATS_PER_COUNSELLOR, REDIS_URL=redis.url)
+        with web_processes(env, tmp_path) as servers:
+            yield redis, servers
     finally:
-        for server in servers:
-            server.stop()
         redis.stop()
 
 
 async def connect(server, path, cookie=None):
-    headers = {"Cookie": cookie} if cookie else None
-    return await websockets.connect(
-        f"{server.ws_url}{path}", origin=origin_of(server), additional_headers=headers, open_timeout=20
-    )
+    """The bare websocket, which a ``Side`` reads frame by frame."""
+    return (await Socket.open(server, path, cookie=cookie)).ws
 
 
 async def next_frame(ws, kind, timeout=20.0, **match):

@@ -35,15 +35,8 @@ from django.db import connection
 from staff.roles import Role
 from supportline import selectors
 from supportline.models import Conversation, Message
-from tests.processes import (
-    AsgiServer,
-    CeleryWorker,
-    RedisSentinelGroup,
-    database_url_for_subprocess,
-    manage,
-    service_env,
-)
-from tests.supportline.helpers import Socket, adb, open_all_week, verified_staff_cookie
+from tests.processes import AsgiServer, RedisSentinelGroup, ping_both_queues
+from tests.supportline.helpers import Socket, adb, chat_site_env, open_all_week, verified_staff_cookie, web_processes
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -63,13 +56,7 @@ _CLOSED = (OSError, TimeoutError, websockets.exceptions.WebSocketException)
 
 def _sentinel_env(group: RedisSentinelGroup, data_dir: Path) -> dict[str, str]:
     """The site's environment on the test database, with the sentinels instead of REDIS_URL."""
-    env = service_env(
-        DATABASE_URL=database_url_for_subprocess(),
-        DATA_DIR=str(data_dir),
-        SUPPORTLINE_STARTS_PER_HOUR="100000",
-        SUPPORTLINE_MAX_CHATS_PER_COUNSELLOR=str(CHATS),
-        **group.env(),
-    )
+    env = chat_site_env(data_dir, chats_per_counsellor=CHATS, **group.env())
     env.pop("REDIS_URL", None)
     return env
 
@@ -80,32 +67,37 @@ def sentinel_site(
 ) -> Iterator[tuple[RedisSentinelGroup, list[AsgiServer]]]:
     workdir = tmp_path_factory.mktemp("sentinel-drill")
     group = RedisSentinelGroup(workdir / "redis")
-    servers: list[AsgiServer] = []
     try:
         group.start()
-        env = _sentinel_env(group, workdir / "data")
-        servers = [
-            AsgiServer(env=env, extra_args=("--no-access-log",), log_path=workdir / f"web-{n}.log") for n in range(2)
-        ]
-        for server in servers:
-            server.launch()
-        for server in servers:
-            server.wait_until_ready()
-        yield group, servers
+        with web_processes(_sentinel_env(group, workdir / "data"), workdir) as servers:
+            yield group, servers
     finally:
-        for server in servers:
-            server.stop()
         group.stop()
 
 
-class Visitor:
-    """A young person's page, reduced to what the protocol asks of it (docs/chat-protocol.md)."""
+class Page:
+    """A browser page's socket to one web process, and the task that reads it."""
 
-    def __init__(self, n: int, server: AsgiServer) -> None:
-        self.n = n
+    def __init__(self, server: AsgiServer) -> None:
         self.server = server
         self.socket: Socket | None = None
         self.reader: asyncio.Task[None] | None = None
+        self.closed_by_server = 0
+
+    async def close(self) -> None:
+        if self.reader is not None:
+            self.reader.cancel()
+        if self.socket is not None:
+            socket, self.socket = self.socket, None
+            await socket.close()
+
+
+class Visitor(Page):
+    """A young person's page, reduced to what the protocol asks of it (docs/chat-protocol.md)."""
+
+    def __init__(self, n: int, server: AsgiServer) -> None:
+        super().__init__(server)
+        self.n = n
         self.resuming: Socket | None = None  # a resumed socket until its first state frame
         self.token = ""
         self.conversation_id = 0
@@ -117,7 +109,6 @@ class Visitor:
         self.ack_times: dict[str, float] = {}
         self.events: list[tuple[float, str]] = []
         self.ack_conflicts: list[tuple[str, int, int]] = []
-        self.closed_by_server = 0
         self.resumed = 0  # resumes answered with a state frame
         self.reconnect_failures = 0
         self.errors: list[str] = []
@@ -200,26 +191,16 @@ class Visitor:
                     await self._send(client_id)
             await asyncio.sleep(0.05)
 
-    async def close(self) -> None:
-        if self.reader is not None:
-            self.reader.cancel()
-        if self.socket is not None:
-            socket, self.socket = self.socket, None
-            await socket.close()
 
-
-class Console:
+class Console(Page):
     """The counsellor's console: claims every chat, records every message frame, re-opens after a drop."""
 
     def __init__(self, server: AsgiServer, cookie: str) -> None:
-        self.server = server
+        super().__init__(server)
         self.cookie = cookie
-        self.socket: Socket | None = None
-        self.reader: asyncio.Task[None] | None = None
         self.received: dict[int, list[tuple[int, float]]] = {}  # conversation -> (seq, arrival)
         self.chat_frames: set[int] = set()
         self.dashboards: list[float] = []
-        self.closed_by_server = 0
         self.reopened = 0
 
     def last_seq(self, conversation_id: int) -> int:
@@ -269,13 +250,6 @@ class Console:
                     self.socket = None
                     await asyncio.sleep(0.5)
             await asyncio.sleep(0.05)
-
-    async def close(self) -> None:
-        if self.reader is not None:
-            self.reader.cancel()
-        if self.socket is not None:
-            socket, self.socket = self.socket, None
-            await socket.close()
 
 
 def _transactions_left_open() -> list[tuple[Any, ...]]:
@@ -462,13 +436,4 @@ def test_celery_tasks_and_results_go_through_the_sentinels(sentinel_site, tmp_pa
     """A worker and a client that know only the sentinels (after the drill: the promoted replica)."""
     group, _servers = sentinel_site
     env = _sentinel_env(group, tmp_path)
-    worker = CeleryWorker(env, log_path=tmp_path / "worker.log")
-    worker.start()
-    try:
-        result = manage("ping_worker", "--timeout", "30", env=env)
-    finally:
-        worker.stop()
-    assert result.returncode == 0, result.stdout + result.stderr + worker.output()
-    assert "default: pong" in result.stdout
-    assert "police_handoff: pong" in result.stdout
-    assert "sentinel://" in worker.output()
+    assert "sentinel://" in ping_both_queues(env, tmp_path / "worker.log")
