@@ -66,13 +66,14 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Origin
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -492,7 +493,7 @@ async def open_socket(url: str, origin: str, cookie: str | None = None) -> Clien
     # No client pings: the server's keepalive decides what is dropped, as for browsers.
     return await connect(
         url,
-        origin=origin,  # type: ignore[arg-type]
+        origin=Origin(origin),
         additional_headers={"Cookie": cookie} if cookie else None,
         open_timeout=30,
         ping_interval=None,
@@ -815,12 +816,13 @@ async def drive(args: argparse.Namespace, server: Server, cookies: list[str], pa
         await conversations.close()
 
 
-def event_loop_runner() -> Callable[[Awaitable[Run]], Run]:
+def run_on_event_loop(coroutine: Coroutine[Any, Any, Run]) -> Run:
+    """Runs the load generator on uvloop when it is installed (uvicorn[standard] brings it)."""
     try:
         import uvloop
-    except ImportError:  # pragma: no cover - uvicorn[standard] brings it
-        return lambda coroutine: asyncio.run(coroutine)  # type: ignore[arg-type]
-    return lambda coroutine: asyncio.run(coroutine, loop_factory=uvloop.new_event_loop)  # type: ignore[arg-type]
+    except ImportError:  # pragma: no cover
+        return asyncio.run(coroutine)
+    return asyncio.run(coroutine, loop_factory=uvloop.new_event_loop)
 
 
 def one_run(args: argparse.Namespace, env: Environment, name: str, pair: int, logs: Path) -> Run:
@@ -835,7 +837,7 @@ def one_run(args: argparse.Namespace, env: Environment, name: str, pair: int, lo
     server.start()
     progress(f"{name}: server up")
     try:
-        run = event_loop_runner()(drive(args, server, cookies, pair))
+        run = run_on_event_loop(drive(args, server, cookies, pair))
         if FAULTS:
             raise HarnessError(f"{name}: a client failed on a frame: {FAULTS[:3]}")
     finally:

@@ -10,7 +10,7 @@ flagged and cannot be opened from here at all.
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -27,10 +27,9 @@ from audit.admin_mixins import ReadOnlyAdminMixin
 from hotline import selectors, services
 from hotline.forms import AnalystQuestionForm, TakedownNoticeForm
 from hotline.models import HandoffAttempt, PoliceHandoff, Tip
-from staff.access import has_verified_role
+from staff.access import acting_staff, has_verified_role
 from staff.admin_mixins import RoleRequiredAdmin
 from staff.roles import Role
-from staff.types import StaffUser
 
 INWARD_URL_REFUSED = _(
     "Adressen pekar på en dator eller ett nätverk innanför brandväggen, inte på internet. Den öppnas aldrig härifrån."
@@ -168,7 +167,7 @@ class TipAdmin(RoleRequiredAdmin):
         tip = get_object_or_404(selectors.tips_for_analysts(), pk=object_id)
         if request.method == "POST":
             return self._act(request, tip)
-        services.tip_record_view(tip_id=tip.pk, actor=cast("StaffUser", request.user))
+        services.tip_record_view(tip_id=tip.pk, actor=acting_staff(request))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -191,7 +190,7 @@ class TipAdmin(RoleRequiredAdmin):
     def _act(self, request: HttpRequest, tip: Tip) -> HttpResponse:
         """Runs one lifecycle action from the tip page (POST ``action``)."""
         action = request.POST.get("action", "")
-        actor = cast("StaffUser", request.user)
+        actor = acting_staff(request)
         back = redirect("admin:hotline_tip_change", tip.pk)
         if action == "open_url":
             url_id = request.POST.get("url_id", "")
@@ -305,5 +304,5 @@ class PoliceHandoffAdmin(RoleRequiredAdmin, ReadOnlyAdminMixin):
     def retry_delivery(self, request: HttpRequest, queryset: QuerySet[PoliceHandoff]) -> None:
         failed = list(queryset.filter(status=PoliceHandoff.Status.FAILED).values_list("pk", flat=True))
         for handoff_id in failed:
-            services.handoff_retry(handoff_id=handoff_id, actor=cast("StaffUser", request.user))
+            services.handoff_retry(handoff_id=handoff_id, actor=acting_staff(request))
         messages.success(request, _("%(count)d överlämningar köades igen.") % {"count": len(failed)})

@@ -1,6 +1,6 @@
 """The editors' workspace: articles and topics with revision history and a true preview."""
 
-from typing import Any, cast
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -17,9 +17,9 @@ from reversion.admin import VersionAdmin
 
 from prevention import selectors, services
 from prevention.models import Article, Topic
+from staff.access import acting_staff
 from staff.admin_mixins import RoleRequiredAdmin
 from staff.roles import Role
-from staff.types import StaffUser
 
 
 @admin.register(Topic)
@@ -79,7 +79,7 @@ class ArticleAdmin(RoleRequiredAdmin, VersionAdmin):
         return initial
 
     def save_model(self, request: HttpRequest, obj: Article, form: Any, change: bool) -> None:
-        services.article_save(article=obj, actor=cast("StaffUser", request.user))
+        services.article_save(article=obj, actor=acting_staff(request))
 
     def delete_model(self, request: HttpRequest, obj: Article) -> None:
         services.article_delete(article=obj)
@@ -91,13 +91,13 @@ class ArticleAdmin(RoleRequiredAdmin, VersionAdmin):
     @admin.action(description=_("Publicera valda artiklar nu"), permissions=["change"])
     def publish_now(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
         for article in queryset:
-            services.article_publish(article=article, actor=cast("StaffUser", request.user))
+            services.article_publish(article=article, actor=acting_staff(request))
         self.message_user(request, _("Artiklarna är publicerade."), messages.SUCCESS)
 
     @admin.action(description=_("Arkivera valda artiklar"), permissions=["change"])
     def archive(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
         for article in queryset:
-            services.article_archive(article=article, actor=cast("StaffUser", request.user))
+            services.article_archive(article=article, actor=acting_staff(request))
         self.message_user(request, _("Artiklarna är arkiverade."), messages.SUCCESS)
 
     def get_urls(self) -> list[URLPattern]:

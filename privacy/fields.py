@@ -10,7 +10,7 @@ from django.db.models import Lookup
 from privacy.crypto import decrypt, encrypt
 
 
-class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
+class EncryptedTextField(models.TextField):  # type: ignore[type-arg]  # stubs' generic Field; Django's is not
     """Text stored as a Fernet token; the database never sees the plain text.
 
     Tokens are randomised, so equality or substring lookups cannot work and

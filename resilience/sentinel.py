@@ -34,7 +34,7 @@ class SentinelMasterPool(SentinelConnectionPool):
     """A pool of connections to the primary that the sentinels currently name."""
 
     @classmethod
-    def from_url(  # type: ignore[override]
+    def from_url(  # type: ignore[override]  # Django's RedisCache passes the sentinels as keywords
         cls,
         url: str,
         *,
@@ -44,7 +44,7 @@ class SentinelMasterPool(SentinelConnectionPool):
     ) -> Self:
         """``url`` is ``redis://<service name>/<db>``: the sentinels' name for the primary, and the database."""
         service, db = _service_and_db(url)
-        sentinel = Sentinel(sentinels, sentinel_kwargs=sentinel_kwargs)  # type: ignore[no-untyped-call]
+        sentinel = Sentinel(sentinels, sentinel_kwargs=sentinel_kwargs)  # type: ignore[no-untyped-call]  # unannotated in redis-py
         return cls(service, sentinel, db=db, **kwargs)
 
 

@@ -102,7 +102,7 @@ class StaffUserAdmin(AuditedViewMixin, AuditedChangesMixin, UserAdminBase):
             # Defence in depth: the read-only fields already keep these out of the form.
             check_account_change(actor=_actor(request), user=obj, before=before, after=after)
         super().save_model(request, obj, form, change)
-        obj._account_before = before  # type: ignore[attr-defined]
+        obj._account_before = before  # type: ignore[attr-defined]  # carried from save_model to save_related
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)

@@ -72,7 +72,7 @@ class CompletePasskeyRegistration(CompleteCredentialRegistrationView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         user = self.get_user()
         first_enrolment = not request.user.is_authenticated
-        device = register_passkey(helper=self.get_helper(), user=user, state=self.get_state(), data=request.data)  # type: ignore[attr-defined]
+        device = register_passkey(helper=self.get_helper(), user=user, state=self.get_state(), data=request.data)  # type: ignore[attr-defined]  # the library's DRF request
         if first_enrolment:
             request.session[BACKUP_CODES_NEXT_KEY] = login.next_url(request) or reverse("admin:index")
             _log_in(request, user, device)
@@ -102,7 +102,7 @@ class CompletePasskeyVerification(CompleteCredentialAuthenticationView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         user = self.get_user()
-        device = verify_passkey(helper=self.get_helper(), user=user, state=self.get_state(), data=request.data)  # type: ignore[attr-defined]
+        device = verify_passkey(helper=self.get_helper(), user=user, state=self.get_state(), data=request.data)  # type: ignore[attr-defined]  # the library's DRF request
         self.check_device_usable(device)
         # The destination chosen at the password step, never the ``next`` the script sends.
         next_url = login.next_url(request) or reverse("admin:index")

@@ -23,6 +23,7 @@ from django_otp.admin import OTPAdminSite
 
 from privacy.referrer import same_origin_referrer
 from staff import passkey_views, views
+from staff.access import acting_staff
 from staff.index_panels import rendered_index_panels
 from staff.services import record_password_changed
 
@@ -107,7 +108,8 @@ class StaffAdminSite(OTPAdminSite):
     def password_change(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         response: HttpResponse = super().password_change(request, extra_context)
         if request.method == "POST" and response.status_code == 302:
-            record_password_changed(actor=request.user, user=request.user)  # type: ignore[arg-type]
+            staff_member = acting_staff(request)
+            record_password_changed(actor=staff_member, user=staff_member)
         return response
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:

@@ -10,7 +10,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -19,9 +18,9 @@ from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from staff.access import acting_staff
 from staff.admin_mixins import RoleRequiredAdmin
 from staff.roles import Role
-from staff.types import StaffUser
 from supportline import selectors, services
 from supportline.models import (
     CannedResponse,
@@ -39,13 +38,6 @@ from supportline.models import (
 # hours and other help are kept up by supervisors and administrators.
 CHAT_STAFF = (Role.COUNSELLOR, Role.SUPERVISOR)
 SERVICE_KEEPERS = (Role.SUPERVISOR, Role.ADMINISTRATOR)
-
-
-def _actor(request: HttpRequest) -> StaffUser:
-    """The signed-in staff member; the admin never lets anyone else this far."""
-    if not isinstance(request.user, User):
-        raise PermissionDenied
-    return request.user
 
 
 def _console_strings() -> dict[str, str]:
@@ -142,7 +134,7 @@ class ConversationAdmin(RoleRequiredAdmin):
         deleted = 0
         for conversation in queryset.filter(status=Conversation.Status.ENDED):
             try:
-                deleted += services.transcript_delete_now(conversation_id=conversation.pk, actor=_actor(request))
+                deleted += services.transcript_delete_now(conversation_id=conversation.pk, actor=acting_staff(request))
             except services.ChatError:
                 continue
         self.message_user(request, _("%(count)s meddelanden raderades.") % {"count": deleted}, messages.SUCCESS)
@@ -191,17 +183,17 @@ class VisitorBlockAdmin(RoleRequiredAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: VisitorBlock, form: Any, change: bool) -> None:
-        services.block_review(block_id=obj.pk, reviewer=_actor(request), note=obj.review_note, lift=False)
+        services.block_review(block_id=obj.pk, reviewer=acting_staff(request), note=obj.review_note, lift=False)
 
     @admin.action(description=gettext_lazy("Markera som granskad"), permissions=["change"])
     def mark_reviewed(self, request: HttpRequest, queryset: QuerySet[VisitorBlock]) -> None:
         for block in queryset:
-            services.block_review(block_id=block.pk, reviewer=_actor(request), note=block.review_note, lift=False)
+            services.block_review(block_id=block.pk, reviewer=acting_staff(request), note=block.review_note, lift=False)
 
     @admin.action(description=gettext_lazy("Häv blockeringen"), permissions=["change"])
     def lift(self, request: HttpRequest, queryset: QuerySet[VisitorBlock]) -> None:
         for block in queryset:
-            services.block_review(block_id=block.pk, reviewer=_actor(request), note=block.review_note, lift=True)
+            services.block_review(block_id=block.pk, reviewer=acting_staff(request), note=block.review_note, lift=True)
 
 
 @admin.register(Classification)

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.csp import CSP  # type: ignore[import-untyped,unused-ignore]
+from django.utils.csp import CSP  # type: ignore[import-untyped,unused-ignore]  # Django 6 API, not in django-stubs yet
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
