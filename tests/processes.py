@@ -55,6 +55,19 @@ PRODUCTION_ENV = {
 }
 
 
+# What production refuses to start without (tests/foundation/test_deploy_check.py proves each one).
+PRODUCTION_REQUIRED = (
+    "SECRET_KEY",
+    "FIELD_ENCRYPTION_KEYS",
+    "ALLOWED_HOSTS",
+    "HOTLINE_HASH_KEY",
+    "POLICE_HANDOFF_SECRET",
+    "POLICE_HANDOFF_PUBLIC_KEY",
+    "AUDIT_CHAIN_KEY",
+    "DATABASE_URL",
+)
+
+
 def production_env(**changes: str | None) -> dict[str, str]:
     """``PRODUCTION_ENV`` with ``changes``; a change to None leaves that variable out."""
     return {k: v for k, v in {**PRODUCTION_ENV, **changes}.items() if v is not None}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.processes import clean_env, manage, production_env
+from tests.processes import PRODUCTION_REQUIRED, clean_env, manage, production_env
 
 
 def manage_with(*args, **env):
@@ -21,16 +21,7 @@ def test_the_only_silenced_check_is_the_ip_lockout_one(settings):
 
 
 def test_production_refuses_to_start_without_secrets(tmp_path):
-    required = (
-        "SECRET_KEY",
-        "FIELD_ENCRYPTION_KEYS",
-        "ALLOWED_HOSTS",
-        "HOTLINE_HASH_KEY",
-        "POLICE_HANDOFF_SECRET",
-        "POLICE_HANDOFF_PUBLIC_KEY",
-        "AUDIT_CHAIN_KEY",
-    )
-    for missing in required:
+    for missing in PRODUCTION_REQUIRED:
         result = manage_with("check", DATA_DIR=str(tmp_path), **production_env(**{missing: None}))
         assert result.returncode != 0
         assert missing in result.stderr

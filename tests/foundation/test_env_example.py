@@ -17,20 +17,10 @@ from cryptography.fernet import Fernet
 from nacl.encoding import Base64Encoder
 from nacl.public import PrivateKey
 
-from tests.processes import ROOT, clean_env, manage
+from tests.processes import PRODUCTION_REQUIRED, ROOT, clean_env, manage
 
 PLACEHOLDER = "change-me"
-# What production refuses to start without (test_deploy_check proves each one).
-REQUIRED = (
-    "SECRET_KEY",
-    "FIELD_ENCRYPTION_KEYS",
-    "ALLOWED_HOSTS",
-    "HOTLINE_HASH_KEY",
-    "POLICE_HANDOFF_SECRET",
-    "POLICE_HANDOFF_PUBLIC_KEY",
-    "AUDIT_CHAIN_KEY",
-    "DATABASE_URL",
-)
+REQUIRED = PRODUCTION_REQUIRED
 GENERATORS = {
     "FIELD_ENCRYPTION_KEYS": lambda: Fernet.generate_key().decode(),
     "POLICE_HANDOFF_PUBLIC_KEY": lambda: PrivateKey.generate().public_key.encode(Base64Encoder).decode(),
