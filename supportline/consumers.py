@@ -268,6 +268,9 @@ class VisitorChatConsumer(_ChatSocket):
         if not allowed:
             raise ChatError("rate_limited")
         started = await run_db(services.conversation_start, age_band=frame.age_band, topic=frame.topic)
+        # Bound before anything else can fail: disconnect then marks the visitor
+        # gone, so the sweeper ends a chat whose token never reached anyone.
+        self.conversation_id = started.conversation.pk
         await self.send_json({"type": "session", "token": started.token})
         await self._bind(started.conversation.pk, started.conversation.token_hash or "", last_seq=0)
 
