@@ -89,6 +89,10 @@ class Grant:
     stamp: str | None
     checked_at: float
 
+    def recently_checked(self) -> bool:
+        """True while the last full check is younger than ``RECHECK_SECONDS``."""
+        return time.monotonic() - self.checked_at < RECHECK_SECONDS
+
 
 def _read_stamp(user_id: int) -> str | None:
     try:
@@ -144,7 +148,7 @@ def confirm(current: Grant, session: SessionBase, *, force: bool = False) -> Gra
         and stamp is not None
         and current.stamp is not None
         and constant_time_compare(stamp, current.stamp)
-        and time.monotonic() - current.checked_at < RECHECK_SECONDS
+        and current.recently_checked()
     ):
         return current
     renewed = grant(user_id=current.user_id, role=current.role, session=session)

@@ -458,8 +458,15 @@ class CounsellorConsumer(_ChatSocket):
             await run_db(session.save)
         return True
 
-    async def _still_granted(self, *, force: bool = False) -> bool:
-        """Re-checks the user behind this socket (staff.revocation); closes it with 4403 once revoked."""
+    async def _still_granted(self, *, force: bool = False, lazy: bool = False) -> bool:
+        """Re-checks the user behind this socket (staff.revocation); closes it with 4403 once revoked.
+
+        ``lazy`` (for layer events, which the ``staff.revoked`` event already
+        covers) re-checks only once the last full check has aged: no thread hop
+        on the path of every live message.
+        """
+        if lazy and self.grant is not None and self.grant.recently_checked():
+            return True
         if self.grant is not None:
             self.grant = await run_db(revocation.confirm, self.grant, self.scope["session"], force=force)
             if self.grant is None:
@@ -598,9 +605,10 @@ class CounsellorConsumer(_ChatSocket):
 
     async def chat_message(self, event: dict[str, Any]) -> None:
         conversation_id = event["conversation_id"]
-        # A transcript read, like a frame: re-checked before anything is sent.
+        # A transcript read: a revoked console that missed its staff.revoked event
+        # reads no more than RECHECK_SECONDS of live messages.
         fresh = conversation_id in self.opened and event["seq"] > self.opened[conversation_id]
-        if fresh and await self._still_granted():
+        if fresh and await self._still_granted(lazy=True):
             await self._catch_up(conversation_id)
 
     async def chat_typing(self, event: dict[str, Any]) -> None:
@@ -621,7 +629,7 @@ class CounsellorConsumer(_ChatSocket):
         await self.send_json(chat)
 
     async def poll_database(self) -> None:
-        if not await self._still_granted():
+        if not await self._still_granted(lazy=True):
             return
         for conversation_id in list(self.opened):
             if conversation_id in self.opened:

@@ -102,6 +102,8 @@ async def _survives(socket: InProcessSocket, sent: list[str]) -> list[dict[str, 
     while True:
         output = await socket.output(20)  # re-raises whatever crashed the application
         assert output["type"] == "websocket.send", f"socket closed: {output} after {sent!r}"
+        # What a real server does with it next: a lone surrogate here would fail the connection.
+        output["text"].encode("utf-8")
         frame = json.loads(output["text"])
         assert not (frame["type"] == "error" and frame["code"] == "internal"), f"internal error after {sent!r}"
         if frame == {"type": "pong"}:

@@ -60,8 +60,8 @@ def test_well_formed_frames_become_typed_values():
         ('{"type": "message", "conversation_id": 7, "client_id": "c", "text": "\\udfff"}', "invalid_frame"),
         ('{"type": "ping", "\\ud800": 1}', "invalid_frame"),
         # Past PostgreSQL's bigint.
-        ('{"type": "claim", "conversation_id": %d}' % 2**63, "unknown_conversation"),
-        ('{"type": "block", "conversation_id": 7, "reason": "x", "hours": %d}' % 2**64, "invalid_duration"),
+        (json.dumps({"type": "claim", "conversation_id": 2**63}), "unknown_conversation"),
+        (json.dumps({"type": "block", "conversation_id": 7, "reason": "x", "hours": 2**64}), "invalid_duration"),
     ],
 )
 def test_malformed_frames_are_refused_with_their_code(raw, code):
