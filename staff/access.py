@@ -25,7 +25,8 @@ def has_verified_role(request: HttpRequest, *roles: Role) -> bool:
     return is_verified(request) and any(has_role(request.user, role) for role in roles)
 
 
-def _scope_is_verified(user: AbstractBaseUser | AnonymousUser, session: Any) -> bool:
+def scope_is_verified(user: AbstractBaseUser | AnonymousUser, session: Any) -> bool:
+    """True when ``session`` (a socket's) is alive and passed a second factor that ``user`` still holds."""
     if not user.is_authenticated or session is None or sessions.is_expired(session):
         return False
     persistent_id = session.get(DEVICE_ID_SESSION_KEY)
@@ -42,7 +43,7 @@ async def scope_has_verified_role(scope: dict[str, Any], role: Role) -> bool:
         user = scope.get("user")
         if user is None:
             return False
-        return _scope_is_verified(user, scope.get("session")) and has_role(user, role)
+        return scope_is_verified(user, scope.get("session")) and has_role(user, role)
 
     return await sync_to_async(check)()
 

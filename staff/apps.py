@@ -11,7 +11,11 @@ class StaffConfig(AppConfig):
     verbose_name = "Personal"
 
     def ready(self) -> None:
+        from staff import signals
         from staff.roles import sync_role_permissions
+
+        # Deactivation, role changes, logout and new passwords reach open sockets.
+        signals.connect()
 
         # Runs after every migrate, once all apps' permissions exist.
         post_migrate.connect(sync_role_permissions, dispatch_uid="staff.sync_role_permissions")

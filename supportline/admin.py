@@ -46,6 +46,10 @@ def _console_strings() -> dict[str, str]:
         "risk_alert": _("Akut risk markerad i chatt #%(id)s."),
         "reconnecting": _("Anslutningen bröts. Ansluter igen …"),
         "logged_out": _("Du har loggats ut eftersom du varit inaktiv. Ladda om sidan och logga in igen."),
+        "access_revoked": _(
+            "Din åtkomst till konsolen har dragits in: kontot är avstängt, rollen ändrad, du har loggats ut "
+            "eller lösenordet är bytt. Ladda om sidan."
+        ),
         "connected": _("Ansluten."),
         "queue_empty": _("Ingen väntar just nu."),
         "claim": _("Ta chatten"),

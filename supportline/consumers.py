@@ -24,6 +24,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from privacy.ratelimit import ahit
+from staff import revocation
 from staff.access import scope_has_verified_role
 from staff.roles import Role
 from staff.sessions import record_activity, session_alive
@@ -267,6 +268,9 @@ class VisitorChatConsumer(_ChatSocket):
         if not allowed:
             raise ChatError("rate_limited")
         started = await run_db(services.conversation_start, age_band=frame.age_band, topic=frame.topic)
+        # Bound before anything else can fail: disconnect then marks the visitor
+        # gone, so the sweeper ends a chat whose token never reached anyone.
+        self.conversation_id = started.conversation.pk
         await self.send_json({"type": "session", "token": started.token})
         await self._bind(started.conversation.pk, started.conversation.token_hash or "", last_seq=0)
 
@@ -406,6 +410,8 @@ class VisitorChatConsumer(_ChatSocket):
 
 # The console shows "logged out" instead of reconnecting on this close code.
 SESSION_EXPIRED_CLOSE_CODE = 4401
+# Deactivated, out of the role, logged out or a new password: the console says so and stays closed.
+ACCESS_REVOKED_CLOSE_CODE = revocation.REVOKED_CLOSE_CODE
 
 
 class CounsellorConsumer(_ChatSocket):
@@ -430,6 +436,7 @@ class CounsellorConsumer(_ChatSocket):
     }
     user: StaffUser
     session_loaded: bool
+    grant: revocation.Grant | None
 
     async def allow_frame(self, frame_type: str) -> bool:
         # Work in the console is staff activity, though it never reaches the HTTP
@@ -443,9 +450,28 @@ class CounsellorConsumer(_ChatSocket):
         if not session_alive(session):
             await self.close(code=SESSION_EXPIRED_CLOSE_CODE)
             return False
-        if frame_type != "ping" and session is not None and record_activity(session):
+        if frame_type == "ping":
+            return self.grant is not None  # reads and writes nothing: no re-check
+        if not await self._still_granted():
+            return False
+        if session is not None and record_activity(session):
             await run_db(session.save)
         return True
+
+    async def _still_granted(self, *, force: bool = False, lazy: bool = False) -> bool:
+        """Re-checks the user behind this socket (staff.revocation); closes it with 4403 once revoked.
+
+        ``lazy`` (for layer events, which the ``staff.revoked`` event already
+        covers) re-checks only once the last full check has aged: no thread hop
+        on the path of every live message.
+        """
+        if lazy and self.grant is not None and self.grant.recently_checked():
+            return True
+        if self.grant is not None:
+            self.grant = await run_db(revocation.confirm, self.grant, self.scope["session"], force=force)
+            if self.grant is None:
+                await self.close(code=ACCESS_REVOKED_CLOSE_CODE)
+        return self.grant is not None
 
     async def connect(self) -> None:
         self.opened: dict[int, int] = {}  # conversation id -> last seq sent
@@ -455,8 +481,18 @@ class CounsellorConsumer(_ChatSocket):
         if not (self.is_supervisor or await scope_has_verified_role(self.scope, Role.COUNSELLOR)):
             await self.close()  # before accept: the handshake is refused with 403
             return
+        self.grant = await run_db(
+            revocation.grant,
+            user_id=self.scope["user"].pk,
+            role=Role.SUPERVISOR if self.is_supervisor else Role.COUNSELLOR,
+            session=self.scope["session"],
+        )
+        if self.grant is None:
+            await self.close()
+            return
         self.user = self.scope["user"]
         self.watch_layer()
+        await self.join(revocation.user_group(self.user.pk))
         await self.join(services.STAFF_GROUP)
         if self.is_supervisor:
             await self.join(services.SUPERVISOR_GROUP)
@@ -469,6 +505,7 @@ class CounsellorConsumer(_ChatSocket):
             return
         self.dashboard_updates.cancel()
         self.unwatch_layer()
+        await self.leave(revocation.user_group(self.user.pk))
         await self.leave(services.STAFF_GROUP)
         await self.leave(services.SUPERVISOR_GROUP)
         for conversation_id in list(self.opened):
@@ -548,6 +585,15 @@ class CounsellorConsumer(_ChatSocket):
 
     # --- events from the layer ---
 
+    async def staff_revoked(self, event: dict[str, Any]) -> None:
+        if self.grant is None:
+            return
+        if revocation.closes_session(event, self.grant.session_key):
+            self.grant = None
+            await self.close(code=ACCESS_REVOKED_CLOSE_CODE)
+            return
+        await self._still_granted(force=True)
+
     async def staff_changed(self, event: dict[str, Any]) -> None:
         if event.get("new_conversation_id"):
             # An alert says only that someone is waiting, never what they wrote.
@@ -559,7 +605,10 @@ class CounsellorConsumer(_ChatSocket):
 
     async def chat_message(self, event: dict[str, Any]) -> None:
         conversation_id = event["conversation_id"]
-        if conversation_id in self.opened and event["seq"] > self.opened[conversation_id]:
+        # A transcript read: a revoked console that missed its staff.revoked event
+        # reads no more than RECHECK_SECONDS of live messages.
+        fresh = conversation_id in self.opened and event["seq"] > self.opened[conversation_id]
+        if fresh and await self._still_granted(lazy=True):
             await self._catch_up(conversation_id)
 
     async def chat_typing(self, event: dict[str, Any]) -> None:
@@ -580,6 +629,8 @@ class CounsellorConsumer(_ChatSocket):
         await self.send_json(chat)
 
     async def poll_database(self) -> None:
+        if not await self._still_granted(lazy=True):
+            return
         for conversation_id in list(self.opened):
             if conversation_id in self.opened:
                 await self._catch_up(conversation_id)

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, dataclass_transform
 
 from django.conf import settings
 
@@ -26,48 +26,59 @@ MAX_CLIENT_ID_CHARS = 64
 MAX_TOKEN_CHARS = 200
 MAX_NOTE_CHARS = 4000
 MAX_CATEGORIES = 20
+# The largest id or number a frame may carry: PostgreSQL's bigint.
+MAX_INTEGER = 2**63 - 1
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A lone surrogate (a JSON "\\ud800" escape) has no UTF-8 form: it could be
+# neither stored nor echoed back in an error frame.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass_transform(frozen_default=True)
+def _frame[T](cls: type[T]) -> type[T]:
+    """Declares a parsed value: immutable, so no handler can change what the edge checked."""
+    return dataclass(frozen=True, slots=True)(cls)
+
+
+@_frame
 class Start:
     age_band: str
     topic: str
 
 
-@dataclass(frozen=True, slots=True)
+@_frame
 class Resume:
     token: str
     last_seq: int
 
 
-@dataclass(frozen=True, slots=True)
+@_frame
 class VisitorMessage:
     client_id: str
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@_frame
 class VisitorTyping:
     active: bool
 
 
-@dataclass(frozen=True, slots=True)
+@_frame
 class End:
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@_frame
 class Leave:
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@_frame
 class Ping:
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@_frame
 class ChatAction:
     """A counsellor frame about one chat: claim, close, end, risk, take_over, delete_transcript,
     and the base of every other frame that names a chat."""
@@ -75,40 +86,40 @@ class ChatAction:
     conversation_id: int
 
 
-@dataclass(frozen=True, slots=True)
+@_frame
 class Open(ChatAction):
     last_seq: int
 
 
-@dataclass(frozen=True, slots=True)
+@_frame
 class StaffMessage(ChatAction):
     client_id: str
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@_frame
 class StaffTyping(ChatAction):
     active: bool
 
 
-@dataclass(frozen=True, slots=True)
+@_frame
 class Transfer(ChatAction):
     to_user_id: int | None
     note: str
 
 
-@dataclass(frozen=True, slots=True)
+@_frame
 class Escalation(ChatAction):
     step: Conversation.EscalationStep
 
 
-@dataclass(frozen=True, slots=True)
+@_frame
 class Block(ChatAction):
     reason: str
     hours: int
 
 
-@dataclass(frozen=True, slots=True)
+@_frame
 class Classify(ChatAction):
     categories: tuple[str, ...]
     outcome: str
@@ -133,7 +144,7 @@ type Frame = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@_frame
 class Envelope:
     """A decoded frame before its type is known: the raw object and its ``type``."""
 
@@ -162,18 +173,33 @@ def decode(text_data: str | None) -> Envelope:
         raise ChatError("invalid_json") from exc
     if not isinstance(data, dict):
         raise ChatError("invalid_json")
-    if _depth(data) > MAX_NESTING:
+    if not _well_shaped(data):
         raise ChatError("invalid_frame")
     frame_type = data.get("type")
     return Envelope(frame_type if isinstance(frame_type, str) else "", data)
 
 
-def _depth(value: Any) -> int:
-    if isinstance(value, dict):
-        return 1 + max((_depth(v) for v in value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max((_depth(v) for v in value), default=0)
-    return 0
+def _well_shaped(data: dict[str, Any]) -> bool:
+    """No deeper than ``MAX_NESTING``, and no string (key or value) with a lone surrogate.
+
+    Walked with a stack, not recursion: json.loads accepts nesting deep
+    enough that a recursive walk would run out of stack.
+    """
+    pending: list[tuple[Any, int]] = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return False
+        elif isinstance(value, dict | list):
+            if depth > MAX_NESTING:
+                return False
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    return False
+                pending.append((item, depth + 1))
+    return True
 
 
 def _is_clean_id(value: str, max_chars: int) -> bool:
@@ -181,7 +207,7 @@ def _is_clean_id(value: str, max_chars: int) -> bool:
 
 
 def _non_negative_int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INTEGER:
         return None
     return value
 

@@ -37,6 +37,7 @@ function start(root, { ChatSocket, newClientId, socketUrl }) {
     onStatus: function (status) {
       // The staff session expired: reconnecting would only be refused.
       if (status === "logged_out") connection.textContent = T.logged_out;
+      else if (status === "access_revoked") connection.textContent = T.access_revoked;
       else if (status === "reconnecting") connection.textContent = T.reconnecting;
     },
     onOutbox: function (entry, state) {

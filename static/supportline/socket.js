@@ -14,6 +14,7 @@
 // code runs against a fake clock in tests.
 
 export const CLOSE_SESSION_EXPIRED = 4401; // staff session over: stop, show logged out
+export const CLOSE_ACCESS_REVOKED = 4403; // deactivated, role taken, logged out elsewhere: stop, say so
 export const CLOSE_OVER_BUDGET = 4429; // over the frame budget for long: stay away longer
 
 export const TIMING = Object.freeze({
@@ -238,7 +239,7 @@ class Outbox {
 //   url                      the ws:// or wss:// address
 //   onOpen()                 the connection is open: send start/resume/open frames
 //   onFrame(frame)           every frame from the server except pong
-//   onStatus(status, info)   "open" | "reconnecting" {delayMs, code} | "logged_out" | "closed"
+//   onStatus(status, info)   "open" | "reconnecting" {delayMs, code} | "logged_out" | "access_revoked" | "closed"
 //   onOutbox(entry, state)   "sending" | "retrying" | "sent", for entry.clientId
 //   canSend(entry)           whether the server can take this message now
 //   shouldReconnect()        false stops reconnecting after a close
@@ -397,6 +398,12 @@ export class ChatSocket {
       // Reconnecting would only be refused until someone logs in again.
       this.stopped = true;
       this.status("logged_out", { code });
+      return;
+    }
+    if (code === CLOSE_ACCESS_REVOKED) {
+      // Access was withdrawn: reconnecting would be refused, or open what an administrator just closed.
+      this.stopped = true;
+      this.status("access_revoked", { code });
       return;
     }
     if (this.stopped || !this.shouldReconnect()) {

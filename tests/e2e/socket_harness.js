@@ -165,6 +165,8 @@ function behaviours(clock) {
     over_budget: on(() => [{ close: 4429 }]),
     // The staff session expired: 4401.
     logged_out: on(() => [{ close: 4401 }]),
+    // Access revoked (deactivated, role taken, logged out elsewhere): 4403.
+    access_revoked: on(() => [{ close: 4403 }]),
     // A connection that looks open but answers nothing.
     silent: { onFrame: () => [] },
   };

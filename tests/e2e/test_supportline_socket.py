@@ -133,3 +133,9 @@ def test_close_4401_stops_and_reports_logged_out(harness):
     result = run(harness, "logged_out")
     assert result["connections"] == 1
     assert result["statuses"][-1]["status"] == "logged_out"
+
+
+def test_close_4403_stops_and_reports_access_revoked(harness):
+    result = run(harness, "access_revoked")
+    assert result["connections"] == 1
+    assert result["statuses"][-1]["status"] == "access_revoked"

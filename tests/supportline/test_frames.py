@@ -53,6 +53,15 @@ def test_well_formed_frames_become_typed_values():
         ('{"type": "escalation", "conversation_id": 7, "step": "called_911"}', "invalid_step"),
         ('{"type": "block", "conversation_id": 7, "reason": "x", "hours": "24"}', "invalid_duration"),
         ('{"type": "classify", "conversation_id": 7, "categories": "grooming"}', "invalid_categories"),
+        # Nesting that json.loads accepts but a recursive walk would not survive.
+        ('{"type": "ping", "a": ' + "[" * 990 + "]" * 990 + "}", "invalid_frame"),
+        # Lone surrogates have no UTF-8 form: never stored, never echoed.
+        ('{"type": "message", "conversation_id": 7, "client_id": "a\\ud800", "text": "hej"}', "invalid_frame"),
+        ('{"type": "message", "conversation_id": 7, "client_id": "c", "text": "\\udfff"}', "invalid_frame"),
+        ('{"type": "ping", "\\ud800": 1}', "invalid_frame"),
+        # Past PostgreSQL's bigint.
+        (json.dumps({"type": "claim", "conversation_id": 2**63}), "unknown_conversation"),
+        (json.dumps({"type": "block", "conversation_id": 7, "reason": "x", "hours": 2**64}), "invalid_duration"),
     ],
 )
 def test_malformed_frames_are_refused_with_their_code(raw, code):
