@@ -16,6 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnAttestation, WebAuthnCredential, WebAuthnUserHandle
 
 from audit.admin_mixins import AuditedChangesMixin, AuditedViewMixin
+from staff.access import acting_staff
 from staff.models import BackupCodeDevice, StaffTOTPDevice
 from staff.selectors import account_state
 from staff.services import (
@@ -30,12 +31,6 @@ from staff.services import (
 from staff.types import StaffUser
 
 User = get_user_model()
-
-
-def _actor(request: HttpRequest) -> StaffUser:
-    # The admin reaches its views only for a logged-in, verified staff member.
-    assert isinstance(request.user, User)  # noqa: S101
-    return request.user
 
 
 if TYPE_CHECKING:
@@ -100,7 +95,7 @@ class StaffUserAdmin(AuditedViewMixin, AuditedChangesMixin, UserAdminBase):
                 groups=frozenset(g.name for g in groups) if groups is not None else before.groups,
             )
             # Defence in depth: the read-only fields already keep these out of the form.
-            check_account_change(actor=_actor(request), user=obj, before=before, after=after)
+            check_account_change(actor=acting_staff(request), user=obj, before=before, after=after)
         super().save_model(request, obj, form, change)
         obj._account_before = before  # type: ignore[attr-defined]  # carried from save_model to save_related
 
@@ -109,13 +104,15 @@ class StaffUserAdmin(AuditedViewMixin, AuditedChangesMixin, UserAdminBase):
         before = getattr(form.instance, "_account_before", None)
         if before is not None:
             record_account_changes(
-                actor=_actor(request), user=form.instance, before=before, after=account_state(form.instance)
+                actor=acting_staff(request), user=form.instance, before=before, after=account_state(form.instance)
             )
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
         response = super().user_change_password(request, id, form_url)
         if request.method == "POST" and response.status_code == 302:
-            record_password_changed(actor=_actor(request), user=self.get_object(request, unquote(id)))
+            changed = self.get_object(request, unquote(id))
+            if changed is not None:
+                record_password_changed(actor=acting_staff(request), user=changed)
         return response
 
     @admin.display(description=_("Roller"))
@@ -149,7 +146,7 @@ class StaffUserAdmin(AuditedViewMixin, AuditedChangesMixin, UserAdminBase):
     @admin.action(permissions=["change"], description=_("Inaktivera kontona"))
     def deactivate(self, request: HttpRequest, queryset: QuerySet[StaffUser]) -> None:
         # Never the acting administrator's own account.
-        queryset = queryset.exclude(pk=_actor(request).pk)
+        queryset = queryset.exclude(pk=acting_staff(request).pk)
         self._each(request, queryset, deactivate_account, _("Kontona är inaktiverade."))
 
     def _each(
@@ -158,7 +155,7 @@ class StaffUserAdmin(AuditedViewMixin, AuditedChangesMixin, UserAdminBase):
         refused = 0
         for user in queryset:
             try:
-                service(actor=_actor(request), user=user)
+                service(actor=acting_staff(request), user=user)
             except AccountChangeRefused:
                 refused += 1
         if refused:

@@ -16,10 +16,12 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from staff.types import StaffUser
+
 PENDING_KEY = "staff_pending_login"
 
 
-def begin(request: HttpRequest, user: Any, next_url: str) -> None:
+def begin(request: HttpRequest, user: StaffUser, next_url: str) -> None:
     request.session.cycle_key()
     request.session[PENDING_KEY] = {
         "user_id": user.pk,

@@ -23,6 +23,7 @@ from django_otp_webauthn.views import (
 )
 
 from staff import access, login
+from staff.access import acting_staff
 from staff.passkeys import issue_backup_codes, register_passkey, verify_passkey
 from staff.selectors import has_passkey, has_second_factor, passkeys
 from staff.views import _log_in, _render
@@ -71,6 +72,8 @@ class CompletePasskeyRegistration(CompleteCredentialRegistrationView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         user = self.get_user()
+        if user is None:
+            raise exceptions.NotAuthenticated
         first_enrolment = not request.user.is_authenticated
         device = register_passkey(helper=self.get_helper(), user=user, state=self.get_state(), data=request.data)  # type: ignore[attr-defined]  # the library's DRF request
         if first_enrolment:
@@ -102,6 +105,8 @@ class CompletePasskeyVerification(CompleteCredentialAuthenticationView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         user = self.get_user()
+        if user is None:
+            raise exceptions.NotAuthenticated
         device = verify_passkey(helper=self.get_helper(), user=user, state=self.get_state(), data=request.data)  # type: ignore[attr-defined]  # the library's DRF request
         self.check_device_usable(device)
         # The destination chosen at the password step, never the ``next`` the script sends.
@@ -115,7 +120,7 @@ def backup_codes(request: HttpRequest, site: "StaffAdminSite") -> HttpResponse:
     next_url = request.session.pop(BACKUP_CODES_NEXT_KEY, None)
     if next_url is None:
         return HttpResponseRedirect(reverse("admin:index", current_app=site.name))
-    codes = issue_backup_codes(request.user)
+    codes = issue_backup_codes(acting_staff(request))
     # Shown once, in this response only; never stored in the session or logged.
     return _render(
         request, site, "staff/backup_codes.html", {"codes": codes, "next": next_url, "title": _("Dina reservkoder")}
@@ -128,6 +133,6 @@ def passkey_list(request: HttpRequest, site: "StaffAdminSite") -> HttpResponse:
     context = {
         **site.each_context(request),
         "title": _("Mina nycklar"),
-        "passkeys": passkeys(request.user),
+        "passkeys": passkeys(acting_staff(request)),
     }
     return TemplateResponse(request, "staff/passkeys.html", context)

@@ -16,12 +16,15 @@ from django_otp_webauthn.utils import rewrite_exceptions
 from audit.services import record_event
 from staff.models import StaffTOTPDevice
 from staff.services import replace_backup_codes
+from staff.types import StaffUser
 
 PASSKEY_ADDED = "staff.second_factor.passkey_added"
 PASSKEY_FAILED = "staff.login.second_factor_failed"
 
 
-def register_passkey(*, helper: WebAuthnHelper, user: Any, state: dict[str, Any], data: Any) -> WebAuthnCredential:
+def register_passkey(
+    *, helper: WebAuthnHelper, user: StaffUser, state: dict[str, Any], data: Any
+) -> WebAuthnCredential:
     """Verifies a new credential for ``user`` and stores it, confirmed.
 
     Raises the library's API errors when the browser's answer does not match
@@ -37,7 +40,7 @@ def register_passkey(*, helper: WebAuthnHelper, user: Any, state: dict[str, Any]
     return device
 
 
-def verify_passkey(*, helper: WebAuthnHelper, user: Any, state: dict[str, Any], data: Any) -> WebAuthnCredential:
+def verify_passkey(*, helper: WebAuthnHelper, user: StaffUser, state: dict[str, Any], data: Any) -> WebAuthnCredential:
     """The confirmed passkey of ``user`` that signed this challenge; a failure is audited and re-raised."""
     try:
         with rewrite_exceptions(logger=None):
@@ -50,7 +53,7 @@ def verify_passkey(*, helper: WebAuthnHelper, user: Any, state: dict[str, Any], 
     return device
 
 
-def issue_backup_codes(user: Any) -> list[str]:
+def issue_backup_codes(user: StaffUser) -> list[str]:
     """Backup codes for someone whose first second factor is a passkey."""
     with transaction.atomic():
         return replace_backup_codes(user)

@@ -1,25 +1,25 @@
 """Reads about staff accounts: their second factors and the state the user admin may change."""
 
 from dataclasses import dataclass
-from typing import Any
 
 from django_otp_webauthn.models import WebAuthnCredential
 
 from staff.models import BackupCodeDevice, StaffTOTPDevice
+from staff.types import StaffUser
 
 
-def confirmed_totp_device(user: Any) -> StaffTOTPDevice | None:
+def confirmed_totp_device(user: StaffUser) -> StaffTOTPDevice | None:
     device: StaffTOTPDevice | None = StaffTOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
     return device
 
 
-def has_second_factor(user: Any) -> bool:
+def has_second_factor(user: StaffUser) -> bool:
     # A passkey counts: otherwise its holder would be sent to enrolment, where
     # the password alone could add another factor.
     return bool(StaffTOTPDevice.objects.filter(user=user, confirmed=True).exists() or has_passkey(user))
 
 
-def backup_code_device(user: Any) -> BackupCodeDevice | None:
+def backup_code_device(user: StaffUser) -> BackupCodeDevice | None:
     device: BackupCodeDevice | None = BackupCodeDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
     return device
 
@@ -34,7 +34,7 @@ class AccountState:
     is_superuser: bool
 
 
-def account_state(user: Any) -> AccountState:
+def account_state(user: StaffUser) -> AccountState:
     """The account as stored now (not as an unsaved form may have changed it)."""
     return AccountState(
         groups=frozenset(user.groups.values_list("name", flat=True)) if user.pk else frozenset(),
@@ -44,7 +44,7 @@ def account_state(user: Any) -> AccountState:
     )
 
 
-def second_factor_kinds(user: Any) -> tuple[str, ...]:
+def second_factor_kinds(user: StaffUser) -> tuple[str, ...]:
     """The kinds of confirmed second factor ``user`` holds, by name, never their secrets."""
     kinds = []
     if StaffTOTPDevice.objects.filter(user=user, confirmed=True).exists():
@@ -56,10 +56,10 @@ def second_factor_kinds(user: Any) -> tuple[str, ...]:
     return tuple(kinds)
 
 
-def has_passkey(user: Any) -> bool:
+def has_passkey(user: StaffUser) -> bool:
     return bool(WebAuthnCredential.objects.filter(user=user, confirmed=True).exists())
 
 
-def passkeys(user: Any) -> list[WebAuthnCredential]:
+def passkeys(user: StaffUser) -> list[WebAuthnCredential]:
     """``user``'s confirmed passkeys, oldest first."""
     return list(WebAuthnCredential.objects.filter(user=user, confirmed=True).order_by("created_at", "id"))

@@ -8,7 +8,6 @@ import base64
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from axes.utils import reset as axes_reset
 from django.conf import settings
@@ -75,7 +74,7 @@ def pending_totp_device(*, user: StaffUser, device_id: int | None) -> StaffTOTPD
     return device
 
 
-def replace_backup_codes(user: Any) -> list[str]:
+def replace_backup_codes(user: StaffUser) -> list[str]:
     """Creates a fresh set of single-use backup codes; any old set stops working."""
     BackupCodeDevice.objects.filter(user=user).delete()
     device = BackupCodeDevice.objects.create(user=user, name=BACKUP_DEVICE_NAME, confirmed=True)
@@ -84,7 +83,7 @@ def replace_backup_codes(user: Any) -> list[str]:
     return codes
 
 
-def confirm_enrolment(*, user: Any, device_id: int, token: str) -> Enrolment:
+def confirm_enrolment(*, user: StaffUser, device_id: int, token: str) -> Enrolment:
     """Confirms ``user``'s pending TOTP device with a code from the app, and issues backup codes."""
     with transaction.atomic():
         device = (
@@ -104,7 +103,7 @@ def confirm_enrolment(*, user: Any, device_id: int, token: str) -> Enrolment:
     return Enrolment(device=device, backup_codes=codes)
 
 
-def verify_second_factor(*, user: Any, token: str) -> Device | None:
+def verify_second_factor(*, user: StaffUser, token: str) -> Device | None:
     """The device that accepts ``token``: the app for a six-digit code, otherwise a backup code.
 
     Each device throttles failed attempts itself (django-otp), so guessing
@@ -126,13 +125,13 @@ class AccountChangeRefused(PermissionDenied):
     """The change would let someone raise their own power or touch a superuser's account."""
 
 
-def check_may_manage(*, actor: Any, user: Any) -> None:
+def check_may_manage(*, actor: StaffUser | None, user: StaffUser) -> None:
     """Only a superuser changes anything about a superuser's account."""
     if user.is_superuser and not getattr(actor, "is_superuser", False):
         raise AccountChangeRefused
 
 
-def check_account_change(*, actor: StaffUser, user: Any, before: AccountState, after: AccountState) -> None:
+def check_account_change(*, actor: StaffUser, user: StaffUser, before: AccountState, after: AccountState) -> None:
     """Refuses escalation through the user admin, whatever the form let through.
 
     Nobody edits their own groups (an administrator would give itself the
@@ -152,7 +151,7 @@ def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
-def record_account_changes(*, actor: StaffUser, user: Any, before: AccountState, after: AccountState) -> None:
+def record_account_changes(*, actor: StaffUser, user: StaffUser, before: AccountState, after: AccountState) -> None:
     """One audit event per changed field, naming it and its value before and after.
 
     The audit chain has no room beside the action, so the change is spelled
@@ -175,12 +174,12 @@ def record_account_changes(*, actor: StaffUser, user: Any, before: AccountState,
         record_event(actor=actor, action=action[:_ACTION_MAX_LENGTH], object_type="auth.User", object_id=user.pk)
 
 
-def record_password_changed(*, actor: StaffUser, user: Any) -> None:
+def record_password_changed(*, actor: StaffUser, user: StaffUser) -> None:
     """The password changed: said, never the password or its hash."""
     record_event(actor=actor, action="staff.account.password:changed", object_type="auth.User", object_id=user.pk)
 
 
-def reset_second_factor(*, actor: StaffUser, user: Any) -> None:
+def reset_second_factor(*, actor: StaffUser, user: StaffUser) -> None:
     """Removes every device of ``user``: at the next login they enrol again."""
     check_may_manage(actor=actor, user=user)
     with transaction.atomic():
@@ -196,14 +195,14 @@ def reset_second_factor(*, actor: StaffUser, user: Any) -> None:
         )
 
 
-def unlock_account(*, actor: StaffUser | None, user: Any) -> None:
+def unlock_account(*, actor: StaffUser | None, user: StaffUser) -> None:
     """Clears the failed-login count that locked ``user`` out (django-axes)."""
     check_may_manage(actor=actor, user=user)
     axes_reset(username=user.get_username())
     record_event(actor=actor, action="staff.account.unlocked", object_type="auth.User", object_id=user.pk)
 
 
-def deactivate_account(*, actor: StaffUser, user: Any) -> None:
+def deactivate_account(*, actor: StaffUser, user: StaffUser) -> None:
     """Stops ``user`` from logging in; their open sessions stop working at the next request."""
     check_may_manage(actor=actor, user=user)
     with transaction.atomic():
@@ -214,7 +213,7 @@ def deactivate_account(*, actor: StaffUser, user: Any) -> None:
 
 @dataclass(frozen=True)
 class FirstAdministrator:
-    user: Any
+    user: StaffUser
     device: StaffTOTPDevice
     backup_codes: list[str]
 

@@ -129,7 +129,7 @@ class ConversationAdmin(RoleRequiredAdmin):
             "max_length": settings.SUPPORTLINE_MAX_MESSAGE_LENGTH,
             "user_id": request.user.pk,
         }
-        return TemplateResponse(request, "supportline/console.html", context)
+        return TemplateResponse(request, "admin/supportline/console.html", context)
 
     @admin.action(description=gettext_lazy("Radera samtalet nu (avslutade chattar)"))
     def delete_transcripts_now(self, request: HttpRequest, queryset: QuerySet[Conversation]) -> None:
