@@ -25,6 +25,7 @@ from audit.services import record_event
 from staff.roles import Role, has_role
 from staff.types import StaffUser
 from supportline import selectors
+from supportline.db import defer_to_event_loop
 from supportline.models import (
     Classification,
     Conversation,
@@ -58,7 +59,9 @@ def broadcast_on_commit(group: str, event: dict[str, Any]) -> None:
     """Sends ``event`` to ``group`` once the current transaction commits."""
 
     def send() -> None:
-        async_to_sync(get_channel_layer().group_send)(group, event)
+        # From a socket's database thread the socket's event loop publishes it (supportline.db).
+        if not defer_to_event_loop(group, event):
+            async_to_sync(get_channel_layer().group_send)(group, event)
 
     # robust: a layer outage must not turn a committed action into an error;
     # the sockets poll the database meanwhile (supportline.outage).
@@ -106,7 +109,8 @@ def conversation_start(*, age_band: str = "", topic: str = "", now: datetime | N
             visitor_connected=True,
             visitor_seen_at=now,
         )
-        _queue_changed()
+        # One staff event: the dashboards refresh, and the alert says someone is waiting.
+        broadcast_on_commit(QUEUE_GROUP, {"type": "queue.changed"})
         _staff_changed(new_conversation_id=conversation.pk)
     return StartedConversation(conversation, token)
 
@@ -311,6 +315,14 @@ def conversation_claim(*, conversation_id: int, counsellor: StaffUser) -> Conver
         _audit_conversation(counsellor, "supportline.conversation.claimed", conversation.pk)
         _state_changed(conversation.pk)
         _queue_changed()
+    return conversation
+
+
+def conversation_claim_and_open(*, conversation_id: int, counsellor: StaffUser) -> Conversation:
+    """A claim from the console, which opens the chat at once: both audited, in one transaction."""
+    with transaction.atomic():
+        conversation = conversation_claim(conversation_id=conversation_id, counsellor=counsellor)
+        _audit_conversation(counsellor, "supportline.transcript.viewed", conversation.pk)
     return conversation
 
 
