@@ -20,7 +20,7 @@ import asyncio
 import contextvars
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -75,11 +75,26 @@ async def run_db[**P, R](fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwarg
     context.run(_committed_events.set, committed)
     loop = asyncio.get_running_loop()
     call = functools.partial(call_in_thread, fn, *args, **kwargs)
+    future = loop.run_in_executor(executor(), context.run, call)
     try:
-        return await loop.run_in_executor(executor(), context.run, call)
+        return await asyncio.shield(future)
     finally:
-        if committed:
-            await _publish(committed)
+        if future.done():
+            if committed:
+                await _publish(committed)
+        else:
+            # Cancelled (the socket went away) while the thread still works: what
+            # it commits is announced all the same, once it is done.
+            future.add_done_callback(lambda _: _later(_publish(committed)))
+
+
+_publishing: set[asyncio.Task[None]] = set()
+
+
+def _later(publish: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.get_running_loop().create_task(publish)
+    _publishing.add(task)  # held until done: the loop keeps only weak references
+    task.add_done_callback(_publishing.discard)
 
 
 async def _publish(events: list[tuple[str, dict[str, Any]]]) -> None:
