@@ -79,7 +79,17 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # README's production command, minus --workers (chosen per run) and the public bind.
-UVICORN_FLAGS = ("--host", "127.0.0.1", "--no-access-log", "--no-server-header")
+# The documented start command's flags that shape the socket (README), for both servers alike.
+UVICORN_FLAGS = (
+    "--host",
+    "127.0.0.1",
+    "--no-access-log",
+    "--no-server-header",
+    "--ws-max-size",
+    "80000",
+    "--ws-per-message-deflate",
+    "false",
+)
 # Variables that choose the site's mode; the servers get exactly what the harness sets.
 MODE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "DJANGO_ENV", "DJANGO_SETTINGS_MODULE", "DATA_DIR", "DEBUG")
 TEXT = "Hej, jag vet inte riktigt hur jag ska säga det här men jag behöver prata med någon."

@@ -56,6 +56,8 @@ def main() -> None:
     OpeningHours.objects.all().delete()
     OpeningHours.objects.bulk_create(OpeningHours(weekday=day, opens=time(0, 0), closes=time(0, 0)) for day in range(7))
 
+    # Devices of an earlier benchmark hold secrets encrypted with that run's key, gone now.
+    StaffTOTPDevice.objects.filter(user__username__startswith="bench-counsellor-").delete()
     counsellors = Group.objects.get(name=Role.COUNSELLOR.value)
     user_model: Any = get_user_model()
     cookies = []
@@ -67,9 +69,7 @@ def main() -> None:
         CounsellorProfile.objects.update_or_create(
             user=user, defaults={"alias": f"Bench{index}", "max_chats": args.cap}
         )
-        device = StaffTOTPDevice.objects.filter(user=user, confirmed=True).first() or StaffTOTPDevice.objects.create(
-            user=user, name="bench", confirmed=True
-        )
+        device = StaffTOTPDevice.objects.create(user=user, name="bench", confirmed=True)
         client = Client()
         client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
         session = client.session

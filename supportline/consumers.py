@@ -47,6 +47,23 @@ DASHBOARD_UPDATES_PER_SECOND = 2
 QUEUE_UPDATES_PER_SECOND = 1
 
 
+def _visitor_attached(
+    conversation_id: int, after_seq: int, *, mark_connected: bool
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """A visitor socket bound to its chat: presence noted, then what it missed and the state, in one hop."""
+    if mark_connected:
+        services.visitor_presence(conversation_id=conversation_id, connected=True)
+    return selectors.message_frames_after(conversation_id, after_seq), selectors.visitor_state_frame(conversation_id)
+
+
+def _staff_chat_and_messages(
+    conversation_id: int, user: StaffUser, after_seq: int
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A chat just opened on a console: its frame and the messages after ``after_seq``, in one hop."""
+    chat = selectors.staff_chat_frame(conversation_id, user)
+    return chat, selectors.message_frames_after(conversation_id, after_seq, for_staff=True)
+
+
 class _SlidingWindow:
     """Counts events in the last second for one connection."""
 
@@ -272,7 +289,8 @@ class VisitorChatConsumer(_ChatSocket):
         # gone, so the sweeper ends a chat whose token never reached anyone.
         self.conversation_id = started.conversation.pk
         await self.send_json({"type": "session", "token": started.token})
-        await self._bind(started.conversation.pk, started.conversation.token_hash or "", last_seq=0)
+        # The start itself marked the visitor connected.
+        await self._bind(started.conversation.pk, started.conversation.token_hash or "", last_seq=0, connected=True)
 
     async def handle_resume(self, frame: frames.Resume) -> None:
         if self.conversation_id is not None:
@@ -354,7 +372,7 @@ class VisitorChatConsumer(_ChatSocket):
             raise ChatError("no_session")
         return self.conversation_id
 
-    async def _bind(self, conversation_id: int, token_hash: str, *, last_seq: int) -> None:
+    async def _bind(self, conversation_id: int, token_hash: str, *, last_seq: int, connected: bool = False) -> None:
         # Subscribe first, then replay from the database: anything committed
         # meanwhile arrives live and is dropped if its seq was already sent.
         self.conversation_id = conversation_id
@@ -363,13 +381,15 @@ class VisitorChatConsumer(_ChatSocket):
         await self.join(conversation_group(conversation_id))
         await self.join(services.QUEUE_GROUP)
         self.in_queue_group = True
-        await run_db(services.visitor_presence, conversation_id=conversation_id, connected=True)
-        await self._catch_up()
-        await self._send_state()
+        new, state = await run_db(_visitor_attached, conversation_id, last_seq, mark_connected=not connected)
+        await self._send_new(new)
+        await self._show_state(state)
 
     async def _catch_up(self) -> None:
         conversation_id = self._require_conversation()
-        new = await run_db(selectors.message_frames_after, conversation_id, self.last_sent)
+        await self._send_new(await run_db(selectors.message_frames_after, conversation_id, self.last_sent))
+
+    async def _send_new(self, new: list[dict[str, Any]]) -> None:
         for frame in new:
             if frame["seq"] > self.last_sent:
                 await self.send_json(frame)
@@ -377,7 +397,9 @@ class VisitorChatConsumer(_ChatSocket):
 
     async def _send_state(self) -> None:
         conversation_id = self._require_conversation()
-        state = await run_db(selectors.visitor_state_frame, conversation_id)
+        await self._show_state(await run_db(selectors.visitor_state_frame, conversation_id))
+
+    async def _show_state(self, state: dict[str, Any]) -> None:
         self.last_state = state
         await self.send_json(state)
         if state["status"] == Conversation.Status.QUEUED:
@@ -514,8 +536,9 @@ class CounsellorConsumer(_ChatSocket):
     # --- frames from staff ---
 
     async def handle_claim(self, frame: frames.ChatAction) -> None:
-        await run_db(services.conversation_claim, conversation_id=frame.conversation_id, counsellor=self.user)
-        await self._open(frame.conversation_id, last_seq=0)
+        # Claim and the audited view of the transcript in one hop and one transaction.
+        await run_db(services.conversation_claim_and_open, conversation_id=frame.conversation_id, counsellor=self.user)
+        await self._open(frame.conversation_id, last_seq=0, audited=True)
 
     async def handle_open(self, frame: frames.Open) -> None:
         await self._open(frame.conversation_id, last_seq=frame.last_seq)
@@ -647,12 +670,14 @@ class CounsellorConsumer(_ChatSocket):
             raise ChatError("not_open")
         return conversation_id
 
-    async def _open(self, conversation_id: int, *, last_seq: int) -> None:
-        await run_db(services.conversation_opened, conversation_id=conversation_id, user=self.user)
+    async def _open(self, conversation_id: int, *, last_seq: int, audited: bool = False) -> None:
+        if not audited:
+            await run_db(services.conversation_opened, conversation_id=conversation_id, user=self.user)
         await self.join(conversation_group(conversation_id))
         self.opened[conversation_id] = last_seq
-        await self.send_json(await run_db(selectors.staff_chat_frame, conversation_id, self.user))
-        await self._catch_up(conversation_id)
+        chat, new = await run_db(_staff_chat_and_messages, conversation_id, self.user, last_seq)
+        await self.send_json(chat)
+        await self._send_new(conversation_id, new)
 
     async def _close(self, conversation_id: int) -> None:
         if self.opened.pop(conversation_id, None) is not None:
@@ -660,12 +685,18 @@ class CounsellorConsumer(_ChatSocket):
 
     async def _catch_up(self, conversation_id: int) -> None:
         last = self.opened[conversation_id]
-        new = await run_db(selectors.message_frames_after, conversation_id, last, for_staff=True)
+        await self._send_new(
+            conversation_id, await run_db(selectors.message_frames_after, conversation_id, last, for_staff=True)
+        )
+
+    async def _send_new(self, conversation_id: int, new: list[dict[str, Any]]) -> None:
         for frame in new:
+            if conversation_id not in self.opened:
+                return  # closed meanwhile
             if frame["seq"] > self.opened[conversation_id]:
                 await self.send_json(frame)
                 self.opened[conversation_id] = frame["seq"]
 
     async def _send_dashboard(self, since: float) -> None:
         snapshot = await live.live_snapshot(not_before=since)
-        await self.send_json(snapshot.dashboard(self.user.pk, supervisor=self.is_supervisor))
+        await self.send(text_data=snapshot.dashboard_json(self.user.pk, supervisor=self.is_supervisor))

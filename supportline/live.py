@@ -22,7 +22,16 @@ logger = logging.getLogger(__name__)
 
 
 class SnapshotMemo:
-    """The latest :class:`~supportline.selectors.LiveSnapshot` of this process and event loop."""
+    """The latest :class:`~supportline.selectors.LiveSnapshot` of this process and event loop.
+
+    Under a burst of starts and claims every change asks for a snapshot newer
+    than itself; computed back to back, they would keep a database thread and
+    the event loop busy with nothing but the queue. A new snapshot therefore
+    starts at most every ``MIN_INTERVAL`` seconds, and everyone who asked
+    meanwhile shares it.
+    """
+
+    MIN_INTERVAL = 0.2
 
     def __init__(self) -> None:
         self._lock = asyncio.Lock()
@@ -34,6 +43,9 @@ class SnapshotMemo:
         """A snapshot whose queries began after ``not_before`` (a ``time.monotonic()``)."""
         async with self._lock:
             if self._snapshot is None or self._started <= not_before:
+                pause = self._started + self.MIN_INTERVAL - time.monotonic()
+                if pause > 0:
+                    await asyncio.sleep(pause)
                 started = time.monotonic()
                 self._snapshot = await run_db(selectors.live_snapshot)
                 self._started = started

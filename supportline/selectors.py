@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -200,18 +202,47 @@ class LiveSnapshot:
 
     def dashboard(self, user_id: int, *, supervisor: bool) -> dict[str, Any]:
         """Everything a console shows: the queue, my chats, and (supervisors) every live chat."""
-        mine = [c for c in self.open_chats if c["counsellor_id"] == user_id]
-        live = [
-            c for c in self.open_chats if c["counsellor_id"] != user_id and c["status"] == Conversation.Status.ACTIVE
-        ]
         return {
             "type": "dashboard",
             "queue": self.queue,
-            "mine": mine,
+            "mine": self._by_counsellor.get(user_id, []),
             "cap": self.caps.get(user_id) or int(settings.SUPPORTLINE_MAX_CHATS_PER_COUNSELLOR),
             "supervisor": supervisor,
-            "live": live if supervisor else [],
+            "live": self._live_except(user_id) if supervisor else [],
         }
+
+    def dashboard_json(self, user_id: int, *, supervisor: bool) -> str:
+        """:meth:`dashboard` as the socket sends it (``json.loads`` gives the same frame).
+
+        Every console of the process gets the same queue; it is encoded once
+        per snapshot rather than once per console and update.
+        """
+        frame = self.dashboard(user_id, supervisor=supervisor)
+        head = {"type": "dashboard"}
+        rest = {key: value for key, value in frame.items() if key not in ("type", "queue")}
+        return (
+            json.dumps(head, ensure_ascii=False)[:-1]
+            + ', "queue": '
+            + self._queue_json
+            + ", "
+            + json.dumps(rest, ensure_ascii=False)[1:]
+        )
+
+    @cached_property
+    def _queue_json(self) -> str:
+        return json.dumps(self.queue, ensure_ascii=False)
+
+    @cached_property
+    def _by_counsellor(self) -> dict[int, list[dict[str, Any]]]:
+        grouped: dict[int, list[dict[str, Any]]] = {}
+        for chat in self.open_chats:
+            grouped.setdefault(chat["counsellor_id"], []).append(chat)
+        return grouped
+
+    def _live_except(self, user_id: int) -> list[dict[str, Any]]:
+        return [
+            c for c in self.open_chats if c["counsellor_id"] != user_id and c["status"] == Conversation.Status.ACTIVE
+        ]
 
 
 def live_snapshot(now: datetime | None = None) -> LiveSnapshot:
@@ -303,8 +334,28 @@ def message_frame(message: Message, *, for_staff: bool = False) -> dict[str, Any
 
 def message_frames_after(conversation_id: int, after_seq: int, *, for_staff: bool = False) -> list[dict[str, Any]]:
     """Every message after ``after_seq``, in order, as ``message`` frames (one query)."""
-    messages = Message.objects.filter(conversation_id=conversation_id, seq__gt=after_seq).order_by("seq")
-    return [message_frame(message, for_staff=for_staff) for message in messages]
+    # Plain rows, not model instances: every receiver runs this for every message.
+    # The text field's converter still decrypts.
+    rows = (
+        Message.objects.filter(conversation_id=conversation_id, seq__gt=after_seq)
+        .order_by("seq")
+        .values_list("seq", "sender", "client_id", "text", "created_at")
+    )
+    frames = [
+        {
+            "type": "message",
+            "seq": seq,
+            "sender": sender,
+            "client_id": client_id,
+            "text": text,
+            "sent_at": created_at.isoformat(),
+        }
+        for seq, sender, client_id, text, created_at in rows
+    ]
+    if for_staff:
+        for frame in frames:
+            frame["conversation_id"] = conversation_id
+    return frames
 
 
 def can_write(user: StaffUser, conversation: Conversation) -> bool:

@@ -25,6 +25,7 @@ from audit.services import record_event
 from staff.roles import Role, has_role
 from staff.types import StaffUser
 from supportline import selectors
+from supportline.db import defer_to_event_loop
 from supportline.models import (
     Classification,
     Conversation,
@@ -58,7 +59,9 @@ def broadcast_on_commit(group: str, event: dict[str, Any]) -> None:
     """Sends ``event`` to ``group`` once the current transaction commits."""
 
     def send() -> None:
-        async_to_sync(get_channel_layer().group_send)(group, event)
+        # From a socket's database thread the socket's event loop publishes it (supportline.db).
+        if not defer_to_event_loop(group, event):
+            async_to_sync(get_channel_layer().group_send)(group, event)
 
     # robust: a layer outage must not turn a committed action into an error;
     # the sockets poll the database meanwhile (supportline.outage).
@@ -106,7 +109,8 @@ def conversation_start(*, age_band: str = "", topic: str = "", now: datetime | N
             visitor_connected=True,
             visitor_seen_at=now,
         )
-        _queue_changed()
+        # One staff event: the dashboards refresh, and the alert says someone is waiting.
+        broadcast_on_commit(QUEUE_GROUP, {"type": "queue.changed"})
         _staff_changed(new_conversation_id=conversation.pk)
     return StartedConversation(conversation, token)
 
@@ -164,38 +168,52 @@ class _NotFastPath(Exception):
 def _message_insert(
     conversation_id: int, sender: Message.Sender, client_id: str, text: str, author: StaffUser | None
 ) -> Message | None:
-    """The common case in one transaction; None when the checked path must decide."""
-    table = Conversation._meta.db_table
+    """The common case in one statement and one transaction; None when the checked path must decide.
+
+    The conversation's counter is bumped (which locks its row) and the message
+    inserted with that ``seq`` in one round trip, only if the chat accepts the
+    sender. No row back means the chat refused it or does not exist: the whole
+    transaction, counter bump included, is rolled back and the checked path
+    decides. So is a duplicate ``client_id`` (no savepoint: seq stays gapless).
+    """
+    if sender == Message.Sender.COUNSELLOR:
+        if author is None:
+            return None
+        accepts, accepts_params = "c.status = %s AND c.counsellor_id = %s", [Conversation.Status.ACTIVE, author.pk]
+    else:
+        accepts, accepts_params = "c.status <> %s", [Conversation.Status.ENDED]
+    now = timezone.now()
+    # Encrypted here, once, by the field itself.
+    stored_text = Message._meta.get_field("text").get_db_prep_save(text, connection)
+    author_id = author.pk if sender == Message.Sender.COUNSELLOR and author is not None else None
+    conversations, messages = Conversation._meta.db_table, Message._meta.db_table
+    sql = (
+        f"WITH c AS (UPDATE {conversations} SET last_seq = last_seq + 1 WHERE id = %s "  # noqa: S608 (model names)
+        "RETURNING id, last_seq, status, counsellor_id) "
+        f"INSERT INTO {messages} (conversation_id, seq, client_id, sender, author_id, text, created_at) "
+        f"SELECT c.id, c.last_seq, %s, %s, %s, %s, %s FROM c WHERE {accepts} RETURNING id, seq"
+    )
+    params = [conversation_id, client_id, str(sender), author_id, stored_text, now, *accepts_params]
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE {table} SET last_seq = last_seq + 1 "  # noqa: S608 (the name comes from the model)
-                    "WHERE id = %s RETURNING last_seq, status, counsellor_id",
-                    [conversation_id],
-                )
+                cursor.execute(sql, params)
                 row = cursor.fetchone()
             if row is None:
-                raise Conversation.DoesNotExist
-            seq, status, counsellor_id = row
-            if sender == Message.Sender.COUNSELLOR:
-                writable = status == Conversation.Status.ACTIVE and author is not None and counsellor_id == author.pk
-            else:
-                writable = status != Conversation.Status.ENDED
-            if not writable:
                 raise _NotFastPath
-            # No savepoint: a duplicate client_id aborts the whole transaction,
-            # so the counter bump is undone too and seq stays gapless.
-            return Message.objects.create(
-                conversation_id=conversation_id,
-                seq=seq,
-                client_id=client_id,
-                sender=sender,
-                author=author if sender == Message.Sender.COUNSELLOR else None,
-                text=text,
-            )
     except (_NotFastPath, IntegrityError):
         return None
+    pk, seq = row
+    return Message(
+        pk=pk,
+        conversation_id=conversation_id,
+        seq=seq,
+        client_id=client_id,
+        sender=sender,
+        author_id=author_id,
+        text=text,
+        created_at=now,
+    )
 
 
 def _message_post_checked(
@@ -311,6 +329,14 @@ def conversation_claim(*, conversation_id: int, counsellor: StaffUser) -> Conver
         _audit_conversation(counsellor, "supportline.conversation.claimed", conversation.pk)
         _state_changed(conversation.pk)
         _queue_changed()
+    return conversation
+
+
+def conversation_claim_and_open(*, conversation_id: int, counsellor: StaffUser) -> Conversation:
+    """A claim from the console, which opens the chat at once: both audited, in one transaction."""
+    with transaction.atomic():
+        conversation = conversation_claim(conversation_id=conversation_id, counsellor=counsellor)
+        _audit_conversation(counsellor, "supportline.transcript.viewed", conversation.pk)
     return conversation
 
 

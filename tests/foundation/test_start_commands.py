@@ -86,6 +86,8 @@ def test_every_documented_command_sets_the_limits(where):
     assert params["server_header"] is False, "the server header names the software"
     assert params["access_log"] is False, "the access log holds client addresses"
     assert params["ws_max_size"] == WS_MAX_BYTES, "the server's limit must match the protocol's frame limit"
+    # Chat frames are small: per-message deflate costs CPU on every frame and saves little.
+    assert params["ws_per_message_deflate"] is False
     # uvicorn trusts X-Forwarded-For from the very peers the site trusts its address header from.
     assert params["forwarded_allow_ips"] == DEPLOYED_PROXIES
     if defaults.get("FORWARDED_ALLOW_IPS"):

@@ -10,7 +10,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from asgiref.sync import SyncToAsync
+from asgiref.sync import AsyncToSync, SyncToAsync
 from channels.db import database_sync_to_async
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -129,14 +129,59 @@ async def test_one_visitor_message_costs_one_hop_one_transaction_one_encrypt_and
         assert (received["seq"], received["text"]) == (1, "Hej, jag behöver hjälp")
         assert await visitor.drain(0.5) == []  # its own event does not make the sender read again
 
-        # Sender: one hop, one checkout, one transaction (UPDATE … RETURNING, INSERT), one encrypt, no decrypt.
+        # Sender: one hop, one checkout, one transaction of one statement, one encrypt, no decrypt.
         # Receiver: one hop that reads the new rows once.
         assert costs.hops == ["message_post", "message_frames_after"]
         assert costs.checkouts == 2
         assert costs.commits == 1
-        assert costs.by_hop["message_post"] == Counter({"UPDATE": 1, "INSERT": 1, "COMMIT": 1, "encrypt": 1})
+        # (UPDATE … RETURNING and INSERT in one statement: WITH c AS (UPDATE …) INSERT … SELECT … FROM c.)
+        assert costs.by_hop["message_post"] == Counter({"WITH": 1, "COMMIT": 1, "encrypt": 1})
         assert costs.by_hop["message_frames_after"] == Counter({"SELECT": 1, "decrypt": 1})
         assert "outside" not in costs.by_hop
+    finally:
+        await visitor.disconnect()
+        await console.disconnect()
+        await database_sync_to_async(lambda: connection.close())()
+
+
+async def test_a_start_and_a_claim_each_cost_two_hops_and_publish_from_the_event_loop(monkeypatch):
+    await database_sync_to_async(open_all_week)()
+    _, cookie = await database_sync_to_async(verified_staff_cookie)(Role.COUNSELLOR, "Maja")
+    console = InProcessSocket("/ws/counsellor/", cookie)
+    assert await console.connect()
+    await console.frame_of("dashboard")
+    visitor = InProcessSocket("/ws/chat/")
+    assert await visitor.connect()
+    costs = Costs(monkeypatch)
+    bridged: list[str] = []
+    real_async_to_sync_call = AsyncToSync.__call__
+
+    def bridging(wrapper, *args, **kwargs):
+        # From a database thread each of these would start an event loop and a layer connection.
+        bridged.append(getattr(wrapper.awaitable, "__name__", repr(wrapper.awaitable)))
+        return real_async_to_sync_call(wrapper, *args, **kwargs)
+
+    monkeypatch.setattr(AsyncToSync, "__call__", bridging)
+    try:
+        await visitor.send(type="start")
+        await visitor.frame_of("queue")
+        assert await console.frame_of("alert") == {"type": "alert", "kind": "new_chat"}
+        # The start, then one hop that binds the socket; the rest is the shared snapshot.
+        assert [hop for hop in costs.hops if hop != "live_snapshot"] == ["conversation_start", "_visitor_attached"]
+
+        conversation_id = await database_sync_to_async(lambda: Conversation.objects.latest("pk").pk)()
+        costs.hops.clear()
+        await console.send(type="claim", conversation_id=conversation_id)
+        chat = await console.frame_of("chat")
+        assert chat["writable"] and chat["conversation"]["id"] == conversation_id
+        await visitor.frame_of("state", status="active")
+        await console.drain(0.5)
+        # (The console's first frame also loads and saves its session, once per connection.)
+        others = ("live_snapshot", "visitor_state_frame", "session_alive", "save")
+        console_hops = [hop for hop in costs.hops if hop not in others]
+        # Claim and audited view in one hop, then (once subscribed) the chat and its messages in one.
+        assert console_hops == ["conversation_claim_and_open", "_staff_chat_and_messages"]
+        assert bridged == []
     finally:
         await visitor.disconnect()
         await console.disconnect()
