@@ -179,8 +179,10 @@ async def test_a_start_and_a_claim_each_cost_two_hops_and_publish_from_the_event
         # (The console's first frame also loads and saves its session, once per connection.)
         others = ("live_snapshot", "visitor_state_frame", "session_alive", "save")
         console_hops = [hop for hop in costs.hops if hop not in others]
-        # Claim and audited view in one hop, then (once subscribed) the chat and its messages in one.
-        assert console_hops == ["conversation_claim_and_open", "_staff_chat_and_messages"]
+        # Every counsellor frame first re-checks that access was not revoked (staff.revocation: one cache read
+        # on the fast path), then claim and audited view in one hop, then (once subscribed) the chat and its
+        # messages in one.
+        assert console_hops == ["confirm", "conversation_claim_and_open", "_staff_chat_and_messages"]
         assert bridged == []
     finally:
         await visitor.disconnect()
