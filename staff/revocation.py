@@ -41,9 +41,9 @@ from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
-from django.db import transaction
 from django.utils.crypto import constant_time_compare
 
+from resilience.on_commit import run_after_commit
 from staff.access import scope_is_verified
 from staff.roles import Role, has_role
 
@@ -185,4 +185,4 @@ async def _broadcast(group: str, event: dict[str, Any]) -> None:
 
 def revoke_on_commit(user_id: int, *, session_key: str | None = None) -> None:
     """:func:`revoke` once the change that caused it is committed, so a re-check sees it."""
-    transaction.on_commit(lambda: revoke(user_id, session_key=session_key), robust=True)
+    run_after_commit(lambda: revoke(user_id, session_key=session_key), what="revoke staff access")

@@ -22,6 +22,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit.services import record_event
+from resilience.on_commit import run_after_commit
 from staff.roles import Role, has_role
 from staff.types import StaffUser
 from supportline import selectors
@@ -63,9 +64,9 @@ def broadcast_on_commit(group: str, event: dict[str, Any]) -> None:
         if not defer_to_event_loop(group, event):
             async_to_sync(get_channel_layer().group_send)(group, event)
 
-    # robust: a layer outage must not turn a committed action into an error;
-    # the sockets poll the database meanwhile (supportline.outage).
-    transaction.on_commit(send, robust=True)
+    # A layer outage must not turn a committed action into an error; the
+    # sockets poll the database meanwhile (supportline.outage).
+    run_after_commit(send, what=f"broadcast {event['type']}")
 
 
 def _staff_changed(**extra: Any) -> None:
