@@ -8,8 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from staff.roles import Role, has_role
 from staff.types import StaffUser
@@ -55,16 +54,16 @@ def answer_promise() -> str:
     """ "Vi svarar inom tre vardagar.", from SUPPORTLINE_LETTER_ANSWER_WORKING_DAYS."""
     days = settings.SUPPORTLINE_LETTER_ANSWER_WORKING_DAYS
     words = {
-        1: _("en"),
-        2: _("två"),
-        3: _("tre"),
-        4: _("fyra"),
-        5: _("fem"),
-        6: _("sex"),
-        7: _("sju"),
-        8: _("åtta"),
-        9: _("nio"),
-        10: _("tio"),
+        1: pgettext("antal dagar", "en"),
+        2: pgettext("antal dagar", "två"),
+        3: pgettext("antal dagar", "tre"),
+        4: pgettext("antal dagar", "fyra"),
+        5: pgettext("antal dagar", "fem"),
+        6: pgettext("antal dagar", "sex"),
+        7: pgettext("antal dagar", "sju"),
+        8: pgettext("antal dagar", "åtta"),
+        9: pgettext("antal dagar", "nio"),
+        10: pgettext("antal dagar", "tio"),
     }
     number = words.get(days, str(days))
     return ngettext("Vi svarar inom %(days)s vardag.", "Vi svarar inom %(days)s vardagar.", days) % {"days": number}

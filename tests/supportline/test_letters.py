@@ -95,7 +95,7 @@ def test_the_whole_round_trip(client):
 
 
 def test_a_reload_never_sends_a_second_letter_and_the_code_is_shown_once(client):
-    code, (posted, shown) = write_letter(client)
+    code, (posted, _shown) = write_letter(client)
     again = client.get(posted["Location"])
     assert again.status_code == 302
     assert code not in again.text
@@ -165,7 +165,7 @@ def test_code_lookups_are_rate_limited(client, settings, monkeypatch):
 def test_text_and_drafts_are_encrypted_at_rest_and_only_hashes_of_the_code_are_kept(client):
     code, _ = write_letter(client)
     letter = Letter.objects.get()
-    counsellor, staff = staff_client()
+    _counsellor, staff = staff_client()
     act(staff, letter.pk, action="claim")
     act(staff, letter.pk, action="draft", text="Utkast med hemlis-4242")
     with connection.cursor() as cursor:
@@ -185,7 +185,7 @@ def test_every_staff_read_is_audited_and_others_cannot_read_a_claimed_letter(cli
     write_letter(client)
     letter = Letter.objects.get()
     first, first_client = staff_client()
-    second, second_client = staff_client()
+    _second, second_client = staff_client()
     first_client.get(f"/admin/supportline/letter/console/{letter.pk}/")
     act(first_client, letter.pk, action="claim")
     reads = AuditEvent.objects.filter(action="supportline.letter.viewed", object_id=str(letter.pk))
@@ -198,7 +198,7 @@ def test_every_staff_read_is_audited_and_others_cannot_read_a_claimed_letter(cli
     assert supervisor_client.get(f"/admin/supportline/letter/console/{letter.pk}/").status_code == 200
     assert AuditEvent.objects.filter(action="supportline.letter.viewed", actor=supervisor).count() == 1
     # Nobody else reaches the text at all.
-    analyst, analyst_client = staff_client(Role.ANALYST)
+    _analyst, analyst_client = staff_client(Role.ANALYST)
     assert analyst_client.get(f"/admin/supportline/letter/console/{letter.pk}/").status_code == 403
 
 
@@ -206,9 +206,9 @@ def test_supervisors_see_overdue_letters_and_reassign(client):
     write_letter(client)
     letter = Letter.objects.get()
     Letter.objects.filter(pk=letter.pk).update(waiting_since=timezone.now() - timedelta(days=8))
-    counsellor, counsellor_client = staff_client()
+    _counsellor, counsellor_client = staff_client()
     other, _ = staff_client()
-    supervisor, supervisor_client = staff_client(Role.SUPERVISOR)
+    _supervisor, supervisor_client = staff_client(Role.SUPERVISOR)
     assert board(counsellor_client)["supervisor"] is False
     seen = board(supervisor_client)
     assert [row["id"] for row in seen["overdue"]] == [letter.pk]
@@ -226,7 +226,7 @@ def test_risk_marking_and_the_escalation_checklist_work_on_letters(client):
     write_letter(client, topic="other")
     write_letter(Client(), text="Ett andra brev")
     first, second = Letter.objects.order_by("pk")
-    counsellor, staff = staff_client()
+    _counsellor, staff = staff_client()
     act(staff, second.pk, action="claim")
     marked = act(staff, second.pk, action="risk").json()
     assert marked["imminent_risk"] is True and marked["letter"]["risk"] is True
@@ -241,9 +241,9 @@ def test_risk_marking_and_the_escalation_checklist_work_on_letters(client):
 def test_closed_letters_are_purged_after_the_retention_period(client, settings):
     settings.RETENTION_DAYS = {**settings.RETENTION_DAYS, "letters": 90}
     code, _ = write_letter(client)
-    open_letter_code, _ = write_letter(Client(), text="Fortfarande öppet")
+    _open_letter_code, _ = write_letter(Client(), text="Fortfarande öppet")
     letter = Letter.objects.get(pk=Letter.objects.order_by("pk").first().pk)
-    counsellor, staff = staff_client()
+    _counsellor, staff = staff_client()
     act(staff, letter.pk, action="claim")
     act(staff, letter.pk, action="close")
     start = timezone.now()
@@ -271,10 +271,10 @@ def test_the_chat_page_offers_letters_when_closed(client):
 
 def test_the_admin_start_page_links_counsellors_to_the_console_with_counts(client):
     write_letter(client)
-    counsellor, staff = staff_client()
+    _counsellor, staff = staff_client()
     page = staff.get("/admin/")
     assert "/admin/supportline/conversation/console/" in page.text
     assert "1 obesvarat brev" in page.text
     assert "0 chattar väntar i kön" in page.text
-    analyst, analyst_client = staff_client(Role.ANALYST)
+    _analyst, analyst_client = staff_client(Role.ANALYST)
     assert "obesvarat" not in analyst_client.get("/admin/").text
