@@ -242,7 +242,7 @@ def test_closed_letters_are_purged_after_the_retention_period(client, settings):
     settings.RETENTION_DAYS = {**settings.RETENTION_DAYS, "letters": 90}
     code, _ = write_letter(client)
     _open_letter_code, _ = write_letter(Client(), text="Fortfarande öppet")
-    letter = Letter.objects.get(pk=Letter.objects.order_by("pk").first().pk)
+    letter = Letter.objects.order_by("pk")[0]
     _counsellor, staff = staff_client()
     act(staff, letter.pk, action="claim")
     act(staff, letter.pk, action="close")
