@@ -1,6 +1,6 @@
 // The console's Brev tab: letters over plain HTTP (fetch with the CSRF token).
-// One detail pane is reused for every letter and emptied on close, and the
-// tables are rebuilt in place, so a long shift does not grow the page.
+// The detail pane is built when a letter opens and removed when it closes, and
+// the tables are rebuilt in place, so a long shift does not grow the page.
 (function () {
   "use strict";
 
@@ -14,15 +14,10 @@
   var boardUrl = panel.getAttribute("data-board-url");
   var letterUrlTemplate = panel.getAttribute("data-letter-url");
   var csrf = panel.querySelector("input[name=csrfmiddlewaretoken]").value;
-  var detail = document.getElementById("letter-detail");
-  var messages = document.getElementById("letter-messages");
-  var compose = document.getElementById("letter-compose");
-  var text = document.getElementById("letter-text");
-  var canned = document.getElementById("letter-canned");
-  var notice = document.getElementById("letter-notice");
   var status = document.getElementById("letters-status");
-  var escalation = document.getElementById("letter-escalation");
-  var reassign = document.getElementById("letter-reassign");
+  // The detail pane: built from its template when a letter opens, removed when it closes.
+  var detail = null, messages, compose, text, canned, notice, escalation, reassign;
+  var reassignAllowed = false;
   var current = null; // the open letter's id
   var opener = null;  // what had focus before the letter opened
   var timer = null;
@@ -35,12 +30,6 @@
     if (content !== undefined) node.textContent = content;
     return node;
   }
-
-  CANNED.forEach(function (c, i) {
-    var option = el("option", "", c.title);
-    option.value = String(i);
-    canned.appendChild(option);
-  });
 
   // --- Tabs ---------------------------------------------------------------------
 
@@ -105,7 +94,7 @@
       fill("letters-overdue", board.overdue, true, false);
       document.getElementById("letters-overdue-count").textContent = String(board.overdue.length);
     }
-    reassign.dataset.allowed = board.supervisor ? "1" : "";
+    reassignAllowed = board.supervisor;
   }
 
   function load() {
@@ -171,10 +160,36 @@
     Array.prototype.forEach.call(escalation.querySelectorAll("[data-letter-step]"), function (box) {
       box.checked = data.escalation_steps.indexOf(box.getAttribute("data-letter-step")) !== -1;
     });
-    reassign.hidden = !(reassign.dataset.allowed && !data.closed);
+    reassign.hidden = !(reassignAllowed && !data.closed);
+  }
+
+  function build() {
+    if (detail) return;
+    var template = document.getElementById("letter-detail-template");
+    panel.appendChild(template.content.cloneNode(true));
+    detail = document.getElementById("letter-detail");
+    messages = document.getElementById("letter-messages");
+    compose = document.getElementById("letter-compose");
+    text = document.getElementById("letter-text");
+    canned = document.getElementById("letter-canned");
+    notice = document.getElementById("letter-notice");
+    escalation = document.getElementById("letter-escalation");
+    reassign = document.getElementById("letter-reassign");
+    CANNED.forEach(function (c, i) {
+      var option = el("option", "", c.title);
+      option.value = String(i);
+      canned.appendChild(option);
+    });
+    compose.addEventListener("submit", function (event) {
+      event.preventDefault();
+      act({ action: "send", text: text.value }, T.sent, false);
+    });
+    detail.addEventListener("click", onAction);
+    escalation.addEventListener("change", onStep);
   }
 
   function openLetter(id) {
+    build();
     notice.textContent = "";
     return request("GET", id).then(function (data) {
       showDetail(data, false);
@@ -183,11 +198,10 @@
   }
 
   function closePanel() {
+    // Gone, not hidden: nothing of a closed letter stays in the page.
     current = null;
-    detail.hidden = true;
-    messages.replaceChildren();
-    text.value = "";
-    notice.textContent = "";
+    detail.remove();
+    detail = null;
     var back = opener && panel.querySelector('[data-letter-open="' + opener + '"]');
     if (back) back.focus();
   }
@@ -195,18 +209,14 @@
   function act(body, done, keepText) {
     if (current === null) return;
     request("POST", current, body).then(function (data) {
+      if (detail === null || current !== data.letter.id) return; // closed meanwhile
       showDetail(data, keepText);
       notice.textContent = done;
       load();
     }).catch(function (error) { notice.textContent = format(T.error, { code: error.message }); });
   }
 
-  compose.addEventListener("submit", function (event) {
-    event.preventDefault();
-    act({ action: "send", text: text.value }, T.sent, false);
-  });
-
-  detail.addEventListener("click", function (event) {
+  function onAction(event) {
     var button = event.target.closest && event.target.closest("[data-letter-action]");
     if (!button) return;
     var action = button.getAttribute("data-letter-action");
@@ -221,13 +231,13 @@
       text.value = text.value ? text.value + "\n\n" + c.text : c.text;
       text.focus();
     }
-  });
+  }
 
-  escalation.addEventListener("change", function (event) {
+  function onStep(event) {
     var box = event.target;
     if (!box.getAttribute("data-letter-step") || !box.checked) return;
     act({ action: "step", step: box.getAttribute("data-letter-step") }, "", true);
-  });
+  }
 
   load();
   schedule();

@@ -170,9 +170,8 @@ def test_opening_and_closing_fifty_letters_keeps_the_console_dom_flat(browser, l
             expect(console.locator("#letter-title")).to_have_text(f"Brev #{letter_id}")
             expect(console.locator("#letter-messages li")).to_have_count(1)
             console.get_by_role("button", name="Stäng brevet", exact=True).click()
-            expect(console.locator("#letter-detail")).to_be_hidden()
+            expect(console.locator("#letter-detail")).to_have_count(0)
 
-        open_and_close(ids[0])  # the first opening builds what every opening reuses
         before = console.evaluate(count_nodes)
         for letter_id in ids:
             open_and_close(letter_id)
