@@ -27,7 +27,8 @@ from hotline.models import Tip, TipMessage, TipURL
 from privacy.key_rotation import encrypted_columns
 from supportline import selectors as supportline_selectors
 from supportline.letters import services as letter_services
-from supportline.models import Conversation, InternalNote, Letter, LetterMessage, Message, VisitorBlock
+from supportline.letters.models import Letter, LetterMessage
+from supportline.models import Conversation, InternalNote, Message, VisitorBlock
 from tests.processes import ROOT, database_url_for_subprocess, service_env
 
 OLD = Fernet.generate_key().decode()
