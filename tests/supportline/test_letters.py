@@ -9,13 +9,14 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import AuditEvent
 from retention.models import RetentionRun
 from retention.tasks import run_retention_policy
 from staff.roles import Role
-from supportline.letters import selectors
+from supportline.letters import selectors, services
 from supportline.letters.models import Letter, LetterMessage
 from tests.factories import StaffUserFactory, login_verified
 
@@ -278,3 +279,18 @@ def test_the_admin_start_page_links_counsellors_to_the_console_with_counts(clien
     assert "0 chattar väntar i kön" in page.text
     _analyst, analyst_client = staff_client(Role.ANALYST)
     assert "obesvarat" not in analyst_client.get("/admin/").text
+
+
+def test_the_board_costs_the_same_queries_for_one_letter_or_many(client):
+    _counsellor, staff = staff_client()
+    write_letter(client)
+    act(staff, Letter.objects.get().pk, action="claim")
+    with CaptureQueriesContext(connection) as one:
+        board(staff)
+    for n in range(8):
+        letter = services.letter_write(text=f"Brev {n}").letter
+        services.letter_claim(letter_id=letter.pk, counsellor=StaffUserFactory(role=Role.COUNSELLOR))
+    with CaptureQueriesContext(connection) as many:
+        rows = board(staff)["queue"]
+    assert len(rows) == 9
+    assert len(many.captured_queries) == len(one.captured_queries)
