@@ -4,6 +4,7 @@ import json
 import re
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -289,7 +290,8 @@ def test_the_board_costs_the_same_queries_for_one_letter_or_many(client):
         board(staff)
     for n in range(8):
         letter = services.letter_write(text=f"Brev {n}").letter
-        services.letter_claim(letter_id=letter.pk, counsellor=StaffUserFactory(role=Role.COUNSELLOR))
+        other: Any = StaffUserFactory(role=Role.COUNSELLOR)
+        services.letter_claim(letter_id=letter.pk, counsellor=other)
     with CaptureQueriesContext(connection) as many:
         rows = board(staff)["queue"]
     assert len(rows) == 9
