@@ -20,7 +20,6 @@
   var reassignAllowed = false;
   var current = null; // the open letter's id
   var opener = null;  // what had focus before the letter opened
-  var timer = null;
 
   function format(t, v) { return t.replace(/%\((\w+)\)s/g, function (_, k) { return v[k]; }); }
   function letterUrl(id) { return letterUrlTemplate.replace(/0\/$/, id + "/"); }
@@ -107,12 +106,8 @@
       .catch(function () { status.textContent = T.load_failed; });
   }
 
-  function schedule() {
-    if (timer) window.clearInterval(timer);
-    timer = window.setInterval(function () { if (!document.hidden) load(); }, 30000);
-  }
-
   panel.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-letters-refresh]")) { load(); return; }
     var button = event.target.closest && event.target.closest("[data-letter-open]");
     if (!button) return;
     opener = button.getAttribute("data-letter-open");
@@ -239,6 +234,8 @@
     act({ action: "step", step: box.getAttribute("data-letter-step") }, "", true);
   }
 
+  // No polling: a request every few seconds would count as activity and keep an
+  // unattended console from ever being logged out for idleness (staff.middleware).
+  // The board reloads when the tab opens, after every action, and on request.
   load();
-  schedule();
 })();
