@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from privacy.ratelimit import hit, request_client_key
 from privacy.referrer import same_origin_referrer
@@ -78,6 +78,7 @@ def _index(
         "letter_form": letter_form or LetterForm(),
         "code_form": code_form or LetterCodeForm(),
         "closed_notice": request.session.pop(CLOSED_KEY, False),
+        "thread_open": _opened_letter(request) is not None,
     }
     return _render(request, "supportline/letters/index.html", context, status)
 
@@ -108,7 +109,7 @@ def write(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @same_origin_referrer
-@require_safe
+@require_GET  # not HEAD: a probe must not use up the one showing
 def code(request: HttpRequest) -> HttpResponse:
     """Shows a new letter's code once; a reload finds it gone and goes back to the start."""
     new_code = request.session.pop(NEW_CODE_KEY, None)

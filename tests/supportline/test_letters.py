@@ -78,6 +78,7 @@ def test_the_whole_round_trip(client):
     assert sent.json()["draft"] == ""
     assert board(staff)["queue"] == []
 
+    assert "Fortsätt läsa ditt brev" in client.get("/chat/brev/").text
     page = client.get("/chat/brev/las/")
     assert "Det är inte ditt fel." in page.text
     assert counsellor.username not in page.text and counsellor.first_name not in page.text
@@ -98,6 +99,7 @@ def test_the_whole_round_trip(client):
 
 def test_a_reload_never_sends_a_second_letter_and_the_code_is_shown_once(client):
     code, (posted, _shown) = write_letter(client)
+    assert client.head(posted["Location"]).status_code == 405  # a probe does not use up the showing
     again = client.get(posted["Location"])
     assert again.status_code == 302
     assert code not in again.text
