@@ -220,3 +220,8 @@ class FeedbackAdmin(RoleRequiredAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+# --- Letters (Brevlådan) ---------------------------------------------------------------
+# Registered from their own module; imported here so the admin's autodiscovery finds them.
+from supportline.letters import admin as letters_admin  # noqa: E402, F401

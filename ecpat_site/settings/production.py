@@ -54,5 +54,8 @@ if not POLICE_HANDOFF_PUBLIC_KEY and not POLICE_HANDOFF_ALLOW_UNSEALED:
 if POLICE_HANDOFF_BACKEND == "https" and not POLICE_HANDOFF_URL.startswith("https://"):
     raise ImproperlyConfigured("POLICE_HANDOFF_URL must be an https:// address in production.")
 
+# --- supportline ---
+SUPPORTLINE_LETTER_HASH_KEY = env("SUPPORTLINE_LETTER_HASH_KEY")
+
 # --- audit ---
 AUDIT_CHAIN_KEY = env("AUDIT_CHAIN_KEY")
