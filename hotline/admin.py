@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from audit.admin_mixins import ReadOnlyAdminMixin
 from hotline import selectors, services
@@ -305,4 +306,8 @@ class PoliceHandoffAdmin(RoleRequiredAdmin, ReadOnlyAdminMixin):
         failed = list(queryset.filter(status=PoliceHandoff.Status.FAILED).values_list("pk", flat=True))
         for handoff_id in failed:
             services.handoff_retry(handoff_id=handoff_id, actor=acting_staff(request))
-        messages.success(request, _("%(count)d överlämningar köades igen.") % {"count": len(failed)})
+        messages.success(
+            request,
+            ngettext("%(count)d överlämning köades igen.", "%(count)d överlämningar köades igen.", len(failed))
+            % {"count": len(failed)},
+        )
