@@ -21,6 +21,7 @@ function start(root, { ChatSocket, newClientId, socketUrl }) {
   // Chats this console asked to open (claim, open, monitor, take over): only
   // these get a panel, so a late frame cannot bring back a closed one.
   var wanted = {};
+  var lastMine = [];      // my chats in the last dashboard
   var knownQueue = null;  // ids seen in the queue, to notice new chats
   var unseen = 0;
   var audio = null;
@@ -152,23 +153,15 @@ function start(root, { ChatSocket, newClientId, socketUrl }) {
     document.getElementById("queue-empty").textContent = d.queue.length ? "" : T.queue_empty;
     document.getElementById("mine-count").textContent = String(d.mine.filter(function (c) { return c.status === "active"; }).length);
     document.getElementById("mine-cap").textContent = String(d.cap);
-    var closedList = document.getElementById("mine-closed");
-    closedList.textContent = "";
+    lastMine = d.mine;
     var stillMine = {};
     d.mine.forEach(function (c) {
       stillMine[c.id] = true;
-      if (dismissed[c.id]) {
-        var item = document.createElement("li");
-        item.appendChild(document.createTextNode(format(T.chat_title, { id: c.id }) + " – " + statusText(c.status, c.end_reason) + " "));
-        item.appendChild(actionButton(T.reopen, function () { openChat(c.id); }));
-        closedList.appendChild(item);
-      } else if (!panels[c.id] && !wanted[c.id]) {
-        openChat(c.id);
-      }
+      if (!dismissed[c.id] && !panels[c.id] && !wanted[c.id]) openChat(c.id);
     });
-    document.getElementById("mine-closed-box").hidden = !closedList.children.length;
     // What is no longer mine cannot come back: forget it, so nothing grows over a shift.
     Object.keys(dismissed).forEach(function (id) { if (!stillMine[id]) delete dismissed[id]; });
+    renderClosed();
     var live = document.getElementById("live-section");
     live.hidden = !d.supervisor;
     var liveBody = document.querySelector("#live-table tbody");
@@ -189,6 +182,20 @@ function start(root, { ChatSocket, newClientId, socketUrl }) {
     });
   }
 
+  // My chats whose panel I closed (ended, not yet classified), each with a way back.
+  function renderClosed() {
+    var closedList = document.getElementById("mine-closed");
+    closedList.textContent = "";
+    lastMine.forEach(function (c) {
+      if (!dismissed[c.id]) return;
+      var item = document.createElement("li");
+      item.appendChild(document.createTextNode(format(T.chat_title, { id: c.id }) + " – " + statusText(c.status, c.end_reason) + " "));
+      item.appendChild(actionButton(T.reopen, function () { openChat(c.id); }));
+      closedList.appendChild(item);
+    });
+    document.getElementById("mine-closed-box").hidden = !closedList.children.length;
+  }
+
   function want(id) {
     delete dismissed[id];
     wanted[id] = true;
@@ -196,6 +203,7 @@ function start(root, { ChatSocket, newClientId, socketUrl }) {
   function openChat(id) {
     want(id);
     send({ type: "open", conversation_id: id, last_seq: 0 });
+    renderClosed();
   }
   function statusText(status, endReason) {
     return (status === "ended" && T["end_" + endReason]) || T["status_" + status];
@@ -278,6 +286,7 @@ function start(root, { ChatSocket, newClientId, socketUrl }) {
         send({ type: "close", conversation_id: id });
         dismissed[id] = true;
         removePanel(id);
+        renderClosed();
       }
     });
     part(panel, "escalation").addEventListener("change", function (event) {
