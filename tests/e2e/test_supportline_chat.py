@@ -317,7 +317,7 @@ def test_the_console_stays_flat_over_a_shift_of_fifty_chats(counsellor_page, cha
     expect(counsellor_page.locator("#queue-empty")).to_have_text("Ingen väntar just nu.")
 
     def dom_nodes() -> int:
-        return counsellor_page.evaluate("() => document.getElementsByTagName('*').length")
+        return int(counsellor_page.evaluate("() => document.getElementsByTagName('*').length"))
 
     before = dom_nodes()
     handled = 0
