@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import logging
@@ -14,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, F, Func, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models import Count, Q, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -153,6 +154,8 @@ def other_help() -> list[OtherHelp]:
 WAIT_HISTORY_DAYS = 14
 WAIT_HISTORY_SIZE = 300
 WAIT_MIN_SAMPLES = 5
+# Those ahead of a young person joined at most this long before them.
+WAIT_LOOKBACK = timedelta(hours=6)
 # A console refreshes its counsellor's presence on its pings (every 15 s); a
 # counsellor whose console has gone quiet for longer is no longer on duty.
 ON_DUTY_SECONDS = 75
@@ -206,34 +209,40 @@ class QueueOutlook:
 
 def recent_waits(now: datetime | None = None) -> dict[int, list[float]]:
     """The newest real waits (claimed_at − queued_at, in minutes), by the band of the place
-    each young person had on joining the queue (how many were waiting then, plus one)."""  # noqa: RUF002
+    each young person had on joining the queue (how many were waiting then, plus one).
+
+    One query over the window's chats; the places are worked out here, each from
+    the chats that joined in the hours before (nobody waits longer than that).
+    """  # noqa: RUF002
     now = now or timezone.now()
-    joined = OuterRef("queued_at")
-    ahead = (
-        Conversation.objects.filter(queued_at__lt=joined)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__gt=joined))
-        .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=joined))
-        .exclude(pk=OuterRef("pk"))
-        .order_by()
-        .annotate(n=Func(F("pk"), function="COUNT"))
-        .values("n")
+    since = now - timedelta(days=WAIT_HISTORY_DAYS)
+    rows = sorted(
+        (
+            (queued, claimed, ended)
+            for queued, claimed, ended in Conversation.objects.filter(
+                queued_at__gte=since - WAIT_LOOKBACK, queued_at__lte=now
+            ).values_list("queued_at", "claimed_at", "ended_at")
+            if queued is not None
+        ),
+        key=lambda row: row[0],
     )
-    rows = (
-        Conversation.objects.filter(
-            claimed_at__gte=now - timedelta(days=WAIT_HISTORY_DAYS),
-            claimed_at__lte=now,
-            queued_at__isnull=False,
-        )
-        .annotate(ahead=Subquery(ahead, output_field=IntegerField()))
-        .order_by("-claimed_at")
-        .values_list("queued_at", "claimed_at", "ahead")[:WAIT_HISTORY_SIZE]
-    )
+    joined_at = [queued for queued, _, _ in rows]
+    answered = sorted(
+        ((claimed, queued) for queued, claimed, _ in rows if claimed is not None and since <= claimed <= now),
+        reverse=True,
+    )[:WAIT_HISTORY_SIZE]
     waits: dict[int, list[float]] = {}
-    for queued, claimed, number_ahead in rows:
-        if queued is None or claimed is None or claimed < queued:
+    for claimed, queued in answered:
+        if claimed < queued:
             continue
-        band = position_band((number_ahead or 0) + 1)
-        waits.setdefault(band, []).append((claimed - queued).total_seconds() / 60)
+        first = bisect.bisect_left(joined_at, queued - WAIT_LOOKBACK)
+        last = bisect.bisect_left(joined_at, queued)
+        ahead = sum(
+            1
+            for _, other_claimed, other_ended in rows[first:last]
+            if (other_claimed is None or other_claimed > queued) and (other_ended is None or other_ended > queued)
+        )
+        waits.setdefault(position_band(ahead + 1), []).append((claimed - queued).total_seconds() / 60)
     return waits
 
 
@@ -266,12 +275,19 @@ def queue_outlook(now: datetime | None = None) -> QueueOutlook:
     return _outlook(now, staff, active)
 
 
-def _outlook(now: datetime, staff: dict[int, int | None], active: dict[int, int]) -> QueueOutlook:
+def _outlook(
+    now: datetime,
+    staff: dict[int, int | None],
+    active: dict[int, int],
+    waits: dict[int, list[float]] | None = None,
+) -> QueueOutlook:
     on_duty = counsellors_on_duty_now(sorted(staff))
     caps = {user_id: cap for user_id, cap in staff.items() if cap}
+    if waits is None:
+        waits = recent_waits(now)
     if on_duty is None:
-        return QueueOutlook(on_duty=None, free_places=None, waits=recent_waits(now))
-    return QueueOutlook(on_duty=len(on_duty), free_places=free_places(on_duty, caps, active), waits=recent_waits(now))
+        return QueueOutlook(on_duty=None, free_places=None, waits=waits)
+    return QueueOutlook(on_duty=len(on_duty), free_places=free_places(on_duty, caps, active), waits=waits)
 
 
 def _chat_staff_caps() -> dict[int, int | None]:
@@ -370,8 +386,11 @@ class LiveSnapshot:
         ]
 
 
-def live_snapshot(now: datetime | None = None) -> LiveSnapshot:
-    """The queue in order, every open chat with its counsellor's alias, caps and the queue's outlook."""
+def live_snapshot(now: datetime | None = None, *, waits: dict[int, list[float]] | None = None) -> LiveSnapshot:
+    """The queue in order, every open chat with its counsellor's alias, caps and the queue's outlook.
+
+    ``waits``: :func:`recent_waits` from a little earlier, to reuse (they change slowly).
+    """
     now = now or timezone.now()
     queued = list(Conversation.objects.queued().in_queue_order().with_counsellor_alias())
     open_chats = (
@@ -389,7 +408,7 @@ def live_snapshot(now: datetime | None = None) -> LiveSnapshot:
         queued_at={c.pk: c.queued_at for c in queued},
         open_chats=summaries,
         caps={user_id: cap for user_id, cap in staff.items() if cap},
-        outlook=_outlook(now, staff, active),
+        outlook=_outlook(now, staff, active, waits),
     )
 
 
