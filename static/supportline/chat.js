@@ -32,7 +32,8 @@ function start(root, { ChatSocket, newClientId, socketUrl }) {
   var shownCounsellor = null; // the alias the young person was last told about
   var everActive = false;     // a counsellor has answered: only then the feedback question
   var lastQueueText = null;   // what the queue screen said last, to announce only changes
-  var connectionTimer = null;
+  var connectionTimer = null, announceTimer = null;
+  var backInQueue = null;     // "Sara has left…", until said with the queue place
   var pending = loadOutbox(); // [{client_id, text, el, state}] in the order written
   var warnedText = null;
   var typingSent = 0, typingStopTimer = null, typingHideTimer = null;
@@ -125,7 +126,11 @@ function start(root, { ChatSocket, newClientId, socketUrl }) {
       shownCounsellor = frame.counsellor;
     } else if (frame.status === "queued") {
       name.hidden = true;
-      if (lastStatus === "active" && shownCounsellor !== null) announce(format(T.back_in_queue, { name: shownCounsellor }));
+      if (lastStatus === "active" && shownCounsellor !== null) {
+        // Said together with the queue place that follows at once, so neither drowns the other.
+        backInQueue = format(T.back_in_queue, { name: shownCounsellor });
+        announce(backInQueue);
+      }
       shownCounsellor = null;
       lastQueueText = null;
     }
@@ -151,15 +156,17 @@ function start(root, { ChatSocket, newClientId, socketUrl }) {
     el("queue-position").textContent = position;
     el("queue-wait").textContent = wait;
     el("long-wait").hidden = !frame.long_wait;
-    if (position + " " + wait !== lastQueueText) announce(position + " " + wait);
+    if (position + " " + wait !== lastQueueText) announce((backInQueue ? backInQueue + " " : "") + position + " " + wait);
     lastQueueText = position + " " + wait;
+    backInQueue = null;
   }
 
   // Joining, leaving and queue changes, for screen readers (a polite live region).
   function announce(message) {
+    clearTimeout(announceTimer);
     announcer.textContent = "";
     // A fresh node text after a pause, so that a repeated message is read again.
-    setTimeout(function () { announcer.textContent = message; }, 100);
+    announceTimer = setTimeout(function () { announcer.textContent = message; }, 100);
   }
 
   function onMessage(frame) {
