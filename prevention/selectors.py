@@ -33,8 +33,21 @@ def topics_in_use(*, language: str) -> list[Topic]:
     return list(topics.order_by("position", "slug"))
 
 
-def topic_by_slug(slug: str) -> Topic | None:
-    return Topic.objects.filter(slug=slug).first()
+def topic_by_slug(slug: str, *, language: str) -> Topic | None:
+    """The topic at ``slug`` in ``language``'s address (Swedish ``slug`` or English ``slug_en``)."""
+    field = "slug_en" if language == "en" else "slug"
+    return Topic.objects.filter(**{field: slug}).first()
+
+
+def topic_by_other_language_slug(slug: str, *, language: str) -> Topic | None:
+    """For an old or mistyped link: the topic whose other-language slug this is."""
+    return topic_by_slug(slug, language="sv" if language == "en" else "en")
+
+
+def topic_language_switch(topic: Topic) -> dict[str, str]:
+    """The header's language switch and the hreflang twin on a topic page."""
+    other = "sv" if translation.get_language() == "en" else "en"
+    return {"code": other, "name": "English" if other == "en" else "Svenska", "url": topic.url_in(other)}
 
 
 def public_article(*, slug: str, language: str) -> Article | None:
@@ -51,7 +64,13 @@ def public_article(*, slug: str, language: str) -> Article | None:
 
 def public_article_in_other_language(*, slug: str, language: str) -> Article | None:
     """For a link that carries the wrong language prefix: the article the slug names."""
-    return Article.objects.published().exclude(language=language).filter(slug=slug).first()
+    return (
+        Article.objects.published()
+        .exclude(language=language)
+        .filter(slug=slug)
+        .select_related("translation_of", "translated_as")
+        .first()
+    )
 
 
 def related_articles(article: Article, *, limit: int = 3) -> list[Article]:
@@ -77,6 +96,11 @@ def related_articles(article: Article, *, limit: int = 3) -> list[Article]:
         )
         related += list(extra.order_by("-publish_at")[: limit - len(related)])
     return related
+
+
+def articles_due_for_review() -> int:
+    """How many articles, of any status but archived, have a fact-check older than a year."""
+    return Article.objects.exclude(status=Article.Status.ARCHIVED).review_due().count()
 
 
 def next_publication_after(moment: datetime.datetime) -> datetime.datetime | None:
