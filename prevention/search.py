@@ -18,7 +18,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVectorField
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.db import connection
 from django.db.models.expressions import RawSQL
 from django.utils.html import escape
@@ -133,16 +133,25 @@ def query_words(query: str) -> list[str]:
     return list(dict.fromkeys(words))[:MAX_WORDS]
 
 
-@functools.lru_cache(maxsize=4096)
-def _fold_char(char: str) -> str:
-    base = unicodedata.normalize("NFD", char)[0]
-    lower = base.lower()
-    return lower if len(lower) == 1 else base
+def _accent_table() -> dict[int, str]:
+    # Latin letters with diacritics (Latin-1 Supplement, Extended-A and B) to their base letter.
+    table = {}
+    for code in range(0x00C0, 0x0250):
+        base = unicodedata.normalize("NFD", chr(code))[0]
+        if base != chr(code) and len(base) == 1:
+            table[code] = base
+    return table
+
+
+_ACCENTS = _accent_table()
 
 
 def fold(text: str) -> str:
     """Lower case without accents ("Nätet" -> "natet"), one character for one, so positions still match."""
-    return "".join(_fold_char(char) for char in text)
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a rare letter ("İ") lowers to two; keep those as they are
+        lowered = "".join(char.lower() if len(char.lower()) == 1 else char for char in text)
+    return lowered.translate(_ACCENTS)
 
 
 def vocabulary_words(*texts: str) -> set[str]:
@@ -209,26 +218,20 @@ def _full_text(words: list[str], language: str) -> list[SearchHit]:
     articles = (
         Article.objects.published()
         .in_language(language)
-        .annotate(document=document)
+        .alias(document=document)
         .filter(document=search_query)
-        .annotate(
-            rank=SearchRank(document, search_query),
-            snippet=SearchHeadline(
-                "body_text",
-                search_query,
-                config=config,
-                start_sel=MARK_START,
-                stop_sel=MARK_STOP,
-                max_words=35,
-                min_words=15,
-                max_fragments=2,
-                fragment_delimiter=" … ",
-            ),
-        )
+        .annotate(rank=SearchRank(document, search_query))
         .defer("body")
         .order_by("-rank", "-publish_at")[:RESULT_LIMIT]
     )
-    return [SearchHit(article=article, snippet=highlight(getattr(article, "snippet", ""))) for article in articles]
+    # Snippets in Python: ts_headline re-parses every body and cost more than the search itself.
+    terms = _snippet_terms(words, language)
+    return [SearchHit(article=article, snippet=snippet(article.body_text, terms)) for article in articles]
+
+
+def _snippet_terms(words: list[str], language: str) -> list[str]:
+    """Folded, crudely stemmed forms of the words and their synonyms, for highlighting."""
+    return sorted({stem(fold(alternative)) for word in words for alternative in alternatives(word, language)})
 
 
 def _corrected(words: list[str], language: str) -> list[str] | None:
@@ -287,22 +290,29 @@ def _fallback(words: list[str], language: str) -> list[SearchHit]:
     scored.sort(key=lambda pair: (-pair[0], -(pair[1].publish_at.timestamp() if pair[1].publish_at else 0)))
     every_term = [term for group in groups for term in group]
     return [
-        SearchHit(article=article, snippet=_fallback_snippet(article.body_text, every_term)) for _, article in scored
-    ][:RESULT_LIMIT]
+        SearchHit(article=article, snippet=snippet(article.body_text, every_term))
+        for _, article in scored[:RESULT_LIMIT]
+    ]
 
 
-def _fallback_snippet(text: str, terms: list[str], width: int = 110) -> SafeString:
+def snippet(text: str, terms: list[str], width: int = 110) -> SafeString:
+    """A window of ``text`` around the first word that starts with a term, each such word marked.
+
+    ``terms`` are folded (``fold``); the text is matched folded and marked in
+    the original, so "natet" marks "nätet".
+    """
     folded = fold(text)
-    positions = [folded.find(term) for term in terms if term in folded]
-    centre = min(positions) if positions else 0
+    pattern = (
+        re.compile(r"(?<!\w)(?:" + "|".join(re.escape(term) for term in terms if term) + r")\w*") if terms else None
+    )
+    first = pattern.search(folded) if pattern else None
+    centre = first.start() if first else 0
     start = max(0, centre - width)
     end = min(len(text), centre + width)
     start = text.rfind(" ", 0, start) + 1 if start else 0
-    # fold() keeps one character for one, so matches in the folded window mark the original.
-    pattern = re.compile("|".join(re.escape(term) for term in terms))
     pieces: list[str] = []
     cursor = start
-    for match in pattern.finditer(folded, start, end):
+    for match in pattern.finditer(folded, start, end) if pattern else ():
         pieces += [text[cursor : match.start()], MARK_START, text[match.start() : match.end()], MARK_STOP]
         cursor = match.end()
     pieces.append(text[cursor:end])

@@ -112,15 +112,17 @@ def sitemap_articles() -> list[Article]:
     return list(Article.objects.published().only("slug", "language", "updated_at").order_by("language", "slug"))
 
 
-def _language_switch(article: Article) -> dict[str, str]:
+def _language_switch(article: Article) -> dict[str, str | bool]:
+    """The header's switch; ``twin`` says whether it is the same article (and so an hreflang alternate)."""
     other = "en" if article.language == "sv" else "sv"
     translated = article.translation
-    if translated is not None and translated.is_public():
+    twin = translated is not None and translated.is_public()
+    if translated is not None and twin:
         url = translated.get_absolute_url()
     else:
         with translation.override(other):
             url = reverse("prevention:index")
-    return {"code": other, "name": "English" if other == "en" else "Svenska", "url": url}
+    return {"code": other, "name": "English" if other == "en" else "Svenska", "url": url, "twin": twin}
 
 
 def reader_audience(article: Article) -> str:

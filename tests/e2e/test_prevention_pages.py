@@ -72,6 +72,23 @@ def test_search_results_pass_axe(page, asgi_server, seeded):
     assert results.violations_count == 0, results.generate_report()
 
 
+def test_a_misspelled_search_offers_did_you_mean_and_passes_axe(page, asgi_server, seeded):
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.goto(asgi_server.url + "/kunskap/sok/")
+    page.get_by_label("Sök bland texterna").fill("utpresning")
+    page.get_by_role("button", name="Sök", exact=True).click()
+    suggestion = page.get_by_role("button", name="utpressning")
+    suggestion.wait_for()
+    assert "Menade du" in page.locator(".suggestion").inner_text()
+    assert page.locator(".article-list li").count() > 0  # the corrected word's articles, shown at once
+    results = Axe().run(page, options=WCAG_22_AA)
+    assert results.violations_count == 0, results.generate_report()
+    suggestion.click()
+    page.wait_for_selector("#results-heading")
+    assert page.url.endswith("/kunskap/sok/")  # still POST: the word stays out of the address bar
+    assert page.get_by_label("Sök bland texterna").input_value() == "utpressning"
+
+
 def test_every_article_links_to_chat_and_hotline(page, asgi_server, seeded):
     page.goto(asgi_server.url + "/kunskap/artikel/om-nagon-hotar-att-sprida-dina-bilder/")
     page.get_by_role("link", name="Chatta med oss").click()
