@@ -295,24 +295,35 @@ def _fallback(words: list[str], language: str) -> list[SearchHit]:
     ]
 
 
+def _letter_class(letter: str) -> str:
+    variants = [letter, *(chr(code) for code, base in _ACCENTS.items() if base.lower() == letter)]
+    return f"[{''.join(re.escape(variant) for variant in variants)}]" if len(variants) > 1 else re.escape(letter)
+
+
+@functools.lru_cache(maxsize=256)
+def _marking_pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Words starting with a folded term, matched in unfolded text ("nat" matches "Nätet")."""
+    alternatives = ["".join(_letter_class(letter) for letter in term) for term in terms if term]
+    if not alternatives:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")\w*", re.IGNORECASE)
+
+
 def snippet(text: str, terms: list[str], width: int = 110) -> SafeString:
     """A window of ``text`` around the first word that starts with a term, each such word marked.
 
-    ``terms`` are folded (``fold``); the text is matched folded and marked in
-    the original, so "natet" marks "nätet".
+    ``terms`` are folded (``fold``); the pattern forgives accents and case, so
+    the text itself is never folded and "natet" marks "nätet".
     """
-    folded = fold(text)
-    pattern = (
-        re.compile(r"(?<!\w)(?:" + "|".join(re.escape(term) for term in terms if term) + r")\w*") if terms else None
-    )
-    first = pattern.search(folded) if pattern else None
+    pattern = _marking_pattern(tuple(sorted(terms)))
+    first = pattern.search(text) if pattern else None
     centre = first.start() if first else 0
     start = max(0, centre - width)
     end = min(len(text), centre + width)
     start = text.rfind(" ", 0, start) + 1 if start else 0
     pieces: list[str] = []
     cursor = start
-    for match in pattern.finditer(folded, start, end) if pattern else ():
+    for match in pattern.finditer(text, start, end) if pattern else ():
         pieces += [text[cursor : match.start()], MARK_START, text[match.start() : match.end()], MARK_STOP]
         cursor = match.end()
     pieces.append(text[cursor:end])
