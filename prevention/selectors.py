@@ -62,15 +62,23 @@ def public_article(*, slug: str, language: str) -> Article | None:
     )
 
 
-def public_article_in_other_language(*, slug: str, language: str) -> Article | None:
-    """For a link that carries the wrong language prefix: the article the slug names."""
-    return (
+def article_for_other_language_slug(*, slug: str, language: str) -> Article | None:
+    """For a link whose slug is in the other language (an old English address with the Swedish slug).
+
+    Returns the article's public translation in ``language`` if it has one,
+    otherwise the article the slug names; None if no public article has it.
+    """
+    named = (
         Article.objects.published()
         .exclude(language=language)
         .filter(slug=slug)
         .select_related("translation_of", "translated_as")
         .first()
     )
+    if named is None:
+        return None
+    twin = named.translation
+    return twin if twin is not None and twin.language == language and twin.is_public() else named
 
 
 def related_articles(article: Article, *, limit: int = 3) -> list[Article]:

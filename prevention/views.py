@@ -77,13 +77,10 @@ def article(request: HttpRequest, slug: str) -> HttpResponse:
     language = _language()
     found = selectors.public_article(slug=slug, language=language)
     if found is None:
-        elsewhere = selectors.public_article_in_other_language(slug=slug, language=language)
+        elsewhere = selectors.article_for_other_language_slug(slug=slug, language=language)
         if elsewhere is None:
             raise Http404
-        # An old English address with the Swedish slug: the English twin if there is one.
-        twin = elsewhere.translation
-        target = twin if twin is not None and twin.language == language and twin.is_public() else elsewhere
-        return HttpResponsePermanentRedirect(target.get_absolute_url())
+        return HttpResponsePermanentRedirect(elsewhere.get_absolute_url())
     return render(request, "prevention/article.html", selectors.article_page_context(found))
 
 
