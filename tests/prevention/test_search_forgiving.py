@@ -142,3 +142,12 @@ def test_the_embedded_fallback_also_forgives_accents_and_slang(library):
     assert "<mark>nätet</mark>" in _fallback(["natet"], "sv")[0].snippet
     assert _slugs(_fallback(["nudes"], "sv")) == ["nakenbilder"]
     assert _slugs(_fallback(["cafe"], "en")) == ["cafe"]
+
+
+def test_the_embedded_fallback_also_offers_did_you_mean(library, monkeypatch):
+    # The SQLite path is plain Python and ORM, so it can be exercised on any database.
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+    result = search("groming", language="sv")
+    assert result.suggestion == "grooming" and result.showing_suggestion
+    assert _slugs(result.hits) == ["grooming"]
+    assert search("zebrafinkarna", language="sv").suggestion is None  # a draft's words are never offered
