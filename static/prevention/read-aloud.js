@@ -20,7 +20,7 @@
     return "";
   }
 
-  // Names this device's help first and alone when it is known, otherwise lists them all.
+  // Shows only this device's help when the browser names a platform we know, otherwise all of them.
   function showMissing(show) {
     if (!missing) { return; }
     missing.hidden = !show;
