@@ -1,10 +1,11 @@
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.utils.translation import pgettext_lazy
 
 from ecpat_site import views
 from ecpat_site.health import healthz
-from prevention.views import sitemap
+from prevention.views import old_english_address, sitemap
 from privacy.views import quick_exit
 
 # Not translated: machines and the quick exit must find these at one address.
@@ -21,7 +22,9 @@ urlpatterns += i18n_patterns(
     path("", include("privacy.urls")),
     path("chat/", include("supportline.urls")),
     path("hotline/", include("hotline.urls")),
-    path("kunskap/", include("prevention.urls")),
+    path(pgettext_lazy("url", "kunskap/"), include("prevention.urls")),
+    # English pages used to live under /en/kunskap/; those links keep working.
+    re_path(r"^kunskap/(?P<rest>.*)\Z", old_english_address, name="prevention-old-english"),
     prefix_default_language=False,
 )
 

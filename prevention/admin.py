@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from reversion.admin import VersionAdmin
 
 from prevention import selectors, services
-from prevention.models import Article, Topic
+from prevention.models import Article, Topic, review_due_before
 from staff.access import acting_staff
 from staff.admin_mixins import RoleRequiredAdmin
 from staff.roles import Role
@@ -40,27 +40,65 @@ class TopicAdmin(RoleRequiredAdmin, VersionAdmin):
             services.topic_delete(topic=topic)
 
 
+class FactCheckFilter(admin.SimpleListFilter):
+    title = _("faktagranskning")
+    parameter_name = "fact_check"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("due", str(_("Äldre än ett år")))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Article]) -> QuerySet[Article]:
+        if self.value() == "due":
+            return queryset.filter(last_reviewed__lt=review_due_before())
+        return queryset
+
+
+def review_panel_context(request: HttpRequest) -> dict[str, Any] | None:
+    """The admin start page's reminder: shown only while some article's fact-check is over a year old."""
+    due = selectors.articles_due_for_review()
+    return {"due_count": due} if due else None
+
+
 @admin.register(Article)
 class ArticleAdmin(RoleRequiredAdmin, VersionAdmin):
     roles = (Role.EDITOR,)
-    list_display = ["title", "language", "status", "is_live", "audience_list", "last_reviewed", "updated_at"]
-    list_filter = ["language", "status", "for_children", "for_youth", "for_parents", "topics"]
+    list_display = ["title", "language", "status", "is_live", "audience_list", "fact_check", "updated_at"]
+    list_filter = ["language", "status", FactCheckFilter, "for_children", "for_youth", "for_parents", "topics"]
     search_fields = ["title", "slug", "summary"]
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["translation_of"]
-    readonly_fields = ["reading_minutes", "preview_link", "created_at", "updated_at"]
+    readonly_fields = ["reading_minutes", "preview_link", "fact_check", "created_at", "updated_at"]
     formfield_overrides = {models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}}
     actions = ["publish_now", "archive"]
     fieldsets = [
         (None, {"fields": ["language", "title", "slug", "summary", "body", "preview_link"]}),
         (_("Målgrupp och ämnen"), {"fields": ["for_children", "for_youth", "for_parents", "topics"]}),
         (_("Publicering"), {"fields": ["status", "publish_at", "translation_of"]}),
-        (_("Ansvar"), {"fields": ["author", "last_reviewed", "reading_minutes", "created_at", "updated_at"]}),
+        (
+            _("Ansvar och faktagranskning"),
+            {
+                "fields": ["author", "last_reviewed", "fact_check", "reading_minutes", "created_at", "updated_at"],
+                "description": _(
+                    "Texter som tar upp lag eller statistik ska avslutas med rubriken Källor och sina källor. "
+                    "Granska texten mot källorna och ändra datumet minst en gång om året."
+                ),
+            },
+        ),
     ]
 
     @admin.display(boolean=True, description=_("Syns nu"))
     def is_live(self, obj: Article) -> bool:
         return obj.is_public()
+
+    @admin.display(description=_("Faktagranskad"), ordering="last_reviewed")
+    def fact_check(self, obj: Article) -> str:
+        if obj.pk is None:
+            return ""
+        if obj.review_due():
+            return format_html(
+                '<strong class="fact-check-due">{}: {}</strong>', obj.last_reviewed, _("dags att granska igen")
+            )
+        return str(obj.last_reviewed)
 
     @admin.display(description=_("Målgrupp"))
     def audience_list(self, obj: Article) -> str:

@@ -16,3 +16,11 @@ class PreventionConfig(AppConfig):
             for model in ("article", "topic")
         },
     }
+    # Reminds editors on the admin start page when a fact-check is over a year old.
+    admin_index_panels = [
+        {
+            "template": "admin/prevention/review_panel.html",
+            "context": "prevention.admin.review_panel_context",
+            "permission": "prevention.change_article",
+        },
+    ]

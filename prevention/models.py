@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 class Topic(models.Model):
     """A subject such as grooming or the law; one slug, a name in each language."""
 
-    slug = models.SlugField(_("adress"), max_length=60, unique=True)
+    slug = models.SlugField(_("adress på svenska"), max_length=60, unique=True)
+    slug_en = models.SlugField(
+        _("adress på engelska"), max_length=60, unique=True, help_text=_("Engelska ord, t.ex. not-your-fault.")
+    )
     name_sv = models.CharField(_("namn på svenska"), max_length=80)
     name_en = models.CharField(_("namn på engelska"), max_length=80)
     description_sv = models.TextField(_("beskrivning på svenska"), blank=True)
@@ -38,7 +41,15 @@ class Topic(models.Model):
         return self.name_sv
 
     def get_absolute_url(self) -> str:
-        return reverse("prevention:topic", kwargs={"slug": self.slug})
+        """The topic's address in the active language, with that language's slug."""
+        return reverse("prevention:topic", kwargs={"slug": self.slug_for(get_language())})
+
+    def url_in(self, language: str) -> str:
+        with translation.override(language):
+            return self.get_absolute_url()
+
+    def slug_for(self, language: str | None) -> str:
+        return self.slug_en if language == "en" else self.slug
 
     @property
     def name(self) -> str:
@@ -80,6 +91,15 @@ _LOOKUPS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
+# Facts and law change: an article not fact-checked for this long is flagged to editors.
+REVIEW_INTERVAL = datetime.timedelta(days=365)
+
+
+def review_due_before(today: datetime.date | None = None) -> datetime.date:
+    """Articles fact-checked before this date are due for a new check."""
+    return (today or timezone.localdate()) - REVIEW_INTERVAL
+
+
 class ArticleQuerySet(models.QuerySet["Article"]):
     """The query vocabulary: ``Article.objects.published().for_audience(...)``."""
 
@@ -106,6 +126,10 @@ class ArticleQuerySet(models.QuerySet["Article"]):
 
     def about(self, topic: Topic) -> ArticleQuerySet:
         return self.filter(topics=topic)
+
+    def review_due(self, *, today: datetime.date | None = None) -> ArticleQuerySet:
+        """Articles whose fact-check is older than ``REVIEW_INTERVAL``."""
+        return self.filter(last_reviewed__lt=review_due_before(today))
 
     def for_listing(self) -> ArticleQuerySet:
         """What list pages show, without the body, topics fetched in one query."""
@@ -174,7 +198,13 @@ class Article(models.Model):
         related_name="prevention_articles",
         verbose_name=_("ansvarig redaktör"),
     )
-    last_reviewed = models.DateField(_("senast granskad"), default=timezone.localdate)
+    # The fact-check date: shown on the page, and in the admin with a reminder
+    # once it is older than REVIEW_INTERVAL.
+    last_reviewed = models.DateField(
+        _("faktagranskad"),
+        default=timezone.localdate,
+        help_text=_("När texten senast kontrollerades mot sina källor (lagtext, Polisen, Brå, egna rapporter)."),
+    )
     created_at = models.DateTimeField(_("skapad"), auto_now_add=True)
     updated_at = models.DateTimeField(_("ändrad"), auto_now=True)
 
@@ -239,6 +269,10 @@ class Article(models.Model):
         except Article.DoesNotExist:
             return None
 
+    def review_due(self, *, today: datetime.date | None = None) -> bool:
+        """Whether the fact-check is older than ``REVIEW_INTERVAL`` and should be done again."""
+        return self.last_reviewed < review_due_before(today)
+
     def is_public(self, *, now: datetime.datetime | None = None) -> bool:
         """Whether ``Article.objects.published()`` would include this article: the same rule, in Python."""
         return all(_LOOKUPS[lookup](getattr(self, field), value) for field, lookup, value in public_rule(now))
@@ -247,3 +281,20 @@ class Article(models.Model):
         from prevention.rendering import render_markdown
 
         return render_markdown(self.body)
+
+
+class SearchWord(models.Model):
+    """A word that occurs in a published article: the vocabulary for "Menade du …?".
+
+    Filled by ``prevention.services`` when a public article is saved. Only
+    words from public articles, so a suggestion never reveals a draft.
+    """
+
+    language = models.CharField(max_length=2, choices=Article.Language.choices)
+    word = models.CharField(max_length=40)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["language", "word"], name="prevention_searchword_unique")]
+
+    def __str__(self) -> str:
+        return self.word

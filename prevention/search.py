@@ -1,27 +1,49 @@
-"""Article search: PostgreSQL full text, or an honest, weaker fallback on SQLite.
+"""Article search that forgives: accents, inflections, slang and small misspellings.
+
+PostgreSQL: full text over a stored, GIN-indexed ``search_document`` column,
+built with the ``ecpat_swedish``/``ecpat_english`` configurations (``unaccent``
+before the snowball stemmer, migration 0003), plus a synonyms list, plus a
+trigram "Menade du …?" when full text finds few articles. SQLite (the embedded
+mode): an honest, weaker fallback in Python with the same accent folding,
+synonyms and suggestions.
 
 The query is a function argument and nothing else: it is never logged, cached
 or stored (see docs/prevention.md).
 """
 
+import difflib
+import functools
+import operator
 import re
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, field
 
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.db import connection
+from django.db.models.expressions import RawSQL
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from prevention.models import Article
+from prevention.models import Article, SearchWord
+from prevention.synonyms import synonyms_of
 
 MAX_QUERY_LENGTH = 200
 RESULT_LIMIT = 20
-# PostgreSQL text search configurations, one per article language.
-CONFIGS = {"sv": "swedish", "en": "english"}
+# Fewer full-text hits than this, and search looks for a better spelling.
+FEW_RESULTS = 3
+# At most this many words of a query are searched.
+MAX_WORDS = 8
+# PostgreSQL text search configurations, one per article language (migration 0003).
+CONFIGS = {"sv": "ecpat_swedish", "en": "ecpat_english"}
+# pg_trgm similarity a word needs to be offered as "Menade du …?"; difflib's ratio on SQLite.
+TRIGRAM_THRESHOLD = 0.4
+FALLBACK_SIMILARITY = 0.75
 # Private-use characters mark highlights, so the snippet can be escaped first
 # and the marks put back afterwards (rendering.plain_text strips them from bodies).
 MARK_START = "\ue000"
 MARK_STOP = "\ue001"
+# Words the vocabulary keeps: long enough to be worth suggesting, short enough to be words.
+VOCABULARY_WORD_LENGTH = (3, 40)
 
 # For the fallback: common Swedish and English endings, longest first.
 _SUFFIXES = sorted(
@@ -57,6 +79,7 @@ _SUFFIXES = sorted(
     reverse=True,
 )
 _WORD = re.compile(r"\w+")
+_LETTERS = re.compile(r"[^\W\d_]+")
 
 
 @dataclass(frozen=True)
@@ -65,14 +88,95 @@ class SearchHit:
     snippet: SafeString
 
 
+@dataclass(frozen=True)
+class SearchResult:
+    """What the search page shows.
+
+    ``suggestion`` is a better-spelled query ("Menade du …?"); when the typed
+    query found nothing, ``hits`` are already the suggestion's and
+    ``showing_suggestion`` is true.
+    """
+
+    hits: list[SearchHit] = field(default_factory=list)
+    suggestion: str | None = None
+    showing_suggestion: bool = False
+
+
+def search(query: str, *, language: str) -> SearchResult:
+    """Searches published articles in ``language``; offers a better spelling when few are found."""
+    words = query_words(query)
+    if not words:
+        return SearchResult()
+    hits = _search_words(words, language)
+    if len(hits) >= FEW_RESULTS:
+        return SearchResult(hits=hits)
+    corrected = _corrected(words, language)
+    if corrected is None:
+        return SearchResult(hits=hits)
+    better = _search_words(corrected, language)
+    if len(better) <= len(hits):
+        return SearchResult(hits=hits)
+    suggestion = " ".join(corrected)
+    if hits:
+        return SearchResult(hits=hits, suggestion=suggestion)
+    return SearchResult(hits=better, suggestion=suggestion, showing_suggestion=True)
+
+
 def search_articles(query: str, *, language: str) -> list[SearchHit]:
-    """Returns published articles in ``language`` that match ``query``, best first."""
-    query = query.strip()[:MAX_QUERY_LENGTH]
-    if not _WORD.search(query):
+    """Returns published articles in ``language`` that match ``query``, best first (no suggestion)."""
+    return _search_words(query_words(query), language)
+
+
+def query_words(query: str) -> list[str]:
+    """The words of a query, lower case, in order, without repeats."""
+    words = _WORD.findall(query.strip()[:MAX_QUERY_LENGTH].casefold())
+    return list(dict.fromkeys(words))[:MAX_WORDS]
+
+
+def _accent_table() -> dict[int, str]:
+    # Latin letters with diacritics (Latin-1 Supplement, Extended-A and B) to their base letter.
+    table = {}
+    for code in range(0x00C0, 0x0250):
+        base = unicodedata.normalize("NFD", chr(code))[0]
+        if base != chr(code) and len(base) == 1:
+            table[code] = base
+    return table
+
+
+_ACCENTS = _accent_table()
+
+
+def fold(text: str) -> str:
+    """Lower case without accents ("Nätet" -> "natet"), one character for one, so positions still match."""
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a rare letter ("İ") lowers to two; keep those as they are
+        lowered = "".join(char.lower() if len(char.lower()) == 1 else char for char in text)
+    return lowered.translate(_ACCENTS)
+
+
+def vocabulary_words(*texts: str) -> set[str]:
+    """The words of an article worth offering as "Menade du …?", lower case, accents kept."""
+    shortest, longest = VOCABULARY_WORD_LENGTH
+    return {
+        word
+        for text in texts
+        for word in _LETTERS.findall(text.casefold())
+        if shortest <= len(word) <= longest and MARK_START not in word
+    }
+
+
+def alternatives(word: str, language: str) -> list[str]:
+    """The word and its synonyms, the typed word first."""
+    others = sorted(synonyms_of(fold(word), language) - {word, fold(word)})
+    return [word, *others]
+
+
+def _search_words(words: list[str], language: str) -> list[SearchHit]:
+    if not words:
         return []
     if connection.vendor == "postgresql":
-        return _full_text(query, language)
-    return _fallback(query, language)
+        return _full_text(words, language)
+    return _fallback(words, language)
 
 
 def highlight(snippet: str) -> SafeString:
@@ -93,37 +197,68 @@ def highlight(snippet: str) -> SafeString:
     return mark_safe("".join(parts))  # noqa: S308 - every piece was escaped above
 
 
-def _full_text(query: str, language: str) -> list[SearchHit]:
+def _full_text(words: list[str], language: str) -> list[SearchHit]:
     config = CONFIGS.get(language, "simple")
-    vector = (
-        SearchVector("title", weight="A", config=config)
-        + SearchVector("summary", weight="B", config=config)
-        + SearchVector("body_text", weight="C", config=config)
+    # Every word must match, each through any of its synonyms.
+    search_query = functools.reduce(
+        operator.and_,
+        (
+            functools.reduce(
+                operator.or_,
+                (
+                    SearchQuery(alternative, search_type="plain", config=config)
+                    for alternative in alternatives(word, language)
+                ),
+            )
+            for word in words
+        ),
     )
-    search_query = SearchQuery(query, search_type="websearch", config=config)
+    # The stored, GIN-indexed column; Django does not model it (SQLite has no tsvector).
+    document = RawSQL('"prevention_article"."search_document"', (), output_field=SearchVectorField())
     articles = (
         Article.objects.published()
         .in_language(language)
-        .annotate(
-            document=vector,
-            rank=SearchRank(vector, search_query),
-            snippet=SearchHeadline(
-                "body_text",
-                search_query,
-                config=config,
-                start_sel=MARK_START,
-                stop_sel=MARK_STOP,
-                max_words=35,
-                min_words=15,
-                max_fragments=2,
-                fragment_delimiter=" … ",
-            ),
-        )
+        .alias(document=document)
         .filter(document=search_query)
+        .annotate(rank=SearchRank(document, search_query))
         .defer("body")
         .order_by("-rank", "-publish_at")[:RESULT_LIMIT]
     )
-    return [SearchHit(article=article, snippet=highlight(getattr(article, "snippet", ""))) for article in articles]
+    # Snippets in Python: ts_headline re-parses every body and cost more than the search itself.
+    terms = _snippet_terms(words, language)
+    return [SearchHit(article=article, snippet=snippet(article.body_text, terms)) for article in articles]
+
+
+def _snippet_terms(words: list[str], language: str) -> list[str]:
+    """Folded, crudely stemmed forms of the words and their synonyms, for highlighting."""
+    return sorted({stem(fold(alternative)) for word in words for alternative in alternatives(word, language)})
+
+
+def _corrected(words: list[str], language: str) -> list[str] | None:
+    """The query with each unknown word replaced by the closest word in the articles, or None."""
+    corrected = []
+    for word in words:
+        if len(word) < VOCABULARY_WORD_LENGTH[0] or len(alternatives(word, language)) > 1:
+            corrected.append(word)
+            continue
+        corrected.append(_closest_word(word, language) or word)
+    return corrected if corrected != words else None
+
+
+def _closest_word(word: str, language: str) -> str | None:
+    if connection.vendor == "postgresql":
+        # "%" uses the trigram GIN index (migration 0003); similarity() orders what it found.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT word FROM prevention_searchword WHERE language = %s AND word %% %s"
+                " AND similarity(word, %s) >= %s ORDER BY similarity(word, %s) DESC, word LIMIT 1",
+                [language, word, word, TRIGRAM_THRESHOLD, word],
+            )
+            row = cursor.fetchone()
+        return row[0] if row else None
+    vocabulary = list(SearchWord.objects.filter(language=language).values_list("word", flat=True))
+    close = difflib.get_close_matches(word, vocabulary, n=1, cutoff=FALLBACK_SIMILARITY)
+    return close[0] if close else None
 
 
 def stem(word: str) -> str:
@@ -134,34 +269,64 @@ def stem(word: str) -> str:
     return word
 
 
-def _fallback(query: str, language: str) -> list[SearchHit]:
+def _fallback(words: list[str], language: str) -> list[SearchHit]:
     # SQLite's LIKE folds only ASCII case (not å, ä, ö), so matching happens in
     # Python over the published articles of one language: fine for hundreds.
-    terms = sorted({stem(word) for word in _WORD.findall(query.casefold()) if len(word) > 1})[:8]
-    if not terms:
+    # Each group is a word and its synonyms, folded and stemmed; one of each group must occur.
+    groups = [
+        sorted({stem(fold(alternative)) for alternative in alternatives(word, language)})
+        for word in words
+        if len(word) > 1
+    ]
+    if not groups:
         return []
     scored: list[tuple[int, Article]] = []
     for article in Article.objects.published().in_language(language).defer("body"):
-        title, summary, body = article.title.casefold(), article.summary.casefold(), article.body_text.casefold()
-        if all(term in title or term in summary or term in body for term in terms):
+        title, summary, body = fold(article.title), fold(article.summary), fold(article.body_text)
+        if all(any(term in title or term in summary or term in body for term in group) for group in groups):
+            terms = [term for group in groups for term in group]
             score = sum(3 * title.count(term) + 2 * summary.count(term) + body.count(term) for term in terms)
             scored.append((score, article))
     scored.sort(key=lambda pair: (-pair[0], -(pair[1].publish_at.timestamp() if pair[1].publish_at else 0)))
-    return [SearchHit(article=article, snippet=_fallback_snippet(article.body_text, terms)) for _, article in scored][
-        :RESULT_LIMIT
+    every_term = [term for group in groups for term in group]
+    return [
+        SearchHit(article=article, snippet=snippet(article.body_text, every_term))
+        for _, article in scored[:RESULT_LIMIT]
     ]
 
 
-def _fallback_snippet(text: str, terms: list[str], width: int = 110) -> SafeString:
-    folded = text.casefold()
-    positions = [folded.find(term) for term in terms if term in folded]
-    centre = min(positions) if positions else 0
+def _letter_class(letter: str) -> str:
+    variants = [letter, *(chr(code) for code, base in _ACCENTS.items() if base.lower() == letter)]
+    return f"[{''.join(re.escape(variant) for variant in variants)}]" if len(variants) > 1 else re.escape(letter)
+
+
+@functools.lru_cache(maxsize=256)
+def _marking_pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Words starting with a folded term, matched in unfolded text ("nat" matches "Nätet")."""
+    alternatives = ["".join(_letter_class(letter) for letter in term) for term in terms if term]
+    if not alternatives:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")\w*", re.IGNORECASE)
+
+
+def snippet(text: str, terms: list[str], width: int = 110) -> SafeString:
+    """A window of ``text`` around the first word that starts with a term, each such word marked.
+
+    ``terms`` are folded (``fold``); the pattern forgives accents and case, so
+    the text itself is never folded and "natet" marks "nätet".
+    """
+    pattern = _marking_pattern(tuple(sorted(terms)))
+    first = pattern.search(text) if pattern else None
+    centre = first.start() if first else 0
     start = max(0, centre - width)
     end = min(len(text), centre + width)
     start = text.rfind(" ", 0, start) + 1 if start else 0
-    window = text[start:end]
-    pattern = re.compile("|".join(re.escape(term) for term in terms), re.IGNORECASE)
-    marked = pattern.sub(lambda match: f"{MARK_START}{match.group(0)}{MARK_STOP}", window)
+    pieces: list[str] = []
+    cursor = start
+    for match in pattern.finditer(text, start, end) if pattern else ():
+        pieces += [text[cursor : match.start()], MARK_START, text[match.start() : match.end()], MARK_STOP]
+        cursor = match.end()
+    pieces.append(text[cursor:end])
     prefix = "… " if start else ""
     suffix = " …" if end < len(text) else ""
-    return highlight(f"{prefix}{marked}{suffix}")
+    return highlight(f"{prefix}{''.join(pieces)}{suffix}")

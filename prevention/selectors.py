@@ -33,8 +33,21 @@ def topics_in_use(*, language: str) -> list[Topic]:
     return list(topics.order_by("position", "slug"))
 
 
-def topic_by_slug(slug: str) -> Topic | None:
-    return Topic.objects.filter(slug=slug).first()
+def topic_by_slug(slug: str, *, language: str) -> Topic | None:
+    """The topic at ``slug`` in ``language``'s address (Swedish ``slug`` or English ``slug_en``)."""
+    field = "slug_en" if language == "en" else "slug"
+    return Topic.objects.filter(**{field: slug}).first()
+
+
+def topic_by_other_language_slug(slug: str, *, language: str) -> Topic | None:
+    """For an old or mistyped link: the topic whose other-language slug this is."""
+    return topic_by_slug(slug, language="sv" if language == "en" else "en")
+
+
+def topic_language_switch(topic: Topic) -> dict[str, str]:
+    """The header's language switch and the hreflang twin on a topic page."""
+    other = "sv" if translation.get_language() == "en" else "en"
+    return {"code": other, "name": "English" if other == "en" else "Svenska", "url": topic.url_in(other)}
 
 
 def public_article(*, slug: str, language: str) -> Article | None:
@@ -49,9 +62,23 @@ def public_article(*, slug: str, language: str) -> Article | None:
     )
 
 
-def public_article_in_other_language(*, slug: str, language: str) -> Article | None:
-    """For a link that carries the wrong language prefix: the article the slug names."""
-    return Article.objects.published().exclude(language=language).filter(slug=slug).first()
+def article_for_other_language_slug(*, slug: str, language: str) -> Article | None:
+    """For a link whose slug is in the other language (an old English address with the Swedish slug).
+
+    Returns the article's public translation in ``language`` if it has one,
+    otherwise the article the slug names; None if no public article has it.
+    """
+    named = (
+        Article.objects.published()
+        .exclude(language=language)
+        .filter(slug=slug)
+        .select_related("translation_of", "translated_as")
+        .first()
+    )
+    if named is None:
+        return None
+    twin = named.translation
+    return twin if twin is not None and twin.language == language and twin.is_public() else named
 
 
 def related_articles(article: Article, *, limit: int = 3) -> list[Article]:
@@ -79,6 +106,11 @@ def related_articles(article: Article, *, limit: int = 3) -> list[Article]:
     return related
 
 
+def articles_due_for_review() -> int:
+    """How many articles, of any status but archived, have a fact-check older than a year."""
+    return Article.objects.exclude(status=Article.Status.ARCHIVED).review_due().count()
+
+
 def next_publication_after(moment: datetime.datetime) -> datetime.datetime | None:
     """When the next scheduled article goes live, if any is waiting."""
     return Article.objects.scheduled_after(moment).order_by("publish_at").values_list("publish_at", flat=True).first()
@@ -88,15 +120,17 @@ def sitemap_articles() -> list[Article]:
     return list(Article.objects.published().only("slug", "language", "updated_at").order_by("language", "slug"))
 
 
-def _language_switch(article: Article) -> dict[str, str]:
+def _language_switch(article: Article) -> dict[str, str | bool]:
+    """The header's switch; ``twin`` says whether it is the same article (and so an hreflang alternate)."""
     other = "en" if article.language == "sv" else "sv"
     translated = article.translation
-    if translated is not None and translated.is_public():
+    twin = translated is not None and translated.is_public()
+    if translated is not None and twin:
         url = translated.get_absolute_url()
     else:
         with translation.override(other):
             url = reverse("prevention:index")
-    return {"code": other, "name": "English" if other == "en" else "Svenska", "url": url}
+    return {"code": other, "name": "English" if other == "en" else "Svenska", "url": url, "twin": twin}
 
 
 def reader_audience(article: Article) -> str:

@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from audit.services import record_event
 from prevention.caching import bump_generation
-from prevention.models import Article, Topic
+from prevention.models import Article, SearchWord, Topic
 from prevention.rendering import plain_text, reading_minutes
+from prevention.search import vocabulary_words
 from staff.types import StaffUser
 
 _AUDITED_STATUSES = {Article.Status.PUBLISHED, Article.Status.SCHEDULED, Article.Status.ARCHIVED}
@@ -45,6 +46,8 @@ def article_save(*, article: Article, actor: StaffUser | None = None) -> Article
     article.body_text = plain_text(article.body)
     article.reading_minutes = reading_minutes(article.body_text)
     article.save()
+    if article.is_public():
+        search_words_add(article=article)
     if article.status != previous_status and article.status in _AUDITED_STATUSES:
         record_event(
             actor=actor,
@@ -54,6 +57,19 @@ def article_save(*, article: Article, actor: StaffUser | None = None) -> Article
         )
     transaction.on_commit(bump_generation)
     return article
+
+
+def search_words_add(*, article: Article) -> None:
+    """Adds a public article's words to the vocabulary that "Menade du …?" suggests from.
+
+    Words are only ever added: a word left by an archived article suggests a
+    search that finds nothing, and the search page offers a suggestion only
+    when it finds more than the typed words did.
+    """
+    words = vocabulary_words(article.title, article.summary, article.body_text)
+    SearchWord.objects.bulk_create(
+        [SearchWord(language=article.language, word=word) for word in sorted(words)], ignore_conflicts=True
+    )
 
 
 @transaction.atomic

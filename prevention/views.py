@@ -3,6 +3,7 @@
 from django.contrib.sitemaps.views import sitemap as sitemap_view
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -12,7 +13,7 @@ from prevention import selectors
 from prevention.caching import cached_public_page
 from prevention.forms import SearchForm
 from prevention.models import Article
-from prevention.search import search_articles
+from prevention.search import search as search_articles
 from prevention.sitemaps import SITEMAPS
 
 
@@ -55,11 +56,19 @@ def audience(request: HttpRequest, audience: str) -> HttpResponse:
 @require_safe
 @cached_public_page
 def topic(request: HttpRequest, slug: str) -> HttpResponse:
-    found = selectors.topic_by_slug(slug)
+    language = _language()
+    found = selectors.topic_by_slug(slug, language=language)
     if found is None:
-        raise Http404
-    articles = selectors.articles_about(topic=found, language=_language())
-    return render(request, "prevention/topic.html", {"topic": found, "articles": articles})
+        elsewhere = selectors.topic_by_other_language_slug(slug, language=language)
+        if elsewhere is None:
+            raise Http404
+        return HttpResponsePermanentRedirect(elsewhere.get_absolute_url())
+    articles = selectors.articles_about(topic=found, language=language)
+    return render(
+        request,
+        "prevention/topic.html",
+        {"topic": found, "articles": articles, "language_switch": selectors.topic_language_switch(found)},
+    )
 
 
 @require_safe
@@ -68,7 +77,7 @@ def article(request: HttpRequest, slug: str) -> HttpResponse:
     language = _language()
     found = selectors.public_article(slug=slug, language=language)
     if found is None:
-        elsewhere = selectors.public_article_in_other_language(slug=slug, language=language)
+        elsewhere = selectors.article_for_other_language_slug(slug=slug, language=language)
         if elsewhere is None:
             raise Http404
         return HttpResponsePermanentRedirect(elsewhere.get_absolute_url())
@@ -83,11 +92,25 @@ def article(request: HttpRequest, slug: str) -> HttpResponse:
 def search(request: HttpRequest) -> HttpResponse:
     """Searches published articles in the page's language. Never cached, never logged."""
     form = SearchForm(request.POST if request.method == "POST" else None)
-    hits = None
+    result = None
     if form.is_valid():
-        hits = search_articles(form.cleaned_data["q"], language=_language())
-    response = render(request, "prevention/search.html", {"form": form, "hits": hits, "read_aloud": False})
+        result = search_articles(form.cleaned_data["q"], language=_language())
+    response = render(request, "prevention/search.html", {"form": form, "result": result, "read_aloud": False})
     response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def old_english_address(request: HttpRequest, rest: str) -> HttpResponse:
+    """``/en/kunskap/…`` moved to ``/en/knowledge/…``: a permanent redirect, the rest of the path kept.
+
+    A search form posted from a page cached before the move keeps its POST (308).
+    """
+    if _language() != "en":
+        raise Http404
+    response = HttpResponsePermanentRedirect(f"{reverse('prevention:index')}{rest}")
+    if request.method == "POST":
+        response.status_code = 308
     return response
 
 

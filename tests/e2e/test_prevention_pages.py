@@ -15,7 +15,8 @@ PAGES = [
     "/kunskap/foraldrar/",
     "/kunskap/artikel/vad-ar-grooming/",
     "/kunskap/",
-    "/en/kunskap/article/if-your-child-is-a-victim-of-sextortion/",
+    "/en/knowledge/article/if-your-child-is-a-victim-of-sextortion/",
+    "/en/knowledge/topic/not-your-fault/",
 ]
 
 FAKE_SPEECH = """
@@ -71,17 +72,67 @@ def test_search_results_pass_axe(page, asgi_server, seeded):
     assert results.violations_count == 0, results.generate_report()
 
 
+def test_a_misspelled_search_offers_did_you_mean_and_passes_axe(page, asgi_server, seeded):
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.goto(asgi_server.url + "/kunskap/sok/")
+    page.get_by_label("Sök bland texterna").fill("utpresning")
+    page.get_by_role("button", name="Sök", exact=True).click()
+    suggestion = page.get_by_role("button", name="utpressning")
+    suggestion.wait_for()
+    assert "Menade du" in page.locator(".suggestion").inner_text()
+    assert page.locator(".article-list li").count() > 0  # the corrected word's articles, shown at once
+    results = Axe().run(page, options=WCAG_22_AA)
+    assert results.violations_count == 0, results.generate_report()
+    suggestion.click()
+    page.wait_for_selector("#results-heading")
+    assert page.url.endswith("/kunskap/sok/")  # still POST: the word stays out of the address bar
+    assert page.get_by_label("Sök bland texterna").input_value() == "utpressning"
+
+
 def test_every_article_links_to_chat_and_hotline(page, asgi_server, seeded):
     page.goto(asgi_server.url + "/kunskap/artikel/om-nagon-hotar-att-sprida-dina-bilder/")
     page.get_by_role("link", name="Chatta med oss").click()
     page.wait_for_url(asgi_server.url + "/chat/")
 
 
-def test_read_aloud_is_hidden_without_a_voice_on_the_device(page, asgi_server, seeded):
+def test_without_a_voice_the_page_says_so_and_links_to_the_devices_own_help(page, asgi_server, seeded):
     remote_only = '[{"name": "Cloud", "lang": "sv-SE", "localService": false}]'
     page.add_init_script(FAKE_SPEECH % remote_only)
     page.goto(asgi_server.url + "/kunskap/artikel/vad-ar-grooming/")
+    notice = page.locator("[data-read-aloud-missing]")
+    notice.wait_for(state="visible")
+    assert "Den här enheten har ingen röst" in notice.inner_text()
     assert page.locator("[data-read-aloud]").is_hidden()
+    # An unknown desktop (headless Linux) gets every vendor's help.
+    assert notice.get_by_role("link").count() == 5
+    results = Axe().run(page, options=WCAG_22_AA)
+    assert results.violations_count == 0, results.generate_report()
+
+
+def test_without_a_voice_a_phone_gets_its_own_help_only(page, asgi_server, seeded):
+    android = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131 Mobile"
+    page.add_init_script(FAKE_SPEECH % "[]")
+    page.add_init_script(f"Object.defineProperty(navigator, 'userAgent', {{get: () => {android!r}}});")
+    page.goto(asgi_server.url + "/en/knowledge/children/")
+    notice = page.locator("[data-read-aloud-missing]")
+    notice.wait_for(state="visible")
+    assert "This device has no voice" in notice.inner_text()
+    links = notice.get_by_role("link")
+    assert links.count() == 1
+    assert links.first.get_attribute("href").startswith("https://support.google.com/accessibility/android/")
+
+
+def test_real_headless_chromium_offers_only_what_it_can_do(page, asgi_server, seeded):
+    # No stub: whatever this browser has. Headless Chromium usually has no voice at all.
+    page.goto(asgi_server.url + "/kunskap/barn/")
+    page.wait_for_timeout(2000)  # past the script's wait for late voices
+    local_swedish = page.evaluate(
+        "speechSynthesis.getVoices().filter(v => v.localService && v.lang.toLowerCase().startsWith('sv')).length"
+    )
+    button_shown = page.locator("[data-read-aloud]").is_visible()
+    notice_shown = page.locator("[data-read-aloud-missing]").is_visible()
+    assert button_shown == (local_swedish > 0)
+    assert notice_shown == (local_swedish == 0)
 
 
 def test_read_aloud_speaks_with_a_local_voice_only(page, asgi_server, seeded):
@@ -97,6 +148,7 @@ def test_read_aloud_speaks_with_a_local_voice_only(page, asgi_server, seeded):
     assert spoken[0]["voice"] == "Alva"
     assert "Grooming är när en vuxen" in spoken[0]["text"]
     assert page.get_by_role("button", name="Sluta läsa upp").get_attribute("aria-pressed") == "true"
+    assert page.locator("[data-read-aloud-missing]").is_hidden()
 
 
 def test_read_aloud_is_absent_for_parents(page, asgi_server, seeded):

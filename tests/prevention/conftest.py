@@ -20,7 +20,7 @@ def clean_page_cache() -> Iterator[None]:
 
 @pytest.fixture
 def topic(db: Any) -> Topic:
-    return Topic.objects.create(slug="grooming", name_sv="Grooming", name_en="Grooming")
+    return Topic.objects.create(slug="grooming", slug_en="grooming", name_sv="Grooming", name_en="Grooming")
 
 
 @pytest.fixture

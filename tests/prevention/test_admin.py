@@ -98,7 +98,9 @@ def test_bad_input_gives_a_swedish_error_next_to_the_field(editor_client: Client
 def test_preview_renders_exactly_like_the_public_page(
     editor_client: Client, make_article, django_capture_on_commit_callbacks
 ):
-    topic = Topic.objects.create(slug="lagen", name_sv="Vad lagen säger", name_en="What the law says")
+    topic = Topic.objects.create(
+        slug="lagen", slug_en="the-law", name_sv="Vad lagen säger", name_en="What the law says"
+    )
     make_article(slug="syskon", topics=[topic])
     draft = make_article(slug="forhand", title="Förhandsvisad", status=Article.Status.DRAFT, topics=[topic])
     preview = editor_client.get(f"/admin/prevention/article/{draft.pk}/preview/")

@@ -18,7 +18,10 @@ LIST_PAGES = ["/kunskap/", "/kunskap/barn/", "/kunskap/unga/", "/kunskap/foraldr
 
 @pytest.fixture
 def topics(db):
-    return [Topic.objects.create(slug=slug, name_sv=slug, name_en=slug) for slug in ("grooming", "lagen", "hjalp")]
+    return [
+        Topic.objects.create(slug=slug, slug_en=f"{slug}-en", name_sv=slug, name_en=slug)
+        for slug in ("grooming", "lagen", "hjalp")
+    ]
 
 
 def add_articles(make_article, topics, count, start=0):
@@ -70,12 +73,12 @@ def test_pages_are_cached_per_language(client: Client, make_article):
     original = make_article(slug="bara-svensk", title="Svensk rubrik")
     make_article(language="en", slug="english-only", title="English title", translation_of=original)
     assert "Svensk rubrik" in client.get("/kunskap/barn/").text
-    english = client.get("/en/kunskap/children/")
+    english = client.get("/en/knowledge/children/")
     assert "English title" in english.text and "Svensk rubrik" not in english.text
     assert '<html lang="en">' in english.text
     # Second visits come from the cache, still in the right language.
     assert "Svensk rubrik" in client.get("/kunskap/barn/").text
-    assert "English title" in client.get("/en/kunskap/children/").text
+    assert "English title" in client.get("/en/knowledge/children/").text
 
 
 def test_editing_drops_the_cache(client: Client, make_article, django_capture_on_commit_callbacks):
@@ -133,20 +136,22 @@ def test_related_articles_share_topics(client: Client, make_article, topics):
 def test_language_switch_on_an_article_goes_to_its_translation(client: Client, make_article):
     original = make_article(slug="om-bilder")
     make_article(language="en", slug="about-pictures", translation_of=original)
-    assert 'href="/en/kunskap/article/about-pictures/"' in client.get("/kunskap/artikel/om-bilder/").text
-    assert 'href="/kunskap/artikel/om-bilder/"' in client.get("/en/kunskap/article/about-pictures/").text
+    assert 'href="/en/knowledge/article/about-pictures/"' in client.get("/kunskap/artikel/om-bilder/").text
+    assert 'href="/kunskap/artikel/om-bilder/"' in client.get("/en/knowledge/article/about-pictures/").text
 
 
 def test_article_without_translation_switches_to_the_other_start_page(client: Client, make_article):
     make_article(slug="ensam")
     assert 'hreflang="en"' in client.get("/kunskap/artikel/ensam/").text
-    assert 'href="/en/kunskap/"' in client.get("/kunskap/artikel/ensam/").text
+    alone = client.get("/kunskap/artikel/ensam/").text
+    assert 'href="/en/knowledge/"' in alone
+    assert 'rel="alternate"' not in alone  # the English landing page is no twin of this article
 
 
 def test_slug_under_the_wrong_language_redirects(client: Client, make_article):
     make_article(language="en", slug="only-english")
     response = client.get("/kunskap/artikel/only-english/")
-    assert response.status_code == 301 and response["Location"] == "/en/kunskap/article/only-english/"
+    assert response.status_code == 301 and response["Location"] == "/en/knowledge/article/only-english/"
 
 
 def test_sitemap_lists_published_articles_in_both_languages(client: Client, make_article):
@@ -156,17 +161,67 @@ def test_sitemap_lists_published_articles_in_both_languages(client: Client, make
     xml = client.get("/sitemap.xml").text
     locations = re.findall(r"<loc>([^<]+)</loc>", xml)
     assert "http://testserver/kunskap/artikel/publicerad/" in locations
-    assert "http://testserver/en/kunskap/article/published/" in locations
-    assert "http://testserver/en/kunskap/children/" in locations
+    assert "http://testserver/en/knowledge/article/published/" in locations
+    assert "http://testserver/en/knowledge/children/" in locations
     assert not [loc for loc in locations if "utkast" in loc]
 
 
 def test_pages_load_nothing_from_another_origin(client: Client, make_article):
     make_article(slug="ren", body="[extern länk](https://example.org/)")
-    for path in ("/kunskap/", "/kunskap/barn/", "/en/kunskap/parents/", "/kunskap/sok/"):
+    for path in ("/kunskap/", "/kunskap/barn/", "/en/knowledge/parents/", "/kunskap/sok/"):
         html = client.get(path).text
         assert "<script>" not in html and " style=" not in html and "onclick" not in html, path
         assert not re.search(r'<(script|link|img)[^>]+(src|href)="https?://', html), path
+
+
+def test_english_pages_have_english_addresses_and_name_their_swedish_twin(client: Client, make_article):
+    topic = Topic.objects.create(
+        slug="inte-ditt-fel", slug_en="not-your-fault", name_sv="Inte ditt fel", name_en="Not your fault"
+    )
+    swedish = make_article(slug="aldrig-ditt-fel", topics=[topic])
+    make_article(language="en", slug="never-your-fault", topics=[topic], translation_of=swedish)
+    english = client.get("/en/knowledge/topic/not-your-fault/")
+    assert english.status_code == 200 and "Not your fault" in english.text
+    assert '<link rel="alternate" hreflang="sv" href="/kunskap/amne/inte-ditt-fel/">' in english.text
+    assert 'href="/kunskap/amne/inte-ditt-fel/" lang="sv" hreflang="sv"' in english.text  # the header's switch
+    swedish_page = client.get("/kunskap/amne/inte-ditt-fel/")
+    assert '<link rel="alternate" hreflang="en" href="/en/knowledge/topic/not-your-fault/">' in swedish_page.text
+    assert 'href="/en/knowledge/topic/not-your-fault/"' in client.get("/en/knowledge/article/never-your-fault/").text
+    article = client.get("/en/knowledge/article/never-your-fault/").text
+    assert '<link rel="alternate" hreflang="sv" href="/kunskap/artikel/aldrig-ditt-fel/">' in article
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("/en/kunskap/", "/en/knowledge/"),
+        ("/en/kunskap/children/", "/en/knowledge/children/"),
+        ("/en/kunskap/topic/inte-ditt-fel/", "/en/knowledge/topic/inte-ditt-fel/"),
+        ("/en/knowledge/topic/inte-ditt-fel/", "/en/knowledge/topic/not-your-fault/"),
+        ("/en/kunskap/article/never-your-fault/", "/en/knowledge/article/never-your-fault/"),
+        ("/en/knowledge/article/aldrig-ditt-fel/", "/en/knowledge/article/never-your-fault/"),
+    ],
+)
+def test_old_english_addresses_redirect_permanently(client: Client, make_article, old, new):
+    topic = Topic.objects.create(
+        slug="inte-ditt-fel", slug_en="not-your-fault", name_sv="Inte ditt fel", name_en="Not your fault"
+    )
+    swedish = make_article(slug="aldrig-ditt-fel", topics=[topic])
+    make_article(language="en", slug="never-your-fault", topics=[topic], translation_of=swedish)
+    response = client.get(old)
+    assert response.status_code == 301 and response["Location"] == new
+    # Followed to the end, an old address lands on a page, never a 404.
+    assert client.get(old, follow=True).status_code == 200
+
+
+def test_an_old_english_search_form_keeps_its_post(client: Client):
+    response = client.post("/en/kunskap/search/", {"q": "grooming"})
+    assert response.status_code == 308 and response["Location"] == "/en/knowledge/search/"
+
+
+def test_swedish_addresses_are_unchanged(client: Client, topic):
+    assert client.get("/kunskap/amne/grooming/").status_code == 200
+    assert client.get("/kunskap/nagot-annat/").status_code == 404
 
 
 def test_unknown_topic_and_article_are_404(client: Client):

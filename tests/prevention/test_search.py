@@ -9,7 +9,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from prevention.models import Article
-from prevention.search import _fallback, search_articles, stem
+from prevention.search import _fallback, query_words, search_articles, stem
 
 pytestmark = pytest.mark.django_db
 
@@ -62,11 +62,11 @@ def test_snippets_escape_the_text_around_the_highlight(make_article):
 
 def test_fallback_stems_and_folds_case(library):
     assert stem("bilder") == "bild" and stem("bild") == "bild" and stem("pictures") == "pictur"
-    hits = _fallback("BILDER", "sv")
+    hits = _fallback(query_words("BILDER"), "sv")
     assert [hit.article.slug for hit in hits] == ["en-bild"]
     assert "<mark>bild</mark>" in hits[0].snippet
-    assert [hit.article.slug for hit in _fallback("Hot nätet", "sv")] == ["hot"]
-    assert _fallback("bild", "en") == []
+    assert [hit.article.slug for hit in _fallback(query_words("Hot nätet"), "sv")] == ["hot"]
+    assert _fallback(["bild"], "en") == []
 
 
 def test_empty_or_punctuation_query_returns_nothing(library):
@@ -138,7 +138,7 @@ def test_a_search_term_appears_in_no_log_line_and_no_table(client: Client, libra
     settings.DEBUG = True  # Django would log SQL with parameters at DEBUG level
     term = "zebrafinkhemlis"
     client.post("/kunskap/sok/", {"q": f"bilder {term}"})
-    client.post("/en/kunskap/search/", {"q": term})
+    client.post("/en/knowledge/search/", {"q": term})
     client.get(f"/kunskap/sok/?q={term}")
     client.get("/kunskap/finns-inte/")  # a 404 is logged, with its path (never a query string)
     assert any("Not Found" in line for line in every_log_line), "the log capture must see Django's own lines"

@@ -113,9 +113,11 @@ def _public_everywhere(client: Client, article: Article, topic_name: str) -> lis
 def test_one_rule_decides_visibility_on_every_surface(client: Client, make_article):
     from prevention.models import Topic
 
-    waiting = Topic.objects.create(slug="vantar", name_sv="Ämne som väntar", name_en="Waiting")
-    drafted = Topic.objects.create(slug="utkast", name_sv="Ämne med utkast", name_en="Drafted")
-    archived_topic = Topic.objects.create(slug="arkiv", name_sv="Ämne i arkivet", name_en="Archived")
+    waiting = Topic.objects.create(slug="vantar", slug_en="waiting", name_sv="Ämne som väntar", name_en="Waiting")
+    drafted = Topic.objects.create(slug="utkast", slug_en="drafted", name_sv="Ämne med utkast", name_en="Drafted")
+    archived_topic = Topic.objects.create(
+        slug="arkiv", slug_en="archived", name_sv="Ämne i arkivet", name_en="Archived"
+    )
     with time_machine.travel(NOW, tick=False):
         scheduled = make_article(
             title="Schemalagd text", slug="schemalagd", topics=[waiting], publish_at=NOW + datetime.timedelta(hours=1)

@@ -17,8 +17,8 @@ from prevention import services
 from prevention.models import Article, Topic
 
 CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
-# When the texts in prevention/content were last checked for facts and tone.
-CONTENT_REVIEWED = datetime.date(2026, 11, 29)
+# When the texts in prevention/content were last fact-checked against their sources (see each "Källor").
+CONTENT_REVIEWED = datetime.date(2026, 12, 1)
 
 
 @dataclass(frozen=True)
@@ -58,10 +58,11 @@ def read_topics(path: Path) -> list[dict[str, str]]:
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
-        slug, name_sv, name_en, description_sv, description_en = (part.strip() for part in line.split("|"))
+        slug, slug_en, name_sv, name_en, description_sv, description_en = (part.strip() for part in line.split("|"))
         topics.append(
             {
                 "slug": slug,
+                "slug_en": slug_en,
                 "name_sv": name_sv,
                 "name_en": name_en,
                 "description_sv": description_sv,
