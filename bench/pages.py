@@ -47,7 +47,7 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.chat_e2e import (  # noqa: E402 - run as a script from the checkout
+from bench.chat_e2e import (
     ROOT,
     Environment,
     HarnessError,
@@ -90,6 +90,9 @@ def pages(static_path: str) -> list[Page]:
         Page("search", "POST", "/kunskap/sok/", urlencode({"q": SEARCH_WORDS}).encode()),
         Page("hotline", "GET", "/hotline/"),
     ]
+
+
+PAGE_NAMES = ("static", "home", "article", "search", "hotline")
 
 
 class Connection(asyncio.Protocol):
@@ -145,7 +148,16 @@ class Window:
         return self.server_cpu_s * 1000 / self.requests if self.requests else float("nan")
 
 
-async def load(port: int, page: Page, clients: int, warmup: float, seconds: float, server: Server, rep: int) -> Window:
+async def load(
+    port: int,
+    page: Page,
+    clients: int,
+    warmup: float,
+    seconds: float,
+    server: Server,
+    rep: int,
+    profile: list[str] | None = None,
+) -> Window:
     loop = asyncio.get_running_loop()
     connections: list[Connection] = []
     for _ in range(clients):
@@ -171,12 +183,15 @@ async def load(port: int, page: Page, clients: int, warmup: float, seconds: floa
         await asyncio.sleep(warmup)
         cpu_before, own_before, started = server.cpu_seconds(), own_cpu_seconds(), time.perf_counter()
         measuring = True
+        profiler = await asyncio.create_subprocess_exec(*profile) if profile else None
         await asyncio.sleep(seconds)
         measuring = False
         elapsed = time.perf_counter() - started
         cpu, own = server.cpu_seconds() - cpu_before, own_cpu_seconds() - own_before
         stop = True
         await asyncio.gather(*tasks)
+        if profiler is not None:
+            await profiler.wait()
     finally:
         for task in tasks:
             task.cancel()
@@ -201,7 +216,7 @@ def prepare(env: Environment) -> str:
         if result.returncode != 0:
             raise HarnessError(f"manage.py {' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
     manifest = json.loads((env.data_dir / "static" / "staticfiles.json").read_text())
-    return "/static/" + manifest["paths"]["css/site.css"]
+    return "/static/" + str(manifest["paths"]["css/site.css"])
 
 
 def summarise(windows: list[Window], names: list[str]) -> list[dict[str, Any]]:
@@ -248,7 +263,7 @@ async def run(args: argparse.Namespace, env: Environment, static_path: str, logs
     server = Server("site", "ecpat_site.asgi:application", env.site(), 1, logs / "site.log")
     server.start()
     try:
-        plan = pages(static_path)
+        plan = [p for p in pages(static_path) if p.name in args.pages]
         for page in plan:  # every page answers 200 before anything is measured
             window = await load(server.port, page, 1, 0.0, 0.2, server, 0)
             if window.errors or not window.requests:
@@ -257,7 +272,13 @@ async def run(args: argparse.Namespace, env: Environment, static_path: str, logs
         for rep in range(1, args.repetitions + 1):
             shift = (rep - 1) % len(plan)
             for page in plan[shift:] + plan[:shift]:
-                window = await load(server.port, page, args.clients, args.warmup, args.seconds, server, rep)
+                profile = None
+                if args.py_spy and rep == 1:
+                    assert server.process is not None
+                    output = logs / f"profile-{page.name}.txt"
+                    profile = [str(args.py_spy), "record", "--pid", str(server.process.pid)]
+                    profile += ["--duration", str(int(args.seconds)), "--format", "raw", "--output", str(output)]
+                window = await load(server.port, page, args.clients, args.warmup, args.seconds, server, rep, profile)
                 if window.errors:
                     raise HarnessError(f"{page.name}: answers other than 200: {window.errors}")
                 if args.verbose:
@@ -277,6 +298,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per page and round")
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds of load before each window")
     parser.add_argument("--repetitions", type=int, default=3, help="interleaved rounds")
+    parser.add_argument(
+        "--pages", nargs="+", default=list(PAGE_NAMES), choices=PAGE_NAMES, help="measure these only (static always)"
+    )
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        help="a py-spy binary: profile the server in every window of round 1 (raw stacks in --logs)",
+    )
     parser.add_argument("--verbose", action="store_true", help="print each window on stderr")
     parser.add_argument("--json", type=Path, help="also write the summary and every window here")
     parser.add_argument("--logs", type=Path, help="keep the server's log here (default: a temporary folder)")
@@ -285,6 +314,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    args.pages = ["static", *(name for name in PAGE_NAMES if name in args.pages and name != "static")]
     with tempfile.TemporaryDirectory(prefix="ecpat-pages-") as tmp:
         logs = args.logs or Path(tmp)
         logs.mkdir(parents=True, exist_ok=True)
@@ -295,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         except HarnessError as exc:
             print(f"harness error: {exc}", file=sys.stderr)
             return 2
-    rows = summarise(windows, [p.name for p in pages(static_path)])
+    rows = summarise(windows, args.pages)
     print_table(rows, args)
     if args.json:
         report = {

@@ -3,10 +3,13 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from prevention.caching import cached_public_page
+
 
 @require_safe
+@cached_public_page
 def home(request: HttpRequest) -> HttpResponse:
-    """The start page: talk, report, or read."""
+    """The start page: talk, report, or read. The same for everyone, so it is served from the page cache."""
     return render(request, "home.html")
 
 
