@@ -265,7 +265,7 @@ async def run(args: argparse.Namespace, env: Environment, static_path: str, logs
     try:
         plan = [p for p in pages(static_path) if p.name in args.pages]
         for page in plan:  # every page answers 200 before anything is measured
-            window = await load(server.port, page, 1, 0.0, 0.2, server, 0)
+            window = await load(server.port, page, 1, 0.0, 1.5, server, 0)
             if window.errors or not window.requests:
                 raise HarnessError(f"{page.name} {page.path} answered {window.errors or 'nothing'}")
         windows = []

@@ -1,13 +1,13 @@
 """WhiteNoise's static files, served the asynchronous way under ASGI.
 
-WhiteNoise's Django middleware is synchronous only. Under ASGI that cost
-every request, static or not, a hop to a thread and back before the rest of
-the middleware ran, and every static file was a ``FileResponse`` over a
+WhiteNoise's Django middleware answers with a ``FileResponse`` over a
 synchronous file, which Django's ASGI handler can only send by reading it
-whole in a thread (its warning "StreamingHttpResponse must consume synchronous
-iterators in order to serve them asynchronously"). This subclass keeps
-WhiteNoise's file table, headers, compression and caching rules and serves the
-same responses with an asynchronous body; under WSGI it is WhiteNoise as is.
+whole in a thread, with the warning "StreamingHttpResponse must consume
+synchronous iterators in order to serve them asynchronously" on every static
+file. This subclass keeps WhiteNoise's file table, headers, compression and
+caching rules and, for a request that came through ASGI, gives the same
+response an asynchronous body, whether the middleware chain runs synchronously
+(as it does here, see ``staff.middleware``) or not. Under WSGI it is WhiteNoise as is.
 """
 
 import asyncio
@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import IO, Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 from whitenoise.middleware import WhiteNoiseMiddleware
 from whitenoise.responders import StaticFile
@@ -56,8 +57,14 @@ class AsyncWhiteNoiseMiddleware(WhiteNoiseMiddleware):
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self._is_async:
             return self.__acall__(request)
-        response: HttpResponseBase = super().__call__(request)
-        return response
+        if not isinstance(request, ASGIRequest):
+            response: HttpResponseBase = super().__call__(request)
+            return response
+        static_file = self.find_file(request.path_info) if self.autorefresh else self.files.get(request.path_info)
+        if static_file is None:
+            passed_on: HttpResponseBase = self.get_response(request)
+            return passed_on
+        return self.serve_async(static_file, request)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         if self.autorefresh:

@@ -69,7 +69,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # WhiteNoise, async-capable: no thread hop per request, no synchronous file bodies under ASGI.
+    # WhiteNoise, with asynchronous file bodies under ASGI (ecpat_site.static_files).
     "ecpat_site.static_files.AsyncWhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -78,11 +78,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    # Ends idle and over-age staff sessions; after authentication and OTP.
-    "staff.middleware.StaffSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Ends idle and over-age staff sessions; after authentication and OTP. Last,
+    # and synchronous: so the whole chain and the view run in one thread, one
+    # hop from the event loop per request (staff.middleware says why).
+    "staff.middleware.StaffSessionMiddleware",
 ]
 
 ROOT_URLCONF = "ecpat_site.urls"
