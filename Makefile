@@ -27,13 +27,14 @@ install: $(VENV)/.base-installed
 
 install-dev: $(VENV)/.dev-installed
 
+# The Procfile's welcome process prints the addresses and the demo login once the site answers
+# (honcho gives every process its own PORT, so the web process's port travels as WEB_PORT).
 run: install
-	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py migrate --noinput --verbosity 0
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py seed_articles
 	$(BIN)/python manage.py seed_supportline
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho --procfile Procfile start --port $(PORT)
+	WEB_PORT=$(PORT) PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho --procfile Procfile start --port $(PORT)
 
 lint: install-dev
 	$(BIN)/ruff check .

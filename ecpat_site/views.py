@@ -1,14 +1,27 @@
+from datetime import datetime
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from prevention.caching import cached_public_page
 from supportline.selectors import opening_status
 
 
+def _chat_status_changes_at() -> datetime | None:
+    status = opening_status()
+    return status.closes_at if status.is_open else status.next_opening
+
+
 @require_safe
+@cached_public_page(changes_at=_chat_status_changes_at)
 def home(request: HttpRequest) -> HttpResponse:
-    """The start page: talk (and whether the chat is open now), report, or read."""
+    """The start page: talk (and whether the chat is open now), report, or read.
+
+    The same for everyone, so it is served from the page cache, never past the
+    moment the chat opens or closes.
+    """
     return render(request, "home.html", {"chat_status": opening_status()})
 
 

@@ -8,6 +8,7 @@ bump: a page is never cached past the next scheduled publication.
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from typing import Any
 
@@ -44,20 +45,27 @@ def page_key(request: HttpRequest) -> str:
     return f"prevention:page:{current_generation()}:{get_language()}:{request.path}"
 
 
-def _valid_until() -> float:
-    """Now plus the cache period, but never past the next scheduled publication."""
+def _valid_until(changes_at: Callable[[], datetime | None] | None = None) -> float:
+    """Now plus the cache period, but never past the next scheduled publication
+    nor past the page's own next change (``changes_at``)."""
     from prevention.selectors import next_publication_after
 
     now = timezone.now()
     until = now.timestamp() + settings.PREVENTION_CACHE_SECONDS
-    upcoming = next_publication_after(now)
-    if upcoming is not None:
-        until = min(until, upcoming.timestamp())
+    for upcoming in (next_publication_after(now), changes_at() if changes_at else None):
+        if upcoming is not None:
+            until = min(until, upcoming.timestamp())
     return until
 
 
-def cached_public_page(view: View) -> View:
-    """Caches a public page's HTML per language and path (GET and HEAD without a query string)."""
+def cached_public_page(view: View | None = None, *, changes_at: Callable[[], datetime | None] | None = None) -> Any:
+    """Caches a public page's HTML per language and path (GET and HEAD without a query string).
+
+    ``changes_at`` names when a page that shows something time-bound (the chat's
+    opening status on the start page) next changes; the entry never outlives it.
+    """
+    if view is None:
+        return lambda inner: cached_public_page(inner, changes_at=changes_at)
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -74,7 +82,7 @@ def cached_public_page(view: View) -> View:
         if response.status_code == 200 and not response.cookies and not getattr(response, "streaming", False):
             if hasattr(response, "render") and callable(response.render):
                 response.render()
-            valid_until = _valid_until()
+            valid_until = _valid_until(changes_at)
             timeout = max(1, int(valid_until - timezone.now().timestamp()) + 1)
             cache.set(key, (response.content, response["Content-Type"], valid_until), timeout)
         return response

@@ -1,6 +1,7 @@
 import logging
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib.auth import logout
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
@@ -17,19 +18,30 @@ class StaffSessionMiddleware:
     Sits after the authentication and OTP middleware. A session without
     timestamps (logged in some other way, or from before this middleware)
     starts its clock at its first request.
+
+    Synchronous only, and last in ``MIDDLEWARE`` on purpose: a synchronous
+    middleware at the bottom makes Django run the whole chain and the view in
+    one thread, one hop from the event loop per request. An async chain would
+    hop to a thread and back for every one of Django's own middleware
+    (``MiddlewareMixin``), several times per request (bench/pages.py measures it).
+    A request without a session cookie has no staff member to check.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if settings.SESSION_COOKIE_NAME in request.COOKIES:
+            self._checked(request)
+        return self.get_response(request)
+
+    def _checked(self, request: HttpRequest) -> None:
         try:
             self._check(request)
         except DatabaseError as exc:
             # The database is down: quick exit and the safety page must still
             # answer a staff member; every staff view needs the database anyway.
             logger.warning("staff session not checked: database unavailable (%s)", type(exc).__name__)
-        return self.get_response(request)
 
     def _check(self, request: HttpRequest) -> None:
         user = request.user

@@ -69,7 +69,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # WhiteNoise, with asynchronous file bodies under ASGI (ecpat_site.static_files).
+    "ecpat_site.static_files.AsyncWhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -77,11 +78,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    # Ends idle and over-age staff sessions; after authentication and OTP.
-    "staff.middleware.StaffSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Ends idle and over-age staff sessions; after authentication and OTP. Last,
+    # and synchronous: so the whole chain and the view run in one thread, one
+    # hop from the event loop per request (staff.middleware says why).
+    "staff.middleware.StaffSessionMiddleware",
 ]
 
 ROOT_URLCONF = "ecpat_site.urls"
@@ -222,6 +225,15 @@ else:
         }
     }
 
+# {% cache %} fragments (the hotline form's unbound fields): markup that depends
+# only on the code and the language, so each process keeps its own copy in
+# memory and a deploy, which restarts the processes, renews it.
+CACHES["template_fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "template-fragments",
+    "TIMEOUT": 3600,
+}
+
 # --- Celery ---------------------------------------------------------------
 if REDIS_URL or REDIS_SENTINELS:
     CELERY_BROKER_URL = _celery_url
@@ -243,7 +255,9 @@ if REDIS_URL or REDIS_SENTINELS:
     CELERY_REDIS_RETRY_ON_TIMEOUT = True
 else:
     _broker_dir = DATA_DIR / "celery" / "broker"
-    CELERY_BROKER_URL = "filesystem://"
+    # The filesystem transport ignores the host; naming one keeps kombu from warning
+    # "No hostname was supplied" in every process on every start.
+    CELERY_BROKER_URL = "filesystem://localhost//"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
@@ -332,6 +346,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", default=str(DATA_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files that browsers and phones ask for at the root (/favicon.ico,
+# /apple-touch-icon.png), served by WhiteNoise as they are.
+WHITENOISE_ROOT = BASE_DIR / "site_root"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

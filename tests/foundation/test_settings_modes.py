@@ -53,7 +53,7 @@ def test_nothing_set_gives_the_embedded_mode(tmp_path):
     assert found["module"] == "ecpat_site.settings"
     assert found["engine"] == "django.db.backends.sqlite3"
     assert found["layer"] == "channels.layers.InMemoryChannelLayer"
-    assert found["broker"] == "filesystem://"
+    assert found["broker"] == "filesystem://localhost//"
     assert found["results"].startswith("file://")
     assert found["language"] == "sv"
 

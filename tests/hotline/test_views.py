@@ -27,6 +27,18 @@ def test_the_form_page_is_swedish_and_english_and_never_cached(client):
     english = client.get("/en/hotline/")
     assert english.status_code == 200
     assert "Never send pictures or videos" in english.text
+    # The empty form's fields are rendered once per language, never shared between them.
+    assert "Addresses (links)" in english.text
+    assert "Adresser (länkar)" not in english.text
+    assert "Adresser (länkar)" in client.get("/hotline/").text
+
+
+def test_a_form_sent_back_with_errors_is_never_the_cached_empty_one(client):
+    client.get("/hotline/")  # the empty form, now in the fragment cache
+    response = client.post("/hotline/", {**FORM, "category": "", "description": "Det här skrev jag"})
+    assert response.status_code == 400
+    assert "Det här skrev jag" in response.text
+    assert 'aria-invalid="true"' in response.text
 
 
 def test_submitting_a_tip_shows_the_receipt_once(client):

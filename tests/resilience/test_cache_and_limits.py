@@ -1,6 +1,7 @@
 """The cache, the rate limiter and the edge's client key against a private Redis that goes away."""
 
 import asyncio
+import threading
 import time
 
 import pytest
@@ -61,6 +62,25 @@ def test_cache_errors_are_misses_and_the_breaker_skips_redis(outage_cache, priva
     time.sleep(1.1)  # the breaker's cool-down
     outage_cache.set("k", "back")
     assert outage_cache.get("k") == "back"
+
+
+def test_requests_in_fresh_threads_share_one_redis_connection(outage_cache, private_redis):
+    # Under ASGI every request runs in a new thread, which gets a new cache
+    # object; before the shared pool each one opened its own connection.
+    outage_cache.set("k", "v")
+    probe = private_redis.client()
+    connections_before = probe.info("stats")["total_connections_received"]
+    answers = []
+
+    def one_request() -> None:
+        answers.append(caches["default"].get("k"))
+
+    for _ in range(20):
+        thread = threading.Thread(target=one_request)
+        thread.start()
+        thread.join()
+    assert answers == ["v"] * 20
+    assert probe.info("stats")["total_connections_received"] == connections_before
 
 
 def test_redis_counter_is_atomic_and_its_window_is_not_extended(outage_cache):
