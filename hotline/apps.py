@@ -14,6 +14,16 @@ class HotlineConfig(AppConfig):
             "hotline.change_tip",
             "hotline.view_policehandoff",
             "hotline.retry_policehandoff",
+            "hotline.view_tipurl",
+            "hotline.decide_tipurl",
+        },
+        # Partners and their API tokens are an administrator's business.
+        "administrator": {
+            "hotline.view_partner",
+            "hotline.add_partner",
+            "hotline.change_partner",
+            "hotline.view_partnertoken",
+            "hotline.manage_partnertoken",
         },
     }
     # Run by retention.tasks; the periods are RETENTION_DAYS["tip_contact_details"] and ["closed_tips"].

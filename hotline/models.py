@@ -110,17 +110,81 @@ class Tip(models.Model):
         return self.removal_confirmed_at - self.received_at
 
 
+class TipURLQuerySet(models.QuerySet["TipURL"]):
+    def listed(self) -> "TipURLQuerySet":
+        """Confirmed illegal by two analysts and neither removed nor withdrawn."""
+        return self.filter(state=TipURL.State.LISTED)
+
+    def for_audience(self, audience: str) -> "TipURLQuerySet":
+        """Listed entries one kind of partner may see: the police see those held for them too."""
+        listed = self.listed()
+        if audience == FeedAudience.POLICE:
+            return listed
+        return listed.filter(police_hold_at__isnull=True)
+
+
+class FeedAudience(models.TextChoices):
+    """Who reads a feed: the police see entries held for their investigation, industry does not."""
+
+    INDUSTRY = "industry", _("Företag (blockering, skanning)")
+    POLICE = "police", _("Polisen")
+
+
 class TipURL(models.Model):
-    """A reported address, normalised; never fetched, previewed or linked."""
+    """A reported address, normalised; never fetched, previewed or linked.
+
+    Its own lifecycle (hotline.services, docs/takedown.md): reported ->
+    assessed illegal by one analyst -> confirmed by a second (listed in the
+    partner feed) -> removed or withdrawn. A police hold keeps a listed entry
+    out of the industry feed and stops notices until it is released.
+    """
+
+    class State(models.TextChoices):
+        REPORTED = "reported", _("Rapporterad")
+        ASSESSED = "assessed", _("Bedömd olaglig, väntar på en andra analytiker")
+        LISTED = "listed", _("Bekräftad, i flödet")
+        REMOVED = "removed", _("Borttagen")
+        WITHDRAWN = "withdrawn", _("Återkallad")
 
     tip = models.ForeignKey(Tip, on_delete=models.CASCADE, related_name="urls")
     url = EncryptedTextField()
     # HMAC-SHA256 of the normalised URL under HOTLINE_HASH_KEY.
     url_hash = models.CharField(max_length=64, db_index=True)
 
+    state = models.CharField(max_length=12, choices=State.choices, default=State.REPORTED, db_index=True)
+    # Plain SHA-256 of the normalised URL, what partners match on; only set
+    # once an analyst has assessed the address illegal.
+    feed_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    assessed_at = models.DateTimeField(null=True, blank=True)
+    assessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    withdrawal_reason = EncryptedTextField(blank=True)
+    police_hold_at = models.DateTimeField(null=True, blank=True)
+    police_hold_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = TipURLQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
-        default_permissions = ()
+        default_permissions = ("view",)
+        permissions = [("decide_tipurl", "Can assess, confirm, hold, withdraw and record removal of a reported URL")]
+        verbose_name = _("rapporterad adress")
+        verbose_name_plural = _("rapporterade adresser")
 
     def __str__(self) -> str:
         return f"URL {self.pk} of {self.tip_id}"
@@ -223,3 +287,146 @@ class HandoffAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"Attempt {self.number} of {self.handoff_id}"
+
+
+# --- The partner feed --------------------------------------------------------
+
+
+class FeedVersion(models.Model):
+    """One row: the feed's version, bumped under a row lock by every change.
+
+    The lock is held until the changing transaction commits, so versions are
+    handed out in commit order and a partner asking ``since=N`` never misses
+    a change that committed late with a lower number.
+    """
+
+    version = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"feed version {self.version}"
+
+
+class FeedChange(models.Model):
+    """One entry entering or leaving one audience's feed, at one version."""
+
+    class Change(models.TextChoices):
+        ADDED = "added", _("Tillagd")
+        REMOVED = "removed", _("Borttagen")
+
+    version = models.PositiveBigIntegerField()
+    audience = models.CharField(max_length=10, choices=FeedAudience.choices)
+    change = models.CharField(max_length=8, choices=Change.choices)
+    sha256 = models.CharField(max_length=64)
+    url = EncryptedTextField()
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["version", "id"]
+        default_permissions = ()
+        indexes = [models.Index(fields=["audience", "version"], name="hotline_feedchange_aud_ver")]
+
+    def __str__(self) -> str:
+        return f"{self.change} {self.sha256[:12]} at {self.version}"
+
+
+class FeedSnapshot(models.Model):
+    """One page of a full feed at one version: the exact signed bytes partners download."""
+
+    class Kind(models.TextChoices):
+        URLS = "urls", "urls"
+        URL_HASHES = "url-hashes", "url-hashes"
+
+    audience = models.CharField(max_length=10, choices=FeedAudience.choices)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    version = models.PositiveBigIntegerField()
+    page = models.PositiveIntegerField()
+    pages = models.PositiveIntegerField()
+    body = models.BinaryField()
+    signature = models.CharField(max_length=100)
+    key_id = models.CharField(max_length=100)
+    built_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["audience", "kind", "version", "page"], name="hotline_feedsnapshot_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.audience} v{self.version} p{self.page}"
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.kind}-{self.audience}-v{self.version}-p{self.page}-{self.key_id}"'
+
+
+class Partner(models.Model):
+    """An organisation that pulls the feed: the police, a blocking ISP, a scanning platform."""
+
+    name = models.CharField(_("namn"), max_length=200, unique=True)
+    audience = models.CharField(_("slag"), max_length=10, choices=FeedAudience.choices, default=FeedAudience.INDUSTRY)
+    scope_urls = models.BooleanField(_("får hämta adresser (urls)"), default=False)
+    scope_url_hashes = models.BooleanField(_("får hämta hashar (url-hashes)"), default=True)
+    is_active = models.BooleanField(_("aktiv"), default=True)
+    notes = models.TextField(_("anteckningar"), blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        default_permissions = ("view", "add", "change")
+        verbose_name = _("partner")
+        verbose_name_plural = _("partner")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def has_scope(self, kind: str) -> bool:
+        return {"urls": self.scope_urls, "url-hashes": self.scope_url_hashes}.get(kind, False)
+
+
+class PartnerToken(models.Model):
+    """An API token: shown once when created, stored only as a keyed hash."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="tokens")
+    label = models.CharField(_("beteckning"), max_length=100, blank=True)
+    # The first characters, to tell tokens apart in the admin; not enough to use one.
+    prefix = models.CharField(max_length=16)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    expires_at = models.DateTimeField(_("går ut"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("återkallad"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        default_permissions = ("view",)
+        permissions = [("manage_partnertoken", "Can issue and revoke partner API tokens")]
+        verbose_name = _("API-nyckel")
+        verbose_name_plural = _("API-nycklar")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}…"
+
+
+class PartnerTokenUse(models.Model):
+    """One request made with a token: when, which endpoint, the status. Never the caller's address."""
+
+    token = models.ForeignKey(PartnerToken, on_delete=models.CASCADE, related_name="uses")
+    used_at = models.DateTimeField(default=timezone.now, db_index=True)
+    endpoint = models.CharField(max_length=20)
+    status_code = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["-used_at"]
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.status_code} at {self.used_at:%Y-%m-%d %H:%M}"

@@ -8,8 +8,19 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from hotline import receipts
-from hotline.models import HandoffAttempt, PoliceHandoff, Tip, TipMessage, TipQuerySet, TipURL
+from hotline import partner_tokens, receipts
+from hotline.models import (
+    FeedChange,
+    FeedSnapshot,
+    FeedVersion,
+    HandoffAttempt,
+    PartnerToken,
+    PoliceHandoff,
+    Tip,
+    TipMessage,
+    TipQuerySet,
+    TipURL,
+)
 from hotline.reported_urls import InwardTarget, inward_target
 
 
@@ -150,4 +161,77 @@ def handoff_health(now: datetime | None = None) -> HandoffHealth:
         failures_in_a_row=failures,
         urgent_limit=timedelta(minutes=settings.POLICE_HANDOFF_ALERT_MINUTES),
         failure_limit=failure_limit,
+    )
+
+
+# --- The partner feed ---------------------------------------------------------
+
+
+def feed_version() -> int:
+    """The feed's current version: the number of the last change (0 before any)."""
+    return FeedVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+
+
+def feed_snapshot(*, audience: str, kind: str, page: int, version: int | None = None) -> FeedSnapshot | None:
+    """The newest stored page (or the page of ``version``), without its body."""
+    snapshots = FeedSnapshot.objects.filter(audience=audience, kind=kind, page=page).defer("body")
+    if version is not None:
+        snapshots = snapshots.filter(version=version)
+    return snapshots.order_by("-version").first()
+
+
+def feed_snapshot_body(snapshot_id: int) -> bytes:
+    return bytes(FeedSnapshot.objects.values_list("body", flat=True).get(pk=snapshot_id))
+
+
+@dataclass(frozen=True)
+class FeedDelta:
+    version: int  # the version this delta brings a partner to
+    more: bool  # more changes follow: ask again with since=version
+    added: list[tuple[str, str]]  # (sha256, url)
+    removed: list[tuple[str, str]]
+
+
+def feed_delta(*, audience: str, since: int, upto: int, limit: int) -> FeedDelta:
+    """Net changes to one audience's feed after version ``since`` up to ``upto``, at most ``limit`` rows read.
+
+    An entry added and removed again within the window appears in neither
+    list; a cut is made only between versions, never inside one.
+    """
+    changes = FeedChange.objects.filter(audience=audience, version__gt=since, version__lte=upto).order_by(
+        "version", "id"
+    )
+    rows = list(changes.values_list("version", "change", "sha256", "url")[: limit + 1])
+    more = len(rows) > limit
+    if more:
+        boundary = rows[limit][0]
+        rows = [row for row in rows if row[0] < boundary] or list(
+            changes.filter(version=boundary).values_list("version", "change", "sha256", "url")
+        )
+    reached = rows[-1][0] if more else upto
+    first: dict[str, str] = {}
+    last: dict[str, tuple[str, str]] = {}
+    for _, change, sha256, url in rows:
+        first.setdefault(sha256, change)
+        last[sha256] = (change, url)
+    added, removed = [], []
+    for sha256, (change, url) in last.items():
+        # Present before the window exactly when its first change removed it.
+        was_present = first[sha256] == FeedChange.Change.REMOVED
+        is_present = change == FeedChange.Change.ADDED
+        if is_present and not was_present:
+            added.append((sha256, url))
+        elif was_present and not is_present:
+            removed.append((sha256, url))
+    return FeedDelta(version=reached, more=more, added=sorted(added), removed=sorted(removed))
+
+
+def partner_token_for(secret: str, now: datetime | None = None) -> PartnerToken | None:
+    """The usable token (not revoked, not expired, partner active) for a presented secret, or None."""
+    now = now or timezone.now()
+    return (
+        PartnerToken.objects.select_related("partner")
+        .filter(token_hash=partner_tokens.token_hash(secret), revoked_at__isnull=True, partner__is_active=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .first()
     )

@@ -26,3 +26,9 @@ def sweep_police_handoffs() -> int:
     for handoff_id in due:
         deliver_police_handoff.delay(handoff_id)
     return len(due)
+
+
+@shared_task(name="hotline.tasks.rebuild_feed_snapshots", ignore_result=True)
+def rebuild_feed_snapshots() -> int:
+    """Builds and signs the partner feed at its current version; does nothing when it is up to date."""
+    return services.feed_rebuild_snapshots()

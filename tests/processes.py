@@ -52,6 +52,7 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://ecpat:secret@postgres.internal:5432/ecpat",
     "REDIS_URL": "redis://redis.internal:6379/0",
     "AUDIT_CHAIN_KEY": "a-long-random-audit-chain-key-0123456789abcdef",
+    "FEED_SIGNING_KEYS": "feed-1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
 }
 
 
@@ -64,6 +65,7 @@ PRODUCTION_REQUIRED = (
     "POLICE_HANDOFF_SECRET",
     "POLICE_HANDOFF_PUBLIC_KEY",
     "AUDIT_CHAIN_KEY",
+    "FEED_SIGNING_KEYS",
     "DATABASE_URL",
 )
 

@@ -478,6 +478,19 @@ POLICE_HANDOFF_SWEEP_SECONDS: float = env.float("POLICE_HANDOFF_SWEEP_SECONDS", 
 POLICE_HANDOFF_ALERT_MINUTES: int = env.int("POLICE_HANDOFF_ALERT_MINUTES", default=10)
 POLICE_HANDOFF_ALERT_FAILURES: int = env.int("POLICE_HANDOFF_ALERT_FAILURES", default=3)
 
+# --- hotline: the partner feed and notice-and-takedown ----------------------
+# Ed25519 keys that sign the feed, newest first: KEY_ID:BASE64_SEED[:EXPIRES].
+# The first signs; the rest stay published until their date (docs/partner-feed.md).
+# Unset here, a key is generated into FEED_SIGNING_KEY_FILE; production requires the setting.
+FEED_SIGNING_KEYS: list[str] = env.list("FEED_SIGNING_KEYS", default=[])
+FEED_SIGNING_KEY_FILE = Path(env("FEED_SIGNING_KEY_FILE", default=str(DATA_DIR / "feed" / "signing-key")))
+# Entries per page of a full download, and changes per delta response.
+FEED_PAGE_SIZE: int = env.int("FEED_PAGE_SIZE", default=100_000)
+FEED_DELTA_LIMIT: int = env.int("FEED_DELTA_LIMIT", default=10_000)
+# Requests per token and window.
+FEED_RATE_LIMIT: int = env.int("FEED_RATE_LIMIT", default=120)
+FEED_RATE_WINDOW_SECONDS: int = env.int("FEED_RATE_WINDOW_SECONDS", default=60)
+
 # --- prevention -------------------------------------------------------------
 # How long a public article page may stay cached; every edit drops the cache sooner.
 PREVENTION_CACHE_SECONDS: int = env.int("PREVENTION_CACHE_SECONDS", default=600)
