@@ -22,7 +22,7 @@ from privacy import ratelimit
 
 _UNAUTHORISED = json.dumps({"error": "unauthorised"}).encode()
 _BODY_CACHE_SIZE = 8
-_bodies: OrderedDict[int, bytes] = OrderedDict()
+_bodies: OrderedDict[tuple[int, str], bytes] = OrderedDict()
 _bodies_lock = threading.Lock()
 
 
@@ -49,14 +49,16 @@ def _token(request: HttpRequest) -> PartnerToken | None:
 
 def _snapshot_body(snapshot: FeedSnapshot) -> bytes:
     """A snapshot's bytes, from this process's memory when it served them before (snapshots never change)."""
+    # The build time too: a restored or re-created database may hand out an id again.
+    cache_key = (snapshot.pk, snapshot.built_at.isoformat())
     with _bodies_lock:
-        body = _bodies.get(snapshot.pk)
+        body = _bodies.get(cache_key)
         if body is not None:
-            _bodies.move_to_end(snapshot.pk)
+            _bodies.move_to_end(cache_key)
             return body
     body = selectors.feed_snapshot_body(snapshot.pk)
     with _bodies_lock:
-        _bodies[snapshot.pk] = body
+        _bodies[cache_key] = body
         while len(_bodies) > _BODY_CACHE_SIZE:
             _bodies.popitem(last=False)
     return body
@@ -136,7 +138,7 @@ def _serve(request: HttpRequest, kind: str) -> HttpResponse:
 
 def _respond(request: HttpRequest, kind: str, token: PartnerToken) -> HttpResponse:
     if not ratelimit.hit(
-        "feed-token", str(token.pk), limit=settings.FEED_RATE_LIMIT, window_seconds=settings.FEED_RATE_WINDOW_SECONDS
+        "feed-token", token.token_hash, limit=settings.FEED_RATE_LIMIT, window_seconds=settings.FEED_RATE_WINDOW_SECONDS
     ):
         response = _json(429, {"error": "rate_limited", "retry_after_seconds": settings.FEED_RATE_WINDOW_SECONDS})
         response["Retry-After"] = str(settings.FEED_RATE_WINDOW_SECONDS)

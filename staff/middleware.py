@@ -1,6 +1,7 @@
 import logging
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib.auth import logout
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
@@ -32,6 +33,11 @@ class StaffSessionMiddleware:
         return self.get_response(request)
 
     def _check(self, request: HttpRequest) -> None:
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            # No session to age. Not touching request.user keeps the session
+            # unread, so cookie-less requests (the partner API, the public
+            # pages) get no "Vary: Cookie" and no session lookup.
+            return
         user = request.user
         if user.is_authenticated and getattr(user, "is_staff", False):
             if is_expired(request.session):
