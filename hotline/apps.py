@@ -16,6 +16,11 @@ class HotlineConfig(AppConfig):
             "hotline.retry_policehandoff",
             "hotline.view_tipurl",
             "hotline.decide_tipurl",
+            "hotline.view_provider",
+            "hotline.add_provider",
+            "hotline.change_provider",
+            "hotline.view_takedownnotice",
+            "hotline.send_takedownnotice",
         },
         # Partners and their API tokens are an administrator's business.
         "administrator": {
@@ -37,5 +42,11 @@ class HotlineConfig(AppConfig):
             "template": "admin/hotline/handoff_health_panel.html",
             "context": "hotline.admin.handoff_health_panel_context",
             "permission": "hotline.view_policehandoff",
+        },
+        # Notices that got no removal after a reminder (NOTICE_ESCALATE_HOURS).
+        {
+            "template": "admin/hotline/notice_escalation_panel.html",
+            "context": "hotline.takedown_admin.notice_escalation_panel_context",
+            "permission": "hotline.view_takedownnotice",
         },
     ]

@@ -176,6 +176,9 @@ class TipURL(models.Model):
     police_hold_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    provider = models.ForeignKey(
+        "Provider", null=True, blank=True, on_delete=models.SET_NULL, related_name="urls", verbose_name=_("leverantör")
+    )
 
     objects = TipURLQuerySet.as_manager()
 
@@ -430,3 +433,106 @@ class PartnerTokenUse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint} {self.status_code} at {self.used_at:%Y-%m-%d %H:%M}"
+
+
+# --- Notice and takedown -------------------------------------------------------
+
+
+class Provider(models.Model):
+    """A hosting company or platform the hotline sends takedown notices to."""
+
+    class Language(models.TextChoices):
+        SV = "sv", _("Svenska")
+        EN = "en", _("Engelska")
+
+    name = models.CharField(_("namn"), max_length=200, unique=True)
+    abuse_email = models.EmailField(_("e-post för anmälningar"), blank=True)
+    web_form_url = models.URLField(_("webbformulär för anmälningar"), blank=True)
+    country = models.CharField(_("land (ISO-kod, t.ex. SE)"), max_length=2)
+    notice_language = models.CharField(
+        _("språk i begäran"), max_length=2, choices=Language.choices, default=Language.EN
+    )
+    known_domains = models.TextField(
+        _("kända domäner"), blank=True, help_text=_("En domän per rad, t.ex. exempelhost.se.")
+    )
+    notes = models.TextField(_("anteckningar"), blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        default_permissions = ("view", "add", "change")
+        verbose_name = _("leverantör")
+        verbose_name_plural = _("leverantörer")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(abuse_email="", web_form_url=""), name="hotline_provider_has_a_contact"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def domains(self) -> list[str]:
+        return [line.strip().lower().strip(".") for line in self.known_domains.splitlines() if line.strip()]
+
+
+class TakedownNotice(models.Model):
+    """A notice to a provider about one confirmed URL, and what became of it.
+
+    sent -> acknowledged -> removed / refused / no answer, each with time and
+    who recorded it. E-mailed notices start queued until the task sends them.
+    """
+
+    class Method(models.TextChoices):
+        EMAIL = "email", _("E-post")
+        WEB_FORM = "web_form", _("Webbformulär (för hand)")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Köad")
+        SENT = "sent", _("Skickad")
+        ACKNOWLEDGED = "acknowledged", _("Bekräftad av leverantören")
+        REMOVED = "removed", _("Borttaget")
+        REFUSED = "refused", _("Nekad")
+        NO_ANSWER = "no_answer", _("Inget svar")
+
+    tip_url = models.ForeignKey(TipURL, on_delete=models.CASCADE, related_name="notices")
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="notices")
+    method = models.CharField(max_length=10, choices=Method.choices)
+    language = models.CharField(max_length=2, choices=Provider.Language.choices)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.QUEUED, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    reminder_due_at = models.DateTimeField(null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    reminder_message_id = models.CharField(max_length=255, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        default_permissions = ("view",)
+        permissions = [("send_takedownnotice", "Can send and track takedown notices")]
+        verbose_name = _("begäran om borttagning")
+        verbose_name_plural = _("begäranden om borttagning")
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in (self.State.SENT, self.State.ACKNOWLEDGED)
+
+    @property
+    def reference(self) -> str:
+        """The hotline's reference the provider quotes back."""
+        return f"ECPAT-HL-{self.tip_url.tip_id}-{self.tip_url_id}-N{self.pk}"

@@ -1,8 +1,10 @@
 """Every read of the hotline's data for views, the admin and the tasks."""
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
@@ -16,6 +18,8 @@ from hotline.models import (
     HandoffAttempt,
     PartnerToken,
     PoliceHandoff,
+    Provider,
+    TakedownNotice,
     Tip,
     TipMessage,
     TipQuerySet,
@@ -235,3 +239,95 @@ def partner_token_for(secret: str, now: datetime | None = None) -> PartnerToken 
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         .first()
     )
+
+
+# --- Notice and takedown ----------------------------------------------------------
+
+
+def provider_suggestion(url: str, providers: list[Provider] | None = None) -> Provider | None:
+    """The provider whose known domain is the URL's host or a parent of it, the longest match winning.
+
+    Matching on known domains (their registered domains, or a platform's
+    sub-domains) needs no public-suffix list and no network: the host is only
+    read from the text of the address.
+    """
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return None
+    best: tuple[int, Provider] | None = None
+    for provider in providers if providers is not None else list(Provider.objects.all()):
+        for domain in provider.domains():
+            if (host == domain or host.endswith("." + domain)) and (best is None or len(domain) > best[0]):
+                best = (len(domain), provider)
+    return best[1] if best else None
+
+
+def notices_needing_analysts() -> int:
+    """Open notices flagged after NOTICE_ESCALATE_HOURS without removal."""
+    return TakedownNotice.objects.filter(
+        escalated_at__isnull=False, state__in=[TakedownNotice.State.SENT, TakedownNotice.State.ACKNOWLEDGED]
+    ).count()
+
+
+@dataclass(frozen=True)
+class TakedownMetrics:
+    group: str  # a provider's name or a country code
+    notices: int
+    report_to_notice_median: timedelta | None
+    report_to_notice_p90: timedelta | None
+    notice_to_removal_median: timedelta | None
+    notice_to_removal_p90: timedelta | None
+    removed_within_24h: float | None  # shares of sent notices
+    removed_within_72h: float | None
+    removed_within_7d: float | None
+
+
+def _p90(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(0.9 * len(ordered)) - 1)]
+
+
+def _metrics(group: str, rows: list[tuple[datetime, datetime, datetime | None]]) -> TakedownMetrics:
+    to_notice = [(sent - received).total_seconds() for received, sent, _ in rows]
+    to_removal = [(removed - sent).total_seconds() for _, sent, removed in rows if removed is not None]
+
+    def share(hours: int) -> float | None:
+        return sum(1 for seconds in to_removal if seconds <= hours * 3600) / len(rows) if rows else None
+
+    def seconds(value: float | None) -> timedelta | None:
+        return timedelta(seconds=value) if value is not None else None
+
+    return TakedownMetrics(
+        group=group,
+        notices=len(rows),
+        report_to_notice_median=seconds(median(to_notice) if to_notice else None),
+        report_to_notice_p90=seconds(_p90(to_notice) if to_notice else None),
+        notice_to_removal_median=seconds(median(to_removal) if to_removal else None),
+        notice_to_removal_p90=seconds(_p90(to_removal) if to_removal else None),
+        removed_within_24h=share(24),
+        removed_within_72h=share(72),
+        removed_within_7d=share(7 * 24),
+    )
+
+
+def takedown_metrics(*, by: str = "provider", since: datetime | None = None) -> list[TakedownMetrics]:
+    """Time from report to notice and from notice to removal, per provider or per country.
+
+    One row per first notice of a URL (reminders and later notices do not
+    restart the clock). Removal is the analyst's recorded removal of the URL.
+    """
+    notices = TakedownNotice.objects.filter(sent_at__isnull=False).order_by("tip_url_id", "sent_at")
+    if since is not None:
+        notices = notices.filter(sent_at__gte=since)
+    key = "provider__name" if by == "provider" else "provider__country"
+    groups: dict[str, list[tuple[datetime, datetime, datetime | None]]] = {}
+    seen: set[int] = set()
+    for url_id, group, received, sent, removed in notices.values_list(
+        "tip_url_id", key, "tip_url__tip__received_at", "sent_at", "tip_url__removed_at"
+    ):
+        if url_id in seen:
+            continue
+        seen.add(url_id)
+        groups.setdefault(group, []).append((received, sent, removed))
+    return [_metrics(group, rows) for group, rows in sorted(groups.items())]

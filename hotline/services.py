@@ -21,7 +21,10 @@ from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
+from django.core.mail import EmailMessage
+from django.core.mail.message import make_msgid
 from django.db import IntegrityError, connection, transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from audit.services import record_event
@@ -36,6 +39,8 @@ from hotline.models import (
     PartnerToken,
     PartnerTokenUse,
     PoliceHandoff,
+    Provider,
+    TakedownNotice,
     TakedownRecheck,
     Tip,
     TipMessage,
@@ -724,3 +729,231 @@ def partner_token_revoke(*, token_id: int, actor: StaffUser) -> PartnerToken:
 def partner_token_record_use(*, token_id: int, endpoint: str, status_code: int) -> None:
     """Records one use of a token: the time, the endpoint and the status, never where it came from."""
     PartnerTokenUse.objects.create(token_id=token_id, endpoint=endpoint[:20], status_code=status_code)
+
+
+# --- Notice and takedown -----------------------------------------------------
+
+NOTICE = "hotline.TakedownNotice"
+
+_NOTICE_SUBJECTS = {
+    "sv": "Begäran om borttagning av sexuella övergrepp mot barn: {reference}",
+    "en": "Notice to remove child sexual abuse material: {reference}",
+}
+_CATEGORY_NAMES = {
+    "sv": "bilder eller filmer som visar sexuella övergrepp mot barn",
+    "en": "images or videos showing the sexual abuse of children",
+}
+
+
+class NoticeRefused(TransitionError):
+    """No notice now: the URL is held for the police, not confirmed, or its provider cannot take one this way."""
+
+
+@transaction.atomic
+def url_set_provider(*, url_id: int, provider_id: int | None, actor: StaffUser) -> TipURL:
+    """Records which provider hosts a URL (an analyst's confirmation of a suggestion, or their own choice)."""
+    reported = TipURL.objects.select_for_update().get(pk=url_id)
+    reported.provider_id = provider_id
+    reported.save(update_fields=["provider"])
+    record_event(actor=actor, action="hotline.url.provider_set", object_type=URL, object_id=reported.pk)
+    return reported
+
+
+def _notice_allowed(reported: TipURL) -> Provider:
+    if reported.police_hold_at is not None:
+        raise NoticeRefused("held for the police")
+    if reported.state != TipURL.State.LISTED:
+        raise NoticeRefused("only a URL confirmed by two analysts")
+    if reported.provider is None:
+        raise NoticeRefused("no provider")
+    if reported.notices.exclude(state__in=[TakedownNotice.State.REFUSED, TakedownNotice.State.NO_ANSWER]).exists():
+        raise NoticeRefused("a notice is already open")
+    return reported.provider
+
+
+def notice_send(*, url_id: int, actor: StaffUser) -> TakedownNotice:
+    """Queues an e-mailed notice to the URL's provider; a task sends it after commit (hotline.tasks)."""
+    with transaction.atomic():
+        reported = TipURL.objects.select_for_update(of=("self",)).select_related("provider").get(pk=url_id)
+        provider = _notice_allowed(reported)
+        if not provider.abuse_email:
+            raise NoticeRefused("the provider takes notices by web form only")
+        notice = TakedownNotice.objects.create(
+            tip_url=reported,
+            provider=provider,
+            method=TakedownNotice.Method.EMAIL,
+            language=provider.notice_language,
+            created_by=actor,
+        )
+        record_event(actor=actor, action="hotline.notice.queued", object_type=NOTICE, object_id=notice.pk)
+        _send_notice_after_commit(notice.pk)
+    return notice
+
+
+def notice_filed_by_hand(*, url_id: int, actor: StaffUser) -> TakedownNotice:
+    """Records that an analyst filed the notice in the provider's web form."""
+    with transaction.atomic():
+        reported = TipURL.objects.select_for_update(of=("self",)).select_related("provider").get(pk=url_id)
+        provider = _notice_allowed(reported)
+        notice = TakedownNotice.objects.create(
+            tip_url=reported,
+            provider=provider,
+            method=TakedownNotice.Method.WEB_FORM,
+            language=provider.notice_language,
+            state=TakedownNotice.State.SENT,
+            created_by=actor,
+            sent_at=timezone.now(),
+        )
+        record_event(actor=actor, action="hotline.notice.filed_by_hand", object_type=NOTICE, object_id=notice.pk)
+    return notice
+
+
+def _send_notice_after_commit(notice_id: int) -> None:
+    from hotline.tasks import send_takedown_notice  # the tasks module imports this one
+
+    enqueue_after_commit(send_takedown_notice, notice_id)
+
+
+def _notice_message(notice: TakedownNotice, *, reminder: bool) -> EmailMessage:
+    language = notice.language if notice.language in _NOTICE_SUBJECTS else "en"
+    context = {
+        "provider": notice.provider.name,
+        "url": notice.tip_url.url,
+        "category": _CATEGORY_NAMES[language],
+        "reference": notice.reference,
+        "reminder": reminder,
+        "first_sent": notice.sent_at.date().isoformat() if notice.sent_at else "",
+        "sender": settings.NOTICE_FROM_EMAIL,
+    }
+    subject = _NOTICE_SUBJECTS[language].format(reference=notice.reference)
+    if reminder:
+        subject = ("Påminnelse: " if language == "sv" else "Reminder: ") + subject
+    domain = settings.NOTICE_FROM_EMAIL.rpartition("@")[2] or None
+    return EmailMessage(
+        subject=subject,
+        body=render_to_string(f"hotline/notice/notice_{language}.txt", context),
+        from_email=settings.NOTICE_FROM_EMAIL,
+        to=[notice.provider.abuse_email],
+        reply_to=[settings.NOTICE_FROM_EMAIL],
+        headers={"Message-ID": make_msgid(idstring=f"notice-{notice.pk}", domain=domain)},
+    )
+
+
+def notice_deliver(*, notice_id: int) -> str:
+    """Sends a queued notice, or a due reminder; idempotent: a sent one is never sent again.
+
+    Raises on a mail failure so the task retries. Under a row lock, so two
+    workers never both send; the lock is held across the SMTP call, which is
+    short next to the retry interval.
+    """
+    with transaction.atomic():
+        notice = (
+            TakedownNotice.objects.select_for_update(of=("self",))
+            .select_related("provider", "tip_url")
+            .filter(pk=notice_id)
+            .first()
+        )
+        if notice is None:
+            return "missing"
+        if notice.tip_url.police_hold_at is not None:
+            return "held"
+        if notice.state == TakedownNotice.State.QUEUED:
+            message = _notice_message(notice, reminder=False)
+            message.send()
+            notice.state = TakedownNotice.State.SENT
+            notice.sent_at = timezone.now()
+            notice.message_id = message.extra_headers["Message-ID"]
+            notice.save(update_fields=["state", "sent_at", "message_id"])
+            record_event(actor=None, action="hotline.notice.sent", object_type=NOTICE, object_id=notice.pk)
+            return "sent"
+        if notice.reminder_due_at is not None and notice.reminder_sent_at is None and notice.is_open:
+            message = _notice_message(notice, reminder=True)
+            message.send()
+            notice.reminder_sent_at = timezone.now()
+            notice.reminder_message_id = message.extra_headers["Message-ID"]
+            notice.save(update_fields=["reminder_sent_at", "reminder_message_id"])
+            record_event(actor=None, action="hotline.notice.reminded", object_type=NOTICE, object_id=notice.pk)
+            return "reminded"
+    return "nothing"
+
+
+@dataclass(frozen=True)
+class ReminderSweep:
+    reminders: list[int]
+    escalated: list[int]
+
+
+def notice_sweep(now: datetime | None = None) -> ReminderSweep:
+    """Marks reminders due after NOTICE_REMINDER_HOURS and flags to analysts after NOTICE_ESCALATE_HOURS.
+
+    Only open notices whose URL is not held for the police. Returns the ids to
+    send reminders for (e-mailed notices; a web-form notice's reminder is the
+    flag) and those newly flagged.
+    """
+    now = now or timezone.now()
+    open_notices = TakedownNotice.objects.filter(
+        state__in=[TakedownNotice.State.SENT, TakedownNotice.State.ACKNOWLEDGED],
+        tip_url__police_hold_at__isnull=True,
+    )
+    reminder_after = now - timedelta(hours=settings.NOTICE_REMINDER_HOURS)
+    escalate_after = now - timedelta(hours=settings.NOTICE_ESCALATE_HOURS)
+    with transaction.atomic():
+        due = list(
+            open_notices.filter(
+                sent_at__lte=reminder_after, reminder_due_at__isnull=True, method=TakedownNotice.Method.EMAIL
+            )
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
+        TakedownNotice.objects.filter(pk__in=due).update(reminder_due_at=now)
+        escalated = list(
+            open_notices.filter(sent_at__lte=escalate_after, escalated_at__isnull=True)
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
+        TakedownNotice.objects.filter(pk__in=escalated).update(escalated_at=now)
+        for notice_id in escalated:
+            record_event(actor=None, action="hotline.notice.escalated", object_type=NOTICE, object_id=notice_id)
+        for notice_id in due:
+            _send_notice_after_commit(notice_id)
+    return ReminderSweep(reminders=due, escalated=escalated)
+
+
+def _notice_transition(notice_id: int, actor: StaffUser, state: str, allowed: tuple[str, ...]) -> TakedownNotice:
+    with transaction.atomic():
+        notice = TakedownNotice.objects.select_for_update().get(pk=notice_id)
+        if notice.state not in allowed:
+            raise TransitionError(f"not allowed while the notice is {notice.state}")
+        now = timezone.now()
+        notice.state = state
+        if state == TakedownNotice.State.ACKNOWLEDGED:
+            notice.acknowledged_at, notice.acknowledged_by = now, actor
+        else:
+            notice.closed_at, notice.closed_by = now, actor
+        notice.save()
+        record_event(actor=actor, action=f"hotline.notice.{state}", object_type=NOTICE, object_id=notice.pk)
+    return notice
+
+
+_OPEN_NOTICE = (TakedownNotice.State.SENT, TakedownNotice.State.ACKNOWLEDGED)
+
+
+def notice_acknowledge(*, notice_id: int, actor: StaffUser) -> TakedownNotice:
+    return _notice_transition(notice_id, actor, TakedownNotice.State.ACKNOWLEDGED, (TakedownNotice.State.SENT,))
+
+
+def notice_record_removed(*, notice_id: int, actor: StaffUser) -> TakedownNotice:
+    """The analyst checked by hand that the material is gone: the notice closes and the URL leaves the feed."""
+    with transaction.atomic():
+        notice = _notice_transition(notice_id, actor, TakedownNotice.State.REMOVED, _OPEN_NOTICE)
+        if TipURL.objects.filter(pk=notice.tip_url_id, state=TipURL.State.LISTED).exists():
+            url_record_removal(url_id=notice.tip_url_id, actor=actor)
+    return notice
+
+
+def notice_record_refused(*, notice_id: int, actor: StaffUser) -> TakedownNotice:
+    return _notice_transition(notice_id, actor, TakedownNotice.State.REFUSED, _OPEN_NOTICE)
+
+
+def notice_record_no_answer(*, notice_id: int, actor: StaffUser) -> TakedownNotice:
+    return _notice_transition(notice_id, actor, TakedownNotice.State.NO_ANSWER, _OPEN_NOTICE)

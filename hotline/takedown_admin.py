@@ -21,9 +21,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from audit.admin_mixins import ReadOnlyAdminMixin
-from hotline import services
-from hotline.models import Partner, PartnerToken, PartnerTokenUse, TipURL
+from audit.admin_mixins import AuditedChangesMixin, ReadOnlyAdminMixin
+from hotline import selectors, services
+from hotline.models import Partner, PartnerToken, PartnerTokenUse, Provider, TakedownNotice, TipURL
 from staff.access import acting_staff
 from staff.admin_mixins import RoleRequiredAdmin
 from staff.roles import Role
@@ -49,11 +49,31 @@ class TipURLAdmin(RoleRequiredAdmin):
     """Each reported URL's own path: assessed, confirmed by another analyst, removed or withdrawn."""
 
     roles = (Role.ANALYST,)
-    list_display = ("label", "tip_link", "state", "held_for_police", "assessed_by", "confirmed_by", "confirmed_at")
-    list_filter = ("state", ("police_hold_at", admin.EmptyFieldListFilter))
+    list_display = (
+        "label",
+        "tip_link",
+        "state",
+        "held_for_police",
+        "assessed_by",
+        "confirmed_by",
+        "confirmed_at",
+        "provider",
+        "suggested_provider",
+    )
+    list_filter = ("state", ("police_hold_at", admin.EmptyFieldListFilter), "provider")
     list_display_links = None
     list_per_page = 100
-    actions = ["assess_illegal", "confirm", "record_removal", "hold_for_police", "release_hold", "withdraw"]
+    actions = [
+        "assess_illegal",
+        "confirm",
+        "use_suggested_provider",
+        "send_notice",
+        "notice_filed_by_hand",
+        "record_removal",
+        "hold_for_police",
+        "release_hold",
+        "withdraw",
+    ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -71,8 +91,8 @@ class TipURLAdmin(RoleRequiredAdmin):
         return (
             super()
             .get_queryset(request)
-            .select_related("tip", "assessed_by", "confirmed_by")
-            .defer("url", "withdrawal_reason")
+            .select_related("tip", "assessed_by", "confirmed_by", "provider")
+            .defer("withdrawal_reason")
             .order_by("-id")
         )
 
@@ -85,6 +105,67 @@ class TipURLAdmin(RoleRequiredAdmin):
         return format_html(
             '<a href="{}">{}</a>', reverse("admin:hotline_tip_change", args=[reported.tip_id]), reported.tip.reference
         )
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        # One read of the registry per page, not per row.
+        self._providers = list(Provider.objects.all())
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description=_("Föreslagen leverantör"))
+    def suggested_provider(self, reported: TipURL) -> str:
+        if reported.provider_id is not None:
+            return "-"
+        suggestion = selectors.provider_suggestion(reported.url, getattr(self, "_providers", None))
+        return suggestion.name if suggestion else "-"
+
+    @admin.action(description=_("Använd den föreslagna leverantören"), permissions=["decide"])
+    def use_suggested_provider(self, request: HttpRequest, queryset: QuerySet[TipURL]) -> None:
+        providers = list(Provider.objects.all())
+        done = 0
+        for reported in queryset:
+            suggestion = selectors.provider_suggestion(reported.url, providers)
+            if suggestion is not None:
+                services.url_set_provider(url_id=reported.pk, provider_id=suggestion.pk, actor=acting_staff(request))
+                done += 1
+        messages.success(request, _("Leverantören sattes för %(count)d adresser.") % {"count": done})
+        if done < len(queryset):
+            messages.error(
+                request, _("Några adresser har ingen känd leverantör: lägg till domänen i leverantörsregistret.")
+            )
+
+    def _notices(self, request: HttpRequest, queryset: QuerySet[TipURL], service: Callable[..., Any]) -> int:
+        done, refused = 0, 0
+        for url_id in queryset.values_list("pk", flat=True):
+            try:
+                service(url_id=url_id, actor=acting_staff(request))
+                done += 1
+            except services.NoticeRefused:
+                refused += 1
+        if refused:
+            messages.error(
+                request,
+                _(
+                    "%(count)d adresser fick ingen begäran: de är spärrade för polisen, inte bekräftade, saknar "
+                    "leverantör, har redan en öppen begäran eller så tar leverantören inte emot begäran på det sättet."
+                )
+                % {"count": refused},
+            )
+        return done
+
+    @admin.action(description=_("Skicka begäran om borttagning (e-post)"), permissions=["decide"])
+    def send_notice(self, request: HttpRequest, queryset: QuerySet[TipURL]) -> None:
+        done = self._notices(request, queryset, services.notice_send)
+        if done:
+            queued = _("%(count)d begäranden om borttagning köades för att skickas.") % {"count": done}
+            messages.success(request, queued)
+
+    @admin.action(description=_("Registrera att begäran lämnats i leverantörens webbformulär"), permissions=["decide"])
+    def notice_filed_by_hand(self, request: HttpRequest, queryset: QuerySet[TipURL]) -> None:
+        done = self._notices(request, queryset, services.notice_filed_by_hand)
+        if done:
+            messages.success(
+                request, _("%(count)d begäranden registrerades som inlämnade via webbformulär.") % {"count": done}
+            )
 
     @admin.display(description=_("Spärrad för polisen"), boolean=True, ordering="police_hold_at")
     def held_for_police(self, reported: TipURL) -> bool:
@@ -350,3 +431,142 @@ class PartnerTokenAdmin(RoleRequiredAdmin, ReadOnlyAdminMixin):
             ngettext("%(count)d API-nyckel återkallades.", "%(count)d API-nycklar återkallades.", len(ids))
             % {"count": len(ids)},
         )
+
+
+def notice_escalation_panel_context(request: HttpRequest) -> dict[str, Any] | None:
+    """The admin start page's notice panel: shown only while escalated notices wait for an analyst."""
+    escalated = selectors.notices_needing_analysts()
+    return {"escalated": escalated} if escalated else None
+
+
+def _duration(value: timedelta | None) -> str:
+    if value is None:
+        return "-"
+    hours = value.total_seconds() / 3600
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} d"
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+@admin.register(Provider)
+class ProviderAdmin(AuditedChangesMixin, RoleRequiredAdmin):
+    """Hosting companies and platforms: where notices go, in which language; their domains drive suggestions."""
+
+    roles = (Role.ANALYST,)
+    list_display = ("name", "country", "notice_language", "abuse_email", "web_form_url")
+    list_filter = ("country", "notice_language")
+    search_fields = ("name", "known_domains")
+    fields = ("name", "abuse_email", "web_form_url", "country", "notice_language", "known_domains", "notes")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class EscalatedFilter(admin.SimpleListFilter):
+    title = _("behöver en analytiker")
+    parameter_name = "escalated"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("Ja, ingen borttagning trots påminnelse"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.filter(
+                escalated_at__isnull=False,
+                state__in=[TakedownNotice.State.SENT, TakedownNotice.State.ACKNOWLEDGED],
+            )
+        return queryset
+
+
+@admin.register(TakedownNotice)
+class TakedownNoticeAdmin(RoleRequiredAdmin, ReadOnlyAdminMixin):
+    """Every notice and what became of it; the analyst records each answer. Metrics above the list."""
+
+    roles = (Role.ANALYST,)
+    list_display = (
+        "notice_reference",
+        "provider",
+        "method",
+        "state",
+        "sent_at",
+        "reminder_sent_at",
+        "escalated_at",
+        "acknowledged_at",
+        "closed_at",
+        "closed_by",
+    )
+    list_filter = ("state", EscalatedFilter, "method", "provider__country", "provider")
+    list_display_links = None
+    actions = ["acknowledged", "removed", "refused", "no_answer"]
+    change_list_template = "admin/hotline/takedownnotice/change_list.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TakedownNotice]:
+        return super().get_queryset(request).select_related("provider", "tip_url", "closed_by").defer("tip_url__url")
+
+    def has_send_permission(self, request: HttpRequest) -> bool:
+        return self.in_role(request) and request.user.has_perm("hotline.send_takedownnotice")
+
+    @admin.display(description=_("Referens"))
+    def notice_reference(self, notice: TakedownNotice) -> str:
+        return notice.reference
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        def rows(by: str) -> list[dict[str, Any]]:
+            return [
+                {
+                    "group": row.group,
+                    "notices": row.notices,
+                    "report_to_notice_median": _duration(row.report_to_notice_median),
+                    "report_to_notice_p90": _duration(row.report_to_notice_p90),
+                    "notice_to_removal_median": _duration(row.notice_to_removal_median),
+                    "notice_to_removal_p90": _duration(row.notice_to_removal_p90),
+                    "removed_within_24h": _share(row.removed_within_24h),
+                    "removed_within_72h": _share(row.removed_within_72h),
+                    "removed_within_7d": _share(row.removed_within_7d),
+                }
+                for row in selectors.takedown_metrics(by=by)
+            ]
+
+        context = {
+            **(extra_context or {}),
+            "metrics": [(_("Per leverantör"), rows("provider")), (_("Per land"), rows("country"))]
+            if self.has_view_permission(request)
+            else [],
+        }
+        return super().changelist_view(request, context)
+
+    def _each(self, request: HttpRequest, queryset: QuerySet[TakedownNotice], service: Callable[..., Any]) -> int:
+        done = 0
+        for notice_id in queryset.values_list("pk", flat=True):
+            try:
+                service(notice_id=notice_id, actor=acting_staff(request))
+                done += 1
+            except services.TransitionError:
+                pass
+        if done < queryset.count():
+            messages.error(request, _("Några begäranden ändrades inte: de har redan ett annat läge."))
+        return done
+
+    @admin.action(description=_("Leverantören har bekräftat begäran"), permissions=["send"])
+    def acknowledged(self, request: HttpRequest, queryset: QuerySet[TakedownNotice]) -> None:
+        done = self._each(request, queryset, services.notice_acknowledge)
+        text = _("%(count)d begäranden markerades som bekräftade av leverantören.") % {"count": done}
+        messages.success(request, text)
+
+    @admin.action(description=_("Materialet är borttaget (kontrollerat)"), permissions=["send"])
+    def removed(self, request: HttpRequest, queryset: QuerySet[TakedownNotice]) -> None:
+        done = self._each(request, queryset, services.notice_record_removed)
+        text = _("%(count)d begäranden stängdes som borttagna; adresserna lämnade partnerflödet.") % {"count": done}
+        messages.success(request, text)
+
+    @admin.action(description=_("Leverantören nekade"), permissions=["send"])
+    def refused(self, request: HttpRequest, queryset: QuerySet[TakedownNotice]) -> None:
+        done = self._each(request, queryset, services.notice_record_refused)
+        messages.success(request, _("%(count)d begäranden registrerades som nekade.") % {"count": done})
+
+    @admin.action(description=_("Inget svar från leverantören"), permissions=["send"])
+    def no_answer(self, request: HttpRequest, queryset: QuerySet[TakedownNotice]) -> None:
+        done = self._each(request, queryset, services.notice_record_no_answer)
+        messages.success(request, _("%(count)d begäranden registrerades som obesvarade.") % {"count": done})

@@ -26,6 +26,8 @@ ALLOWED_HEADERS = frozenset(
         b"origin",
         b"referer",
         b"x-csrftoken",
+        # The partner feed's bearer tokens (/api/v1/feed/, docs/partner-feed.md).
+        b"authorization",
         # Request bodies.
         b"content-type",
         b"content-length",

@@ -60,5 +60,11 @@ FEED_SIGNING_KEYS = env.list("FEED_SIGNING_KEYS")
 if not FEED_SIGNING_KEYS:
     raise ImproperlyConfigured("Set FEED_SIGNING_KEYS (KEY_ID:BASE64_SEED, docs/partner-feed.md).")
 
+# Takedown notices written to files on one host reach no provider.
+if not env("EMAIL_URL", default=""):
+    raise ImproperlyConfigured(
+        "Set EMAIL_URL (e.g. smtp+tls://user:password@smtp.example.org:587) for takedown notices."
+    )
+
 # --- audit ---
 AUDIT_CHAIN_KEY = env("AUDIT_CHAIN_KEY")

@@ -285,3 +285,10 @@ def test_the_embedded_mode_generates_a_key_once_into_the_data_folder(settings, t
     assert (settings.FEED_SIGNING_KEY_FILE.stat().st_mode & 0o777) == 0o600
     feed_signing._keys.cache_clear()
     assert feed_signing.signing_key().public_key == first.public_key
+
+
+def test_the_bearer_token_gets_through_the_header_allowlist_at_the_edge():
+    from privacy.asgi import allowed_headers
+
+    kept = allowed_headers([(b"authorization", b"Bearer x"), (b"if-none-match", b'"e"'), (b"user-agent", b"curl")])
+    assert kept == [(b"authorization", b"Bearer x"), (b"if-none-match", b'"e"')]
