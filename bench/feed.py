@@ -224,17 +224,11 @@ def main() -> None:
     print("| scenario | bytes | p50 ms | p95 ms | p99 ms | p50 / static | p50 / trivial |")
     print("|---|---|---|---|---|---|---|")
     for name, values in timings.items():
-        row = {
-            "scenario": name,
-            "bytes": sizes[name],
-            "p50": statistics.median(values),
-            "p95": percentile(values, 0.95),
-            "p99": percentile(values, 0.99),
-        }
-        results.append(row)
+        p50, p95, p99 = statistics.median(values), percentile(values, 0.95), percentile(values, 0.99)
+        results.append({"scenario": name, "bytes": sizes[name], "p50": p50, "p95": p95, "p99": p99})
         print(
-            f"| {name} | {row['bytes']} | {row['p50']:.1f} | {row['p95']:.1f} | {row['p99']:.1f} "
-            f"| {row['p50'] / static_p50:.2f} | {row['p50'] / trivial_p50:.2f} |"
+            f"| {name} | {sizes[name]} | {p50:.1f} | {p95:.1f} | {p99:.1f} "
+            f"| {p50 / static_p50:.2f} | {p50 / trivial_p50:.2f} |"
         )
     if args.json:
         args.json.write_text(json.dumps({"entries": args.entries, "results": results}, indent=2))

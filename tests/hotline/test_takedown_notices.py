@@ -175,7 +175,8 @@ def test_metrics_per_provider_and_country(analyst, confirmer, host):
     assert row.report_to_notice_median == timedelta(hours=2)
     assert row.notice_to_removal_median == timedelta(hours=30)
     assert row.notice_to_removal_p90 == timedelta(hours=50)
-    assert (row.removed_within_24h, row.removed_within_72h) == (pytest.approx(1 / 3), pytest.approx(2 / 3))
+    assert row.removed_within_24h == pytest.approx(1 / 3)
+    assert row.removed_within_72h == pytest.approx(2 / 3)
     assert [row.group for row in selectors.takedown_metrics(by="country")] == ["NL", "SE"]
 
 
