@@ -52,7 +52,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def seed(entries: int) -> tuple[str, int, bytes]:
+def seed(entries: int, reuse: bool) -> tuple[str, int, bytes]:
     """Fills the feed with ``entries`` listed URLs; returns (token, version, full urls body)."""
     import hashlib
     import secrets
@@ -71,6 +71,13 @@ def seed(entries: int) -> tuple[str, int, bytes]:
         TipURL,
     )
 
+    if reuse and TipURL.objects.filter(state=TipURL.State.LISTED).count() == entries:
+        print("reusing the seeded entries")
+        partner = Partner.objects.get(name="Bench ISP")
+        version = services.feed_rebuild_snapshots()
+        issued = services.partner_token_issue(partner_id=partner.pk, actor=None)  # type: ignore[arg-type]
+        snapshot = FeedSnapshot.objects.get(audience="industry", kind="urls", version=version, page=1)
+        return issued.secret, version, bytes(snapshot.body)
     FeedSnapshot.objects.all().delete()
     FeedChange.objects.all().delete()
     FeedVersion.objects.all().delete()
@@ -151,6 +158,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="per scenario")
     parser.add_argument("--delta", type=int, default=100, help="changes in the measured delta")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--reuse", action="store_true", help="keep entries seeded by an earlier run of this size")
     args = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL", "")
@@ -171,7 +179,7 @@ def main() -> None:
     django.setup()
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
-    token, version, body = seed(args.entries)
+    token, version, body = seed(args.entries, args.reuse)
     print(f"seeded {args.entries} entries in {time.perf_counter() - started:.1f} s; full body {len(body) / 1e6:.1f} MB")
     (static_root / "bench-feed.json").write_bytes(body)
     connections.close_all()

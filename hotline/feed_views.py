@@ -105,13 +105,14 @@ def _full(request: HttpRequest, kind: str, audience: str, page: int, version: in
 
 
 def _delta(request: HttpRequest, kind: str, audience: str, since: int) -> HttpResponse:
-    current = selectors.feed_version()
-    if since > current:
+    delta = selectors.feed_delta(
+        audience=audience, since=since, limit=settings.FEED_DELTA_LIMIT, with_urls=kind == FeedSnapshot.Kind.URLS
+    )
+    if delta.version == since and since > (current := selectors.feed_version()):
         return _json(400, {"error": "since_ahead", "detail": f"the feed is at version {current}"})
-    etag = f'"{kind}-{audience}-d{since}-v{current}-{feed_signing.signing_key().key_id}"'
+    etag = f'"{kind}-{audience}-d{since}-v{delta.version}-{feed_signing.signing_key().key_id}"'
     if request.headers.get("If-None-Match") == etag:
         return _not_modified(etag)
-    delta = selectors.feed_delta(audience=audience, since=since, upto=current, limit=settings.FEED_DELTA_LIMIT)
     body = services.feed_body(
         {
             "schema_version": services.FEED_SCHEMA_VERSION,

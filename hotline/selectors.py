@@ -4,10 +4,11 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import CharField, Exists, F, OuterRef, Q, Value
 from django.utils import timezone
 
 from hotline import partner_tokens, receipts
@@ -196,23 +197,23 @@ class FeedDelta:
     removed: list[tuple[str, str]]
 
 
-def feed_delta(*, audience: str, since: int, upto: int, limit: int) -> FeedDelta:
-    """Net changes to one audience's feed after version ``since`` up to ``upto``, at most ``limit`` rows read.
+def feed_delta(*, audience: str, since: int, limit: int, with_urls: bool = True) -> FeedDelta:
+    """Net changes to one audience's feed after version ``since``, at most ``limit`` rows read.
 
     An entry added and removed again within the window appears in neither
-    list; a cut is made only between versions, never inside one.
+    list; a cut is made only between versions, never inside one. Without
+    ``with_urls`` (the hashes feed) no URL is read or decrypted. Versions are
+    handed out in commit order, so whatever is visible has no gaps below it.
     """
-    changes = FeedChange.objects.filter(audience=audience, version__gt=since, version__lte=upto).order_by(
-        "version", "id"
-    )
-    rows = list(changes.values_list("version", "change", "sha256", "url")[: limit + 1])
+    changes = FeedChange.objects.filter(audience=audience, version__gt=since).order_by("version", "id")
+    url: Any = F("url") if with_urls else Value("", output_field=CharField())
+    columns = changes.annotate(entry_url=url).values_list("version", "change", "sha256", "entry_url")
+    rows = list(columns[: limit + 1])
     more = len(rows) > limit
     if more:
         boundary = rows[limit][0]
-        rows = [row for row in rows if row[0] < boundary] or list(
-            changes.filter(version=boundary).values_list("version", "change", "sha256", "url")
-        )
-    reached = rows[-1][0] if more else upto
+        rows = [row for row in rows if row[0] < boundary] or list(columns.filter(version=boundary))
+    reached = rows[-1][0] if rows else since
     first: dict[str, str] = {}
     last: dict[str, tuple[str, str]] = {}
     for _, change, sha256, url in rows:
