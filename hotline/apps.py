@@ -35,6 +35,7 @@ class HotlineConfig(AppConfig):
     retention_policies = {
         "tip_contact_details": {"purge": "hotline.services.purge_tip_contact_details", "every_seconds": 6 * 60 * 60},
         "closed_tips": {"purge": "hotline.services.purge_closed_tips", "every_seconds": 6 * 60 * 60},
+        "partner_token_uses": {"purge": "hotline.services.purge_partner_token_uses", "every_seconds": 24 * 60 * 60},
     }
     # Warns analysts on the admin start page while hand-offs are not getting through.
     admin_index_panels = [

@@ -437,6 +437,12 @@ def purge_tip_contact_details(cutoff: datetime) -> int:
     )
 
 
+def purge_partner_token_uses(cutoff: datetime) -> int:
+    """Deletes the record of partner feed requests made before ``cutoff``."""
+    deleted, _ = PartnerTokenUse.objects.filter(used_at__lt=cutoff).delete()
+    return deleted
+
+
 def purge_closed_tips(cutoff: datetime) -> int:
     """Deletes tips closed before ``cutoff``, with their URLs, messages and hand-off records."""
     tips = Tip.objects.filter(status=Tip.Status.CLOSED, closed_at__lt=cutoff)

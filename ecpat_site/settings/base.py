@@ -363,6 +363,7 @@ RETENTION_DAYS: dict[str, int] = {
     "closed_tips": env.int("RETENTION_CLOSED_TIP_DAYS", default=365),
     "audit_records": env.int("RETENTION_AUDIT_DAYS", default=730),
     "feedback": env.int("RETENTION_FEEDBACK_DAYS", default=365),
+    "partner_token_uses": env.int("RETENTION_PARTNER_TOKEN_USE_DAYS", default=365),
 }
 
 # --- Logging --------------------------------------------------------------
@@ -543,6 +544,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": POLICE_HANDOFF_SWEEP_SECONDS,
     },
     "hotline-notice-reminders": {"task": "hotline.tasks.notice_reminders", "schedule": NOTICE_SWEEP_SECONDS},
+    # Catches a rebuild whose after-commit enqueue was lost; a no-op while the feed is current.
+    "hotline-rebuild-feed-snapshots": {"task": "hotline.tasks.rebuild_feed_snapshots", "schedule": 60},
     "audit-write-checkpoint": {"task": "audit.tasks.write_audit_checkpoint", "schedule": AUDIT_CHECKPOINT_SECONDS},
     "prevention-publish-due-articles": {"task": "prevention.tasks.publish_due_articles", "schedule": 60},
     "supportline-sweep-abandoned": {"task": "supportline.tasks.sweep_abandoned", "schedule": 60},

@@ -292,3 +292,11 @@ def test_the_bearer_token_gets_through_the_header_allowlist_at_the_edge():
 
     kept = allowed_headers([(b"authorization", b"Bearer x"), (b"if-none-match", b'"e"'), (b"user-agent", b"curl")])
     assert kept == [(b"authorization", b"Bearer x"), (b"if-none-match", b'"e"')]
+
+
+def test_the_record_of_feed_requests_is_purged_by_retention(client):
+    _, secret = partner_with_token()
+    get(client, HASHES, secret)
+    assert services.purge_partner_token_uses(timezone.now() - timedelta(days=1)) == 0
+    assert services.purge_partner_token_uses(timezone.now() + timedelta(seconds=1)) == 1
+    assert not PartnerTokenUse.objects.exists()

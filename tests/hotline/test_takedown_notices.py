@@ -206,3 +206,8 @@ def test_sending_from_the_url_list_uses_the_suggested_provider(client, analyst, 
     )
     assert "1 begäranden om borttagning köades" in response.content.decode()
     assert TakedownNotice.objects.get().state == TakedownNotice.State.QUEUED
+
+
+def test_beat_runs_the_reminder_sweep_and_catches_lost_feed_rebuilds(settings):
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"hotline.tasks.notice_reminders", "hotline.tasks.rebuild_feed_snapshots"} <= tasks
