@@ -287,11 +287,29 @@ def test_the_embedded_mode_generates_a_key_once_into_the_data_folder(settings, t
     assert feed_signing.signing_key().public_key == first.public_key
 
 
-def test_the_bearer_token_gets_through_the_header_allowlist_at_the_edge():
+def test_the_bearer_token_passes_the_edge_under_api_only():
     from privacy.asgi import allowed_headers
 
-    kept = allowed_headers([(b"authorization", b"Bearer x"), (b"if-none-match", b'"e"'), (b"user-agent", b"curl")])
-    assert kept == [(b"authorization", b"Bearer x"), (b"if-none-match", b'"e"')]
+    headers = [(b"authorization", b"Bearer x"), (b"if-none-match", b'"e"'), (b"user-agent", b"curl")]
+    bearer = (b"authorization", b"Bearer x")
+    assert allowed_headers(headers, "/api/v1/feed/urls") == [bearer, (b"if-none-match", b'"e"')]
+    assert allowed_headers(headers, "/hotline/") == [(b"if-none-match", b'"e"')]
+
+
+@pytest.mark.django_db(transaction=False)
+async def test_the_asgi_edge_hands_the_feed_its_token_and_no_address():
+    from privacy.asgi import AnonymousScopeMiddleware
+
+    seen: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope)
+
+    headers = [(b"authorization", b"Bearer x"), (b"x-forwarded-for", b"198.51.100.7")]
+    scope = {"type": "http", "client": ("203.0.113.9", 5555), "headers": headers, "path": "/api/v1/feed/urls"}
+    await AnonymousScopeMiddleware(app)(scope, None, None)  # type: ignore[arg-type]
+    assert seen[0]["headers"] == [(b"authorization", b"Bearer x")]
+    assert seen[0]["client"] is None
 
 
 def test_the_record_of_feed_requests_is_purged_by_retention(client):
