@@ -347,7 +347,7 @@ class IssueTokenForm(forms.Form):
 
 
 @admin.register(Partner)
-class PartnerAdmin(RoleRequiredAdmin):
+class PartnerAdmin(AuditedChangesMixin, RoleRequiredAdmin):
     """Partners that pull the feed; an administrator issues their tokens here (shown once)."""
 
     roles = (Role.ADMINISTRATOR,)

@@ -318,3 +318,26 @@ def test_the_record_of_feed_requests_is_purged_by_retention(client):
     assert services.purge_partner_token_uses(timezone.now() - timedelta(days=1)) == 0
     assert services.purge_partner_token_uses(timezone.now() + timedelta(seconds=1)) == 1
     assert not PartnerTokenUse.objects.exists()
+
+
+def test_changing_a_partners_scopes_is_audited(client):
+    from audit.models import AuditEvent
+    from hotline.models import Partner
+
+    partner = Partner.objects.create(name="ISP AB", audience="industry", scope_url_hashes=True)
+    login_verified(client, StaffUserFactory(role=Role.ADMINISTRATOR))
+    form = {
+        "name": "ISP AB",
+        "audience": "industry",
+        "scope_urls": "on",
+        "scope_url_hashes": "on",
+        "is_active": "on",
+        "notes": "",
+        "tokens-TOTAL_FORMS": "0",
+        "tokens-INITIAL_FORMS": "0",
+    }
+    response = client.post(f"/admin/hotline/partner/{partner.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    partner.refresh_from_db()
+    assert partner.scope_urls
+    assert AuditEvent.objects.filter(action="hotline.partner.changed", object_id=str(partner.pk)).exists()
