@@ -73,6 +73,12 @@ def _signed(body: bytes, signature: str, key_id: str, etag: str) -> HttpResponse
     return response
 
 
+def _matches(request: HttpRequest, etag: str) -> bool:
+    """If-None-Match names this ETag (among a list, weak or strong, or ``*``)."""
+    given = request.headers.get("If-None-Match", "")
+    return any(tag.strip().removeprefix("W/") in (etag, "*") for tag in given.split(",") if tag.strip())
+
+
 def _not_modified(etag: str) -> HttpResponse:
     response = HttpResponse(status=304)
     response["ETag"] = etag
@@ -99,7 +105,7 @@ def _full(request: HttpRequest, kind: str, audience: str, page: int, version: in
         if version is not None:
             return _json(410, {"error": "version_gone", "detail": "start again without version="})
         return _json(404, {"error": "no_such_page"})
-    if request.headers.get("If-None-Match") == snapshot.etag:
+    if _matches(request, snapshot.etag):
         return _not_modified(snapshot.etag)
     return _signed(_snapshot_body(snapshot), snapshot.signature, snapshot.key_id, snapshot.etag)
 
@@ -111,7 +117,7 @@ def _delta(request: HttpRequest, kind: str, audience: str, since: int) -> HttpRe
     if delta.version == since and since > (current := selectors.feed_version()):
         return _json(400, {"error": "since_ahead", "detail": f"the feed is at version {current}"})
     etag = f'"{kind}-{audience}-d{since}-v{delta.version}-{feed_signing.signing_key().key_id}"'
-    if request.headers.get("If-None-Match") == etag:
+    if _matches(request, etag):
         return _not_modified(etag)
     body = services.feed_body(
         {
