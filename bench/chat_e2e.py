@@ -277,6 +277,7 @@ class Environment:
             "FIELD_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
             "HOTLINE_HASH_KEY": secrets.token_urlsafe(32),
             "POLICE_HANDOFF_SECRET": secrets.token_urlsafe(32),
+            "SUPPORTLINE_LETTER_HASH_KEY": secrets.token_urlsafe(32),
             "AUDIT_CHAIN_KEY": secrets.token_urlsafe(64),
             # The benchmark sends nothing to the police: no receiver key to seal to.
             "POLICE_HANDOFF_ALLOW_UNSEALED": "true",

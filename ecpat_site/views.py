@@ -3,11 +3,13 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from supportline.selectors import opening_status
+
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    """The start page: talk, report, or read."""
-    return render(request, "home.html")
+    """The start page: talk (and whether the chat is open now), report, or read."""
+    return render(request, "home.html", {"chat_status": opening_status()})
 
 
 def _error(request: HttpRequest, heading: str, status: int) -> HttpResponse:

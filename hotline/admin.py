@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from audit.admin_mixins import ReadOnlyAdminMixin
 from hotline import selectors, services
@@ -31,15 +32,63 @@ from staff.access import acting_staff, has_verified_role
 from staff.admin_mixins import RoleRequiredAdmin
 from staff.roles import Role
 
+# What each lifecycle action did, said back to the analyst.
+ACTION_DONE = {
+    "start": _("Du granskar nu tipset. Det är låst till dig."),
+    "release": _("Tipset är tillbaka i kön."),
+    "forward": _("Tipset skickades till polisen."),
+    "confirm_removal": _("Borttagningen är bekräftad."),
+    "close": _("Tipset är avslutat."),
+    "assess": _("Bedömningen är sparad."),
+    "takedown": _("Begäran om borttagning är registrerad."),
+    "ask": _("Frågan skickades till den som tipsade."),
+    "retry_handoff": _("Överlämningen till polisen köades igen."),
+}
+RECHECK_DONE = {
+    True: _("Kontrollen är sparad: innehållet finns kvar."),
+    False: _("Kontrollen är sparad: innehållet är borta."),
+}
+
 INWARD_URL_REFUSED = _(
     "Adressen pekar på en dator eller ett nätverk innanför brandväggen, inte på internet. Den öppnas aldrig härifrån."
 )
 
 if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
+
+    StrOrPromise = str | _StrPromise
     HandoffAttemptInlineBase = admin.TabularInline[HandoffAttempt, PoliceHandoff]
 else:
     # Generic only in django-stubs; at runtime it cannot be subscripted.
     HandoffAttemptInlineBase = admin.TabularInline
+
+
+def swedish_column(name: str, label: "StrOrPromise", *, boolean: bool = False) -> Callable[[Any, Model], Any]:
+    """An admin column or read-only field showing model field ``name`` under a Swedish label.
+
+    The models' verbose names are English (changing them is a migration);
+    the analysts' screens are Swedish throughout.
+    """
+
+    @admin.display(description=label, ordering=name, boolean=boolean)
+    def show(model_admin: Any, obj: Model) -> Any:
+        display = getattr(obj, f"get_{name}_display", None)
+        value = display() if callable(display) else getattr(obj, name)
+        return "-" if value in (None, "") else value
+
+    return show
+
+
+def swedish_filter(title: "StrOrPromise") -> type[admin.FieldListFilter]:
+    """A list filter for a model field, titled ``title`` instead of the field's English verbose name."""
+
+    class TitledFilter(admin.AllValuesFieldListFilter):
+        def __new__(cls, field: Any, *args: Any, **kwargs: Any) -> Any:
+            created = admin.FieldListFilter.create(field, *args, **kwargs)
+            created.title = title
+            return created
+
+    return TitledFilter
 
 
 def format_duration(value: timedelta | None) -> str:
@@ -95,16 +144,21 @@ class TipAdmin(RoleRequiredAdmin):
     roles = (Role.ANALYST,)
     list_display = (
         "reference_link",
-        "received_at",
+        "received",
         "urgent",
-        "category",
-        "status",
-        "assigned_to",
+        "category_display",
+        "status_display",
+        "assignee",
         "reported_before",
         "handoff_status",
         "removal_time",
     )
-    list_filter = ("status", "category", "priority", AgeFilter)
+    list_filter = (
+        ("status", swedish_filter(_("status"))),
+        ("category", swedish_filter(_("kategori"))),
+        ("priority", swedish_filter(_("prioritet"))),
+        AgeFilter,
+    )
     list_display_links = None
     list_per_page = 50
     actions = None
@@ -118,6 +172,11 @@ class TipAdmin(RoleRequiredAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tip]:
         return selectors.tips_for_analysts()
+
+    received = swedish_column("received_at", _("Mottaget"))
+    category_display = swedish_column("category", _("Kategori"))
+    status_display = swedish_column("status", _("Status"))
+    assignee = swedish_column("assigned_to", _("Granskas av"))
 
     @admin.display(description=_("Tips"), ordering="pk")
     def reference_link(self, tip: Tip) -> str:
@@ -208,6 +267,7 @@ class TipAdmin(RoleRequiredAdmin):
             "confirm_removal": services.tip_confirm_removal,
             "close": services.tip_close,
         }
+        done = ACTION_DONE.get(action, "")
         try:
             if action in simple:
                 simple[action](tip_id=tip.pk, actor=actor)
@@ -216,6 +276,7 @@ class TipAdmin(RoleRequiredAdmin):
             elif action == "recheck":
                 still_online = request.POST.get("still_online") == "yes"
                 services.tip_record_recheck(tip_id=tip.pk, actor=actor, still_online=still_online)
+                done = RECHECK_DONE[still_online]
             elif action == "takedown":
                 form = TakedownNoticeForm(request.POST)
                 if not form.is_valid():
@@ -242,16 +303,25 @@ class TipAdmin(RoleRequiredAdmin):
                 request, _("Det går inte just nu: tipset har en annan status eller granskas av någon annan.")
             )
             return back
-        messages.success(request, _("Klart."))
+        messages.success(request, done)
         return back
 
 
 class HandoffAttemptInline(HandoffAttemptInlineBase):
     model = HandoffAttempt
-    fields = ("number", "started_at", "finished_at", "outcome", "status_code", "detail")
+    verbose_name = _("leveransförsök")
+    verbose_name_plural = _("leveransförsök")
+    fields = ("attempt_number", "started", "finished", "outcome_display", "status_code_display", "detail_display")
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    attempt_number = swedish_column("number", _("Försök"))
+    started = swedish_column("started_at", _("Start"))
+    finished = swedish_column("finished_at", _("Klart"))
+    outcome_display = swedish_column("outcome", _("Resultat"))
+    status_code_display = swedish_column("status_code", _("Statuskod"))
+    detail_display = swedish_column("detail", _("Detaljer"))
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return has_verified_role(request, Role.ANALYST)
@@ -268,26 +338,52 @@ class PoliceHandoffAdmin(RoleRequiredAdmin, ReadOnlyAdminMixin):
     """Hand-offs are written by the delivery task alone; analysts retry failed ones."""
 
     roles = (Role.ANALYST,)
-    list_display = ("__str__", "tip", "status_display", "attempts", "created_at", "delivered_at", "acknowledgement")
-    list_filter = ("status",)
+    list_display = (
+        "handoff_link",
+        "tip_reference",
+        "status_display",
+        "attempt_count",
+        "created",
+        "delivered",
+        "receipt",
+    )
+    list_display_links = None
+    list_filter = (("status", swedish_filter(_("status"))),)
     fields = (
-        "tip",
-        "idempotency_key",
-        "status",
-        "attempts",
-        "created_at",
-        "next_attempt_at",
-        "delivered_at",
-        "acknowledgement",
-        "failure_reason",
+        "tip_reference",
+        "key",
+        "status_display",
+        "attempt_count",
+        "created",
+        "next_attempt",
+        "delivered",
+        "receipt",
+        "reason",
     )
     readonly_fields = fields
     inlines = [HandoffAttemptInline]
     actions = ["retry_delivery"]
 
+    tip_reference = swedish_column("tip", _("Tips"))
+    key = swedish_column("idempotency_key", _("Idempotensnyckel"))
+    attempt_count = swedish_column("attempts", _("Försök"))
+    created = swedish_column("created_at", _("Skapad"))
+    next_attempt = swedish_column("next_attempt_at", _("Nästa försök"))
+    delivered = swedish_column("delivered_at", _("Levererad"))
+    receipt = swedish_column("acknowledgement", _("Polisens kvitto"))
+    reason = swedish_column("failure_reason", _("Orsak till felet"))
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[PoliceHandoff]:
-        # Failed first: they need a person.
-        return super().get_queryset(request).select_related("tip").order_by("-status", "-created_at")
+        return super().get_queryset(request).select_related("tip")
+
+    def get_ordering(self, request: HttpRequest) -> list[Any]:
+        # Failed first: they need a person. Then pending, in delivery, delivered; newest first within each.
+        return list(selectors.HANDOFF_LIST_ORDER)
+
+    @admin.display(description=_("Överlämning"), ordering="created_at")
+    def handoff_link(self, handoff: PoliceHandoff) -> str:
+        url = reverse("admin:hotline_policehandoff_change", args=[handoff.pk])
+        return format_html('<a href="{}">{}</a>', url, str(handoff.idempotency_key)[:8])
 
     @admin.display(description=_("Status"), ordering="status")
     def status_display(self, handoff: PoliceHandoff) -> str:
@@ -305,7 +401,16 @@ class PoliceHandoffAdmin(RoleRequiredAdmin, ReadOnlyAdminMixin):
         failed = list(queryset.filter(status=PoliceHandoff.Status.FAILED).values_list("pk", flat=True))
         for handoff_id in failed:
             services.handoff_retry(handoff_id=handoff_id, actor=acting_staff(request))
-        messages.success(request, _("%(count)d överlämningar köades igen.") % {"count": len(failed)})
+        count = len(failed)
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d misslyckad överlämning till polisen köades igen.",
+                "%(count)d misslyckade överlämningar till polisen köades igen.",
+                count,
+            )
+            % {"count": count},
+        )
 
 
 # Reported URLs (four-eyes, police hold) and feed partners live in their own module.

@@ -9,8 +9,9 @@ from urllib.parse import unquote
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from hotline.models import Tip
 from hotline.reported_urls import InvalidReportedURL, normalise_url
@@ -196,15 +197,34 @@ class TipForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
 
+    # The form's steps, in order: the step's legend and its fields (for the error summary).
+    STEPS = (
+        (_("Steg 1 av 4: Var såg du det?"), ("urls", "place")),
+        (_("Steg 2 av 4: Vad handlar det om?"), ("category", "urgent")),
+        (_("Steg 3 av 4: När och vad?"), ("occurred", "description")),
+        (_("Steg 4 av 4: Vill du att vi kan fråga dig något?"), ("contact",)),
+    )
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
-        limit = settings.HOTLINE_DESCRIPTION_MAX_LENGTH
+        # No maxlength attribute: a browser would cut pasted text short without a word. The
+        # counter (static/hotline/tip-form.js) reads the limit here and the server says how long.
         description = self.fields["description"]
-        if isinstance(description, forms.CharField):
-            description.max_length = limit
-        description.widget.attrs["maxlength"] = str(limit)
-        description.validators.append(MaxLengthValidator(limit))
+        description.widget.attrs["data-max-length"] = str(settings.HOTLINE_DESCRIPTION_MAX_LENGTH)
+
+    def steps_with_errors(self) -> list[dict[str, Any]]:
+        """Each step that has an error: its legend, the id of its first field in error, and the messages."""
+        steps = []
+        for legend, names in self.STEPS:
+            errored = [name for name in names if self.errors.get(name)]
+            if errored:
+                messages = [f"{self[name].label}: {message}" for name in errored for message in self.errors[name]]
+                first = self[errored[0]]
+                # A radio group has no single label target: lead to its first choice.
+                anchor = first.id_for_label or f"{first.auto_id}_0"
+                steps.append({"legend": legend, "anchor": anchor, "messages": messages})
+        return steps
 
     def clean_urls(self) -> list[str]:
         lines = [line.strip() for line in self.cleaned_data["urls"].splitlines() if line.strip()]
@@ -241,7 +261,22 @@ class TipForm(forms.Form):
         return value
 
     def clean_description(self) -> str:
-        value: str = self.cleaned_data["description"].strip()
+        # A browser sends each line break as CR LF but counts it as one character, as the counter does.
+        value: str = self.cleaned_data["description"].replace("\r\n", "\n").strip()
+        limit = settings.HOTLINE_DESCRIPTION_MAX_LENGTH
+        if len(value) > limit:
+            raise ValidationError(
+                ngettext(
+                    "Texten är för lång: högst %(limit)s tecken. Du har skrivit %(count)s.",
+                    "Texten är för lång: högst %(limit)s tecken. Du har skrivit %(count)s.",
+                    limit,
+                )
+                % {
+                    "limit": number_format(limit, force_grouping=True),
+                    "count": number_format(len(value), force_grouping=True),
+                },
+                code="max_length",
+            )
         refuse_pasted_images(value)
         return value
 

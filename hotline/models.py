@@ -263,7 +263,7 @@ class PoliceHandoff(models.Model):
         verbose_name_plural = _("överlämningar till polisen")
 
     def __str__(self) -> str:
-        return f"Hand-off {self.idempotency_key}"
+        return str(_("Överlämning %(key)s") % {"key": self.idempotency_key})
 
 
 class HandoffAttempt(models.Model):
@@ -289,7 +289,7 @@ class HandoffAttempt(models.Model):
         default_permissions = ()
 
     def __str__(self) -> str:
-        return f"Attempt {self.number} of {self.handoff_id}"
+        return str(_("Försök %(number)s") % {"number": self.number})
 
 
 # --- The partner feed --------------------------------------------------------

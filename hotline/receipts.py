@@ -1,71 +1,32 @@
-"""Receipt codes: shown once to the reporter, stored only as hashes.
+"""Receipt codes: shown once to the reporter, stored only as hashes (``privacy.codes``).
 
-A code is ``LOOKUP-VERIFIER``: 8 characters of lookup, stored as a keyed
-hash so the tip is found with one indexed query, and 12 characters of
-verifier, stored only as a salted scrypt hash. 20 characters from a
-29-letter alphabet carry about 97 bits.
+Only the key (``HOTLINE_HASH_KEY``), the domain and the scrypt cost are the
+hotline's own; changing the domain would orphan every receipt already given.
 """
-
-import hashlib
-import hmac
-import secrets
-from dataclasses import dataclass
 
 from django.conf import settings
 
-ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
-_GROUP = 4
-_LOOKUP_LENGTH = 8
-_CODE_LENGTH = 20
-_SCRYPT_R = 8
-_SCRYPT_P = 1
-# Verified against when a lookup matches no tip, so a wrong code costs as much as a right one.
-_DUMMY_SALT = b"hotline-dummy-salt"
+from privacy import codes
+from privacy.codes import ALPHABET, parse
+from privacy.codes import OneTimeCode as ReceiptCode
 
+__all__ = ["ALPHABET", "ReceiptCode", "check_verifier", "generate", "hash_verifier", "lookup_hash", "parse"]
 
-@dataclass(frozen=True)
-class ReceiptCode:
-    code: str
-    lookup: str
-    verifier: str
+_DOMAIN = b"hotline-receipt"
 
 
 def generate() -> ReceiptCode:
-    chars = "".join(secrets.choice(ALPHABET) for _ in range(_CODE_LENGTH))
-    return ReceiptCode(
-        code="-".join(chars[i : i + _GROUP] for i in range(0, _CODE_LENGTH, _GROUP)),
-        lookup=chars[:_LOOKUP_LENGTH],
-        verifier=chars[_LOOKUP_LENGTH:],
-    )
-
-
-def parse(text: str) -> tuple[str, str] | None:
-    """Splits what a reporter typed into (lookup, verifier); lenient about case, spaces and dashes."""
-    chars = "".join(char for char in text.upper() if char.isalnum())
-    if len(chars) != _CODE_LENGTH or any(char not in ALPHABET for char in chars):
-        return None
-    return chars[:_LOOKUP_LENGTH], chars[_LOOKUP_LENGTH:]
+    return codes.generate()
 
 
 def lookup_hash(lookup: str) -> str:
-    key = settings.HOTLINE_HASH_KEY.encode()
-    return hmac.new(key, b"hotline-receipt\x00" + lookup.encode(), hashlib.sha256).hexdigest()
-
-
-def _scrypt(verifier: str, salt: bytes, n: int) -> bytes:
-    return hashlib.scrypt(verifier.encode(), salt=salt, n=n, r=_SCRYPT_R, p=_SCRYPT_P, maxmem=256 * 1024 * 1024)
+    return codes.lookup_hash(lookup, key=settings.HOTLINE_HASH_KEY, domain=_DOMAIN)
 
 
 def hash_verifier(verifier: str) -> str:
-    salt = secrets.token_bytes(16)
-    n = settings.HOTLINE_RECEIPT_SCRYPT_N
-    return f"scrypt${n}${salt.hex()}${_scrypt(verifier, salt, n).hex()}"
+    return codes.hash_verifier(verifier, n=settings.HOTLINE_RECEIPT_SCRYPT_N)
 
 
 def check_verifier(verifier: str, stored: str | None) -> bool:
     """True when ``verifier`` matches ``stored``; with ``stored=None`` burns the same time and is False."""
-    if stored is None:
-        _scrypt(verifier, _DUMMY_SALT, settings.HOTLINE_RECEIPT_SCRYPT_N)
-        return False
-    _, n, salt, digest = stored.split("$")
-    return hmac.compare_digest(_scrypt(verifier, bytes.fromhex(salt), int(n)).hex(), digest)
+    return codes.check_verifier(verifier, stored, n=settings.HOTLINE_RECEIPT_SCRYPT_N)

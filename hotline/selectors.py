@@ -8,7 +8,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db.models import CharField, Exists, F, OuterRef, Q, Value
+from django.db.models import Case, CharField, Exists, F, OuterRef, Q, Value, When
+from django.db.models.expressions import OrderBy
 from django.utils import timezone
 
 from hotline import partner_tokens, receipts
@@ -89,6 +90,19 @@ def removal_medians(now: datetime | None = None, windows: tuple[int, ...] = (30,
         durations = [(removed - received).total_seconds() for received, removed in rows if removed >= since]
         medians[days] = timedelta(seconds=median(durations)) if durations else None
     return medians
+
+
+# The hand-off list's order: failed first (they need a person), then pending, in delivery and
+# delivered; newest first within each. The statuses' alphabetical order would put pending first.
+HANDOFF_LIST_ORDER: tuple[OrderBy | str, ...] = (
+    Case(
+        When(status=PoliceHandoff.Status.FAILED, then=Value(0)),
+        When(status=PoliceHandoff.Status.PENDING, then=Value(1)),
+        When(status=PoliceHandoff.Status.DELIVERING, then=Value(2)),
+        default=Value(3),
+    ).asc(),
+    "-created_at",
+)
 
 
 def failed_handoff_count() -> int:

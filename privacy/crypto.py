@@ -32,6 +32,18 @@ def decrypt(token: str) -> str:
         raise ImproperlyConfigured("Stored text cannot be decrypted with FIELD_ENCRYPTION_KEYS.") from exc
 
 
+def decrypt_fresh(token: str, max_age_seconds: int) -> str | None:
+    """Decrypts a token made at most ``max_age_seconds`` ago; None when it is older, forged or unreadable.
+
+    For short-lived values that come back from the browser, where a bad token
+    is the visitor's problem to be told about, not a server error.
+    """
+    try:
+        return _current().decrypt(token.encode("ascii"), ttl=max_age_seconds).decode()
+    except (InvalidToken, UnicodeError):
+        return None
+
+
 def rotate(token: str) -> str:
     """Re-encrypts a token under the newest key (for key rotation)."""
     return _current().rotate(token.encode("ascii")).decode("ascii")

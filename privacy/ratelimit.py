@@ -10,6 +10,7 @@ the request or letting everything through.
 import hashlib
 import hmac
 import logging
+import math
 import secrets
 import threading
 import time
@@ -165,6 +166,11 @@ async def _acache_count(name: str, ttl: int) -> int:
         return int(await cache.aincr(name))
     except ValueError:
         return local_counters.incr(name, ttl)
+
+
+def seconds_until_reset(window_seconds: int) -> int:
+    """How long until the current fixed window of ``window_seconds`` ends: what a limited visitor must wait."""
+    return max(1, math.ceil(window_seconds - time.time() % window_seconds))
 
 
 def hit(bucket: str, identity: str, *, limit: int, window_seconds: int) -> bool:

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from staff.access import acting_staff
 from staff.admin_mixins import RoleRequiredAdmin
@@ -67,6 +67,13 @@ def _console_strings() -> dict[str, str]:
         "status_queued": _("i kö"),
         "status_active": _("pågår"),
         "status_ended": _("avslutad"),
+        # How a chat ended, instead of only "avslutad" (Conversation.EndReason).
+        "end_visitor_ended": _("Den unga avslutade"),
+        "end_left": _("Den unga lämnade snabbt"),
+        "end_counsellor_ended": _("Rådgivaren avslutade"),
+        "end_blocked": _("Blockerad"),
+        "end_abandoned": _("Den unga lämnade kön"),
+        "reopen": _("Öppna igen"),
         "offline": _("den unga är inte ansluten"),
         "monitoring": _("Du läser tyst. Den unga ser inte att du är här."),
         "confirm_end": _("Avsluta chatten?"),
@@ -141,7 +148,12 @@ class ConversationAdmin(RoleRequiredAdmin):
                 deleted += services.transcript_delete_now(conversation_id=conversation.pk, actor=acting_staff(request))
             except services.ChatError:
                 continue
-        self.message_user(request, _("%(count)s meddelanden raderades.") % {"count": deleted}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(count)s meddelande raderades.", "%(count)s meddelanden raderades.", deleted)
+            % {"count": deleted},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(OpeningHours)
@@ -220,3 +232,8 @@ class FeedbackAdmin(RoleRequiredAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+# --- Letters (Brevlådan) ---------------------------------------------------------------
+# Registered from their own module; imported here so the admin's autodiscovery finds them.
+from supportline.letters import admin as letters_admin  # noqa: E402, F401

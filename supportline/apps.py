@@ -35,6 +35,7 @@ class SupportlineConfig(AppConfig):
             "supportline.view_visitorblock",
             "supportline.view_classification",
             "supportline.view_counsellorprofile",
+            "supportline.view_letter",
         },
         "supervisor": {
             "supportline.view_conversation",
@@ -46,12 +47,22 @@ class SupportlineConfig(AppConfig):
             "supportline.change_visitorblock",
             "supportline.view_classification",
             "supportline.view_feedback",
+            "supportline.view_letter",
             *_STAFF_MAINTAINED,
         },
         "administrator": _STAFF_MAINTAINED,
     }
-    # Run by retention.tasks; the periods are RETENTION_DAYS["transcripts"] and ["feedback"].
+    # Run by retention.tasks; the periods are RETENTION_DAYS["transcripts"], ["feedback"] and ["letters"].
     retention_policies = {
         "transcripts": {"purge": "supportline.services.purge_transcripts", "every_seconds": 60 * 60},
         "feedback": {"purge": "supportline.services.purge_feedback", "every_seconds": 6 * 60 * 60},
+        "letters": {"purge": "supportline.letters.services.purge_letters", "every_seconds": 60 * 60},
     }
+    # The console link, with waiting chats and unanswered letters, for everyone who answers them.
+    admin_index_panels = [
+        {
+            "template": "admin/supportline/letters/index_panel.html",
+            "context": "supportline.letters.admin.index_panel_context",
+            "permission": "supportline.view_conversation",
+        },
+    ]

@@ -434,6 +434,8 @@ class VisitorChatConsumer(_ChatSocket):
 SESSION_EXPIRED_CLOSE_CODE = 4401
 # Deactivated, out of the role, logged out or a new password: the console says so and stays closed.
 ACCESS_REVOKED_CLOSE_CODE = revocation.REVOKED_CLOSE_CODE
+# A console's pings renew its counsellor's place on the on-duty roster this often.
+ON_DUTY_RENEW_SECONDS = 30.0
 
 
 class CounsellorConsumer(_ChatSocket):
@@ -498,6 +500,7 @@ class CounsellorConsumer(_ChatSocket):
     async def connect(self) -> None:
         self.opened: dict[int, int] = {}  # conversation id -> last seq sent
         self.session_loaded = False
+        self.on_duty_renewed = float("-inf")
         self.dashboard_updates = live.Coalescer(self._send_dashboard, interval=1 / DASHBOARD_UPDATES_PER_SECOND)
         self.is_supervisor = await scope_has_verified_role(self.scope, Role.SUPERVISOR)
         if not (self.is_supervisor or await scope_has_verified_role(self.scope, Role.COUNSELLOR)):
@@ -521,12 +524,16 @@ class CounsellorConsumer(_ChatSocket):
         await super().connect()
         await self._send_dashboard(time.monotonic())
         self.dashboard_updates.flushed()
+        # On duty while a console is open: queued young people's estimates count this counsellor.
+        await run_db(services.counsellor_on_duty, user_id=self.user.pk)
+        self.on_duty_renewed = time.monotonic()
 
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "user"):
             return
         self.dashboard_updates.cancel()
         self.unwatch_layer()
+        await run_db(services.counsellor_off_duty, user_id=self.user.pk)
         await self.leave(revocation.user_group(self.user.pk))
         await self.leave(services.STAFF_GROUP)
         await self.leave(services.SUPERVISOR_GROUP)
@@ -534,6 +541,13 @@ class CounsellorConsumer(_ChatSocket):
             await self.leave(conversation_group(conversation_id))
 
     # --- frames from staff ---
+
+    async def handle_ping(self, frame: frames.Ping) -> None:
+        # The console's heartbeat keeps its counsellor on duty, renewed well within the roster's expiry.
+        if time.monotonic() - self.on_duty_renewed >= ON_DUTY_RENEW_SECONDS:
+            self.on_duty_renewed = time.monotonic()
+            await run_db(services.counsellor_on_duty, user_id=self.user.pk, changed=False)
+        await super().handle_ping(frame)
 
     async def handle_claim(self, frame: frames.ChatAction) -> None:
         # Claim and the audited view of the transcript in one hop and one transaction.

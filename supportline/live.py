@@ -32,11 +32,14 @@ class SnapshotMemo:
     """
 
     MIN_INTERVAL = 0.2
+    # The recent real waits behind the queue estimate change slowly: read at most this often.
+    WAITS_MAX_AGE = 60.0
 
     def __init__(self) -> None:
         self._lock = asyncio.Lock()
         self._snapshot: selectors.LiveSnapshot | None = None
         self._started = float("-inf")
+        self._waits_read = float("-inf")
         self.computed = 0
 
     async def get(self, *, not_before: float) -> selectors.LiveSnapshot:
@@ -47,8 +50,12 @@ class SnapshotMemo:
                 if pause > 0:
                     await asyncio.sleep(pause)
                 started = time.monotonic()
-                self._snapshot = await run_db(selectors.live_snapshot)
+                fresh_waits = started - self._waits_read >= self.WAITS_MAX_AGE or self._snapshot is None
+                waits = None if fresh_waits or self._snapshot is None else self._snapshot.outlook.waits
+                self._snapshot = await run_db(selectors.live_snapshot, waits=waits)
                 self._started = started
+                if fresh_waits:
+                    self._waits_read = started
                 self.computed += 1
             return self._snapshot
 

@@ -366,3 +366,8 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return self.get_answer_display()
+
+
+# --- Letters (Brevlådan) ---------------------------------------------------------------
+# Their own module; imported here so Django registers them with this app.
+from supportline.letters.models import Letter, LetterMessage  # noqa: E402, F401

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
+import logging
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -12,6 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Q, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
@@ -30,6 +33,8 @@ from supportline.models import (
     SpecialDay,
     VisitorBlock,
 )
+
+logger = logging.getLogger(__name__)
 
 # --- Tokens ------------------------------------------------------------------
 
@@ -83,6 +88,8 @@ class OpeningStatus:
     next_opening: datetime | None
     weekly: list[OpeningHours] = field(default_factory=list)
     upcoming_special_days: list[SpecialDay] = field(default_factory=list)
+    # While open: when the current opening ends (None when that is more than a day away).
+    closes_at: datetime | None = None
 
 
 def _intervals_for(
@@ -110,16 +117,29 @@ def opening_status(now: datetime | None = None) -> OpeningStatus:
     special = {s.date: s for s in SpecialDay.objects.filter(date__gte=today - timedelta(days=1))}
     is_open = False
     next_opening = None
+    closes_at = None
+    intervals: list[tuple[datetime, datetime]] = []
     for offset in range(-1, 15):
         for start, end in _intervals_for(today + timedelta(days=offset), special, weekly):
+            intervals.append((start, end))
             if start <= now < end:
                 is_open = True
+                closes_at = end if closes_at is None else max(closes_at, end)
             elif start > now and (next_opening is None or start < next_opening):
                 next_opening = start
         if next_opening is not None and offset >= 1:
             break
+    # Back-to-back openings (one that closes at midnight, the next that opens then) are one.
+    extended = True
+    while closes_at is not None and extended:
+        extended = False
+        for start, end in intervals:
+            if start <= closes_at < end:
+                closes_at, extended = end, True
+    if closes_at is not None and closes_at - now > timedelta(hours=24):
+        closes_at = None  # open around the clock: no closing time worth showing
     upcoming = [s for d, s in sorted(special.items()) if today <= d <= today + timedelta(days=31)]
-    return OpeningStatus(is_open, next_opening, weekly, upcoming)
+    return OpeningStatus(is_open, next_opening, weekly, upcoming, closes_at)
 
 
 def other_help() -> list[OtherHelp]:
@@ -129,43 +149,163 @@ def other_help() -> list[OtherHelp]:
 # --- Queue and dashboards: one snapshot per change ---------------------------------
 
 
+# How far back real waits count, how many of the newest are used, and how many a
+# group of comparable queue positions needs before its median is worth saying.
+WAIT_HISTORY_DAYS = 14
+WAIT_HISTORY_SIZE = 300
+WAIT_MIN_SAMPLES = 5
+# Those ahead of a young person joined at most this long before them.
+WAIT_LOOKBACK = timedelta(hours=6)
+# A console refreshes its counsellor's presence on its pings (every 15 s); a
+# counsellor whose console has gone quiet for longer is no longer on duty.
+ON_DUTY_SECONDS = 75
+
+
+def on_duty_key(user_id: int) -> str:
+    """The cache key that says a counsellor has the console open."""
+    return f"supportline.on-duty.{int(user_id)}"
+
+
+def position_band(position: int) -> int:
+    """Comparable queue positions share a band: 1, 2, 3–4, 5–8, 9–16, …"""  # noqa: RUF002
+    return 1 + (max(position, 1) - 1).bit_length()
+
+
 @dataclass(frozen=True)
-class WaitPace:
-    """Recent history for wait estimates: answered chats per minute, or the median wait."""
+class WaitEstimate:
+    """What the queue screen says about the wait: ``soon``, a number of minutes, or nothing (``None``)."""
 
-    per_minute: float | None
-    median_minutes: float | None
-
-    def estimate(self, position: int) -> int | None:
-        if self.per_minute is not None:
-            return max(1, math.ceil(position / self.per_minute))
-        if self.median_minutes is not None:
-            return max(1, math.ceil(self.median_minutes * position))
-        return None
+    soon: bool
+    minutes: int | None
 
 
-def wait_pace(now: datetime | None = None) -> WaitPace:
-    """With at least two chats answered in the last two hours, their pace; otherwise
-    the median wait of the last twenty answered chats of the past week (or nothing)."""
+@dataclass(frozen=True)
+class QueueOutlook:
+    """What the counsellors on duty now and the recent real waits say about waiting.
+
+    ``on_duty`` counts the counsellors with the console open and
+    ``free_places`` the chats they can still take at once (both ``None`` when
+    the roster cannot be known); ``waits`` holds recent real waits in minutes,
+    by :func:`position_band` of the place each young person had on joining.
+    """
+
+    on_duty: int | None
+    free_places: int | None
+    waits: dict[int, list[float]]
+
+    def estimate(self, position: int) -> WaitEstimate:
+        """ "Soon" when the counsellors on duty have a free place for everyone up to
+        ``position``; otherwise the median real wait at comparable positions, or
+        nothing when nobody is on duty or that history is too thin."""
+        if self.free_places is not None and self.free_places >= position:
+            return WaitEstimate(soon=True, minutes=None)
+        if self.on_duty == 0:
+            return WaitEstimate(soon=False, minutes=None)
+        waits = self.waits.get(position_band(position), [])
+        if len(waits) < WAIT_MIN_SAMPLES:
+            return WaitEstimate(soon=False, minutes=None)
+        return WaitEstimate(soon=False, minutes=max(1, math.ceil(statistics.median(waits))))
+
+
+def recent_waits(now: datetime | None = None) -> dict[int, list[float]]:
+    """The newest real waits (claimed_at − queued_at, in minutes), by the band of the place
+    each young person had on joining the queue (how many were waiting then, plus one).
+
+    One query over the window's chats; the places are worked out here, each from
+    the chats that joined in the hours before (nobody waits longer than that).
+    """  # noqa: RUF002
     now = now or timezone.now()
-    recent_claims = Conversation.objects.filter(claimed_at__gte=now - timedelta(hours=2)).count()
-    if recent_claims >= 2:
-        return WaitPace(per_minute=recent_claims / 120, median_minutes=None)
-    waits = [
-        (claimed - queued).total_seconds() / 60
-        for queued, claimed in Conversation.objects.filter(
-            claimed_at__gte=now - timedelta(days=7), queued_at__isnull=False
+    since = now - timedelta(days=WAIT_HISTORY_DAYS)
+    rows = sorted(
+        (
+            (queued, claimed, ended)
+            for queued, claimed, ended in Conversation.objects.filter(
+                queued_at__gte=since - WAIT_LOOKBACK, queued_at__lte=now
+            ).values_list("queued_at", "claimed_at", "ended_at")
+            if queued is not None
+        ),
+        key=lambda row: row[0],
+    )
+    joined_at = [queued for queued, _, _ in rows]
+    answered = sorted(
+        ((claimed, queued) for queued, claimed, _ in rows if claimed is not None and since <= claimed <= now),
+        reverse=True,
+    )[:WAIT_HISTORY_SIZE]
+    waits: dict[int, list[float]] = {}
+    for claimed, queued in answered:
+        if claimed < queued:
+            continue
+        first = bisect.bisect_left(joined_at, queued - WAIT_LOOKBACK)
+        last = bisect.bisect_left(joined_at, queued)
+        ahead = sum(
+            1
+            for _, other_claimed, other_ended in rows[first:last]
+            if (other_claimed is None or other_claimed > queued) and (other_ended is None or other_ended > queued)
         )
-        .order_by("-claimed_at")
-        .values_list("queued_at", "claimed_at")[:20]
-        if queued is not None and claimed is not None
-    ]
-    return WaitPace(per_minute=None, median_minutes=statistics.median(waits) if waits else None)
+        waits.setdefault(position_band(ahead + 1), []).append((claimed - queued).total_seconds() / 60)
+    return waits
 
 
-def estimated_wait_minutes(position: int, now: datetime | None = None) -> int | None:
-    """An honest estimate from recent history, or None when there is too little to go on."""
-    return wait_pace(now).estimate(position)
+def counsellors_on_duty_now(user_ids: list[int]) -> set[int] | None:
+    """Which of ``user_ids`` have the console open now; None when the cache cannot say."""
+    if not user_ids:
+        return set()
+    try:
+        found = cache.get_many([on_duty_key(user_id) for user_id in user_ids])
+    except Exception as exc:  # an unknown roster must not stop the queue screen
+        logger.warning("on-duty roster unavailable: %s", type(exc).__name__)
+        return None
+    return {user_id for user_id in user_ids if found.get(on_duty_key(user_id))}
+
+
+def free_places(on_duty: set[int], caps: dict[int, int], active: dict[int, int]) -> int:
+    """How many more chats the counsellors ``on_duty`` can take, each within their cap."""
+    default = int(settings.SUPPORTLINE_MAX_CHATS_PER_COUNSELLOR)
+    return sum(max(0, caps.get(user_id, default) - active.get(user_id, 0)) for user_id in on_duty)
+
+
+def queue_outlook(now: datetime | None = None) -> QueueOutlook:
+    """The counsellors on duty now with their free places, and the recent real waits."""
+    now = now or timezone.now()
+    staff = _chat_staff_caps()
+    active: dict[int, int] = {}
+    for counsellor_id in Conversation.objects.active().values_list("counsellor_id", flat=True):
+        if counsellor_id is not None:
+            active[counsellor_id] = active.get(counsellor_id, 0) + 1
+    return _outlook(now, staff, active)
+
+
+def _outlook(
+    now: datetime,
+    staff: dict[int, int | None],
+    active: dict[int, int],
+    waits: dict[int, list[float]] | None = None,
+) -> QueueOutlook:
+    on_duty = counsellors_on_duty_now(sorted(staff))
+    caps = {user_id: cap for user_id, cap in staff.items() if cap}
+    if waits is None:
+        waits = recent_waits(now)
+    if on_duty is None:
+        return QueueOutlook(on_duty=None, free_places=None, waits=waits)
+    return QueueOutlook(on_duty=len(on_duty), free_places=free_places(on_duty, caps, active), waits=waits)
+
+
+def _chat_staff_caps() -> dict[int, int | None]:
+    """Every active counsellor and supervisor, with their personal cap (None: the default)."""
+    from django.contrib.auth import get_user_model
+
+    rows = (
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True, groups__name__in=[Role.COUNSELLOR, Role.SUPERVISOR])
+        .values_list("pk", "counsellor_profile__max_chats")
+        .distinct()
+    )
+    return {user_id: (int(cap) if cap else None) for user_id, cap in rows}
+
+
+def wait_estimate(position: int, now: datetime | None = None) -> WaitEstimate:
+    """An honest estimate for ``position`` (see :meth:`QueueOutlook.estimate`)."""
+    return queue_outlook(now).estimate(position)
 
 
 @dataclass(frozen=True)
@@ -182,22 +322,23 @@ class LiveSnapshot:
     # Active chats, and ended chats of a counsellor still waiting for classification.
     open_chats: list[dict[str, Any]]
     caps: dict[int, int]
-    pace: WaitPace
+    outlook: QueueOutlook
 
     def queue_frame(self, conversation_id: int) -> dict[str, Any] | None:
-        """What a queued visitor sees: position, estimated wait, and whether the wait is long."""
+        """What a queued visitor sees: position, the honest estimate, and whether they have waited long."""
         position = next((i for i, c in enumerate(self.queue, start=1) if c["id"] == conversation_id), None)
         if position is None:
             return None
-        estimate = self.pace.estimate(position)
+        estimate = self.outlook.estimate(position)
         queued_at = self.queued_at.get(conversation_id)
         waited = (self.taken_at - queued_at).total_seconds() / 60 if queued_at else 0
-        long_after = settings.SUPPORTLINE_LONG_WAIT_MINUTES
         return {
             "type": "queue",
             "position": position,
-            "estimated_wait_minutes": estimate,
-            "long_wait": waited >= long_after or (estimate is not None and estimate >= long_after),
+            "soon": estimate.soon,
+            "estimated_wait_minutes": estimate.minutes,
+            # Only from what the young person has really waited, never from a forecast.
+            "long_wait": waited >= settings.SUPPORTLINE_LONG_WAIT_MINUTES,
         }
 
     def dashboard(self, user_id: int, *, supervisor: bool) -> dict[str, Any]:
@@ -245,21 +386,29 @@ class LiveSnapshot:
         ]
 
 
-def live_snapshot(now: datetime | None = None) -> LiveSnapshot:
-    """The queue in order, every open chat with its counsellor's alias, caps and wait pace."""
+def live_snapshot(now: datetime | None = None, *, waits: dict[int, list[float]] | None = None) -> LiveSnapshot:
+    """The queue in order, every open chat with its counsellor's alias, caps and the queue's outlook.
+
+    ``waits``: :func:`recent_waits` from a little earlier, to reuse (they change slowly).
+    """
     now = now or timezone.now()
     queued = list(Conversation.objects.queued().in_queue_order().with_counsellor_alias())
     open_chats = (
         Conversation.objects.active() | Conversation.objects.ended().unclassified().filter(counsellor_id__isnull=False)
     ).with_counsellor_alias()
-    caps = CounsellorProfile.objects.filter(max_chats__isnull=False).values_list("user_id", "max_chats")
+    summaries = [_summary(c, now) for c in open_chats.order_by("claimed_at", "pk")]
+    staff = _chat_staff_caps()
+    active: dict[int, int] = {}
+    for chat in summaries:
+        if chat["status"] == Conversation.Status.ACTIVE and chat["counsellor_id"] is not None:
+            active[chat["counsellor_id"]] = active.get(chat["counsellor_id"], 0) + 1
     return LiveSnapshot(
         taken_at=now,
         queue=[_summary(c, now) for c in queued],
         queued_at={c.pk: c.queued_at for c in queued},
-        open_chats=[_summary(c, now) for c in open_chats.order_by("claimed_at", "pk")],
-        caps={user_id: int(cap) for user_id, cap in caps if cap},
-        pace=wait_pace(now),
+        open_chats=summaries,
+        caps={user_id: cap for user_id, cap in staff.items() if cap},
+        outlook=_outlook(now, staff, active, waits),
     )
 
 
@@ -381,6 +530,7 @@ def _summary(conversation: Conversation, now: datetime) -> dict[str, Any]:
         "visitor_connected": conversation.visitor_connected,
         "counsellor": _alias_or_default(alias) if conversation.counsellor_id else None,
         "counsellor_id": conversation.counsellor_id,
+        "end_reason": conversation.end_reason or None,
         "last_seq": conversation.last_seq,
         "escalation_steps": conversation.escalation_steps,
     }

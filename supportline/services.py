@@ -8,6 +8,7 @@ text, and go out only once the transaction has committed.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -40,6 +42,8 @@ from supportline.models import (
 STAFF_GROUP = "supportline.staff"
 SUPERVISOR_GROUP = "supportline.supervisors"
 QUEUE_GROUP = "supportline.queue"
+
+logger = logging.getLogger(__name__)
 
 
 class ChatError(Exception):
@@ -123,6 +127,31 @@ def visitor_presence(*, conversation_id: int, connected: bool) -> None:
     )
     if updated:
         _staff_changed()
+
+
+# --- Counsellors on duty ------------------------------------------------------------------
+
+
+def counsellor_on_duty(*, user_id: int, changed: bool = True) -> None:
+    """Notes that a counsellor has the console open, for ``selectors.ON_DUTY_SECONDS``
+    (the console's pings renew it). ``changed``: tell the queue, whose estimates may move."""
+    try:
+        cache.set(selectors.on_duty_key(user_id), 1, timeout=selectors.ON_DUTY_SECONDS)
+    except Exception as exc:  # without the roster the queue falls back on history alone
+        logger.warning("on-duty roster not written: %s", type(exc).__name__)
+        return
+    if changed:
+        broadcast_on_commit(QUEUE_GROUP, {"type": "queue.changed"})
+
+
+def counsellor_off_duty(*, user_id: int) -> None:
+    """A console closed: its counsellor no longer counts as on duty (another open console renews it)."""
+    try:
+        cache.delete(selectors.on_duty_key(user_id))
+    except Exception as exc:
+        logger.warning("on-duty roster not written: %s", type(exc).__name__)
+        return
+    broadcast_on_commit(QUEUE_GROUP, {"type": "queue.changed"})
 
 
 # --- Messages ------------------------------------------------------------------------

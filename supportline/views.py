@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
@@ -14,7 +15,7 @@ from supportline import selectors, services
 from supportline.models import Conversation, Feedback
 
 
-def _chat_strings() -> dict[str, str]:
+def _chat_strings() -> dict[str, str | list[str]]:
     """Everything chat.js says, translated on the server."""
     return {
         "sending": _("Skickar …"),
@@ -25,9 +26,22 @@ def _chat_strings() -> dict[str, str]:
         "system": _("ECPAT"),
         "queue_position": _("Du är nummer %(position)s i kön."),
         "queue_first": _("Du är näst på tur."),
-        "wait_estimate": _("Det tar ungefär %(minutes)s minuter innan någon svarar."),
+        # The forms for 1 and for 2: Swedish and English both use the first for exactly 1
+        # only (plural=(n != 1)), so chat.js says "1 minut" and "2 minuter" correctly.
+        "wait_estimate": [
+            ngettext(
+                "Det tar ungefär %(minutes)s minut innan någon svarar.",
+                "Det tar ungefär %(minutes)s minuter innan någon svarar.",
+                n,
+            )
+            for n in (1, 2)
+        ],
+        "wait_soon": _("Snart är det din tur. En rådgivare har tid för dig."),
         "wait_unknown": _("Vi vet inte exakt hur länge det tar, men vi svarar så snart vi kan."),
         "talking_with": _("Du chattar med %(name)s."),
+        "joined": _("%(name)s har kommit in i chatten. Du chattar med %(name)s."),
+        "back_in_queue": _("%(name)s har lämnat chatten. Du står i kön igen, så nästa rådgivare kan svara dig."),
+        "new_counsellor": _("Nu chattar du med %(name)s i stället."),
         "typing": _("%(name)s skriver …"),
         "reconnecting": _("Anslutningen bröts. Vi försöker ansluta igen …"),
         "connected": _("Ansluten igen."),

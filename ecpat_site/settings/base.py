@@ -364,6 +364,7 @@ RETENTION_DAYS: dict[str, int] = {
     "audit_records": env.int("RETENTION_AUDIT_DAYS", default=730),
     "feedback": env.int("RETENTION_FEEDBACK_DAYS", default=365),
     "partner_token_uses": env.int("RETENTION_PARTNER_TOKEN_USE_DAYS", default=365),
+    "letters": env.int("RETENTION_LETTER_DAYS", default=90),
 }
 
 # --- Logging --------------------------------------------------------------
@@ -533,6 +534,23 @@ SUPPORTLINE_ABANDON_MINUTES: int = env.int("SUPPORTLINE_ABANDON_MINUTES", defaul
 SUPPORTLINE_MIN_BLOCK_HOURS: int = env.int("SUPPORTLINE_MIN_BLOCK_HOURS", default=24)
 # Threads (each with its own database connection) for the chat sockets' queries.
 SUPPORTLINE_DB_THREADS: int = env.int("SUPPORTLINE_DB_THREADS", default=8)
+
+# --- supportline: letters (Brevlådan) ------------------------------------------
+# The answer time promised on the letters page, in working days (Monday to Friday).
+SUPPORTLINE_LETTER_ANSWER_WORKING_DAYS: int = env.int("SUPPORTLINE_LETTER_ANSWER_WORKING_DAYS", default=3)
+# Longest letter or answer, in characters.
+SUPPORTLINE_LETTER_MAX_LENGTH: int = env.int("SUPPORTLINE_LETTER_MAX_LENGTH", default=10000)
+# New letters (and replies) and letter-code attempts per anonymous client and window.
+SUPPORTLINE_LETTER_RATE_LIMIT: int = env.int("SUPPORTLINE_LETTER_RATE_LIMIT", default=5)
+SUPPORTLINE_LETTER_RATE_WINDOW_SECONDS: int = env.int("SUPPORTLINE_LETTER_RATE_WINDOW_SECONDS", default=3600)
+SUPPORTLINE_LETTER_CODE_RATE_LIMIT: int = env.int("SUPPORTLINE_LETTER_CODE_RATE_LIMIT", default=10)
+SUPPORTLINE_LETTER_CODE_RATE_WINDOW_SECONDS: int = env.int("SUPPORTLINE_LETTER_CODE_RATE_WINDOW_SECONDS", default=600)
+# HMAC key of letter-code lookups; a development default only, production.py requires its own.
+SUPPORTLINE_LETTER_HASH_KEY: str = env("SUPPORTLINE_LETTER_HASH_KEY", default="insecure-local-letter-hash-key")
+# scrypt cost for letter codes, as for hotline receipts.
+SUPPORTLINE_LETTER_SCRYPT_N: int = env.int("SUPPORTLINE_LETTER_SCRYPT_N", default=2**14)
+# How long an opened thread stays readable in the browser's session without the code again.
+SUPPORTLINE_LETTER_UNLOCK_MINUTES: int = env.int("SUPPORTLINE_LETTER_UNLOCK_MINUTES", default=30)
 
 # --- Celery beat ----------------------------------------------------------
 # Every interval in seconds. The retention jobs ("retention.<kind>") are not

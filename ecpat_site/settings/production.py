@@ -65,6 +65,8 @@ if not env("EMAIL_URL", default=""):
     raise ImproperlyConfigured(
         "Set EMAIL_URL (e.g. smtp+tls://user:password@smtp.example.org:587) for takedown notices."
     )
+# --- supportline ---
+SUPPORTLINE_LETTER_HASH_KEY = env("SUPPORTLINE_LETTER_HASH_KEY")
 
 # --- audit ---
 AUDIT_CHAIN_KEY = env("AUDIT_CHAIN_KEY")

@@ -1,12 +1,15 @@
 // Quick exit: hide the page at once, forget what this site stored, and leave
 // through /exit/ with location.replace so the page leaves no history entry.
-// Also triggered by pressing Shift three times (as GOV.UK's "Exit this page"),
-// except while typing in a text field. Without script the button is a link.
+// Also triggered by pressing Shift three times (as GOV.UK's "Exit this page")
+// or Escape twice, wherever focus is. Without script the button is a link.
 (function () {
   "use strict";
 
   var SHIFT_WINDOW_MS = 5000;
+  var ESCAPE_WINDOW_MS = 1500;
   var shiftPresses = [];
+  var shiftAlone = false;
+  var escapePresses = [];
   var leaving = false;
 
   function exitUrl() {
@@ -28,15 +31,6 @@
     window.location.replace(exitUrl());
   }
 
-  function isTyping(target) {
-    if (!target || !target.tagName) return false;
-    var tag = target.tagName.toLowerCase();
-    if (tag === "textarea" || tag === "select" || target.isContentEditable) return true;
-    if (tag !== "input") return false;
-    var type = (target.getAttribute("type") || "text").toLowerCase();
-    return ["button", "checkbox", "radio", "submit", "reset", "range", "color", "file"].indexOf(type) === -1;
-  }
-
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("[data-quick-exit]");
     if (!link) return;
@@ -44,17 +38,35 @@
     quickExit();
   });
 
+  // Counted everywhere, text fields included: during a chat focus is in the
+  // message box. A Shift press counts when it is released without another key
+  // pressed meanwhile, so typing capitals never adds up to an exit.
   document.addEventListener("keydown", function (event) {
-    if (event.key !== "Shift") {
-      shiftPresses = [];
-      return;
+    if (event.repeat) return;
+    if (event.key === "Escape") {
+      var now = Date.now();
+      escapePresses = escapePresses.filter(function (t) { return now - t < ESCAPE_WINDOW_MS; });
+      escapePresses.push(now);
+      if (escapePresses.length >= 2) quickExit();
+    } else {
+      escapePresses = [];
     }
-    if (event.repeat || isTyping(event.target)) return;
+    if (event.key === "Shift") {
+      shiftAlone = true;
+    } else {
+      shiftAlone = false;
+      shiftPresses = [];
+    }
+  }, true);
+
+  document.addEventListener("keyup", function (event) {
+    if (event.key !== "Shift" || !shiftAlone) return;
+    shiftAlone = false;
     var now = Date.now();
     shiftPresses = shiftPresses.filter(function (t) { return now - t < SHIFT_WINDOW_MS; });
     shiftPresses.push(now);
     if (shiftPresses.length >= 3) quickExit();
-  });
+  }, true);
 
   window.ecpatQuickExit = quickExit;
 })();

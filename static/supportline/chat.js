@@ -20,6 +20,7 @@ function start(root, { ChatSocket, newClientId, socketUrl }) {
   var intro = el("chat-intro"), room = el("chat-room"), ended = el("chat-ended");
   var log = el("log"), outbox = el("outbox"), compose = el("compose"), text = el("compose-text");
   var hint = el("compose-hint"), connection = el("connection"), typingLine = el("typing");
+  var announcer = el("announce");
 
   var bound = false;          // the socket has started or resumed a chat
   var lastSeq = 0;            // highest seq shown
@@ -27,6 +28,12 @@ function start(root, { ChatSocket, newClientId, socketUrl }) {
   var wasCut = false;         // the connection broke since the chat was last bound
   var finished = false;       // ended or left: never reconnect
   var counsellorName = T.counsellor;
+  var lastStatus = null;      // the chat's status in the last state frame
+  var shownCounsellor = null; // the alias the young person was last told about
+  var everActive = false;     // a counsellor has answered: only then the feedback question
+  var lastQueueText = null;   // what the queue screen said last, to announce only changes
+  var connectionTimer = null, announceTimer = null;
+  var backInQueue = null;     // "Sara has left…", until said with the queue place
   var pending = loadOutbox(); // [{client_id, text, el, state}] in the order written
   var warnedText = null;
   var typingSent = 0, typingStopTimer = null, typingHideTimer = null;
@@ -40,7 +47,11 @@ function start(root, { ChatSocket, newClientId, socketUrl }) {
     },
     onFrame: handle,
     onStatus: function (status) {
-      if (status === "reconnecting") {
+      if (status === "open") {
+        // The socket is back: say so at once, not when the chat has caught up.
+        if (wasCut) showConnection(T.connected, true);
+        wasCut = false;
+      } else if (status === "reconnecting") {
         bound = false;
         wasCut = true;
         showConnection(T.reconnecting);
@@ -100,32 +111,62 @@ function start(root, { ChatSocket, newClientId, socketUrl }) {
   function onState(frame) {
     if (!bound) {
       bound = true;
-      if (wasCut) showConnection(T.connected, true);
-      wasCut = false;
       showRoom();
       socket.kick();
     }
     el("queue").hidden = frame.status !== "queued";
     var name = el("counsellor-name");
     if (frame.status === "active" && frame.counsellor) {
+      everActive = true;
       counsellorName = frame.counsellor;
       name.textContent = format(T.talking_with, { name: frame.counsellor });
       name.hidden = false;
+      if (shownCounsellor === null) announce(format(T.joined, { name: frame.counsellor }));
+      else if (shownCounsellor !== frame.counsellor) announce(format(T.new_counsellor, { name: frame.counsellor }));
+      shownCounsellor = frame.counsellor;
+    } else if (frame.status === "queued") {
+      name.hidden = true;
+      if (lastStatus === "active" && shownCounsellor !== null) {
+        // Said together with the queue place that follows at once, so neither drowns the other.
+        backInQueue = format(T.back_in_queue, { name: shownCounsellor });
+        announce(backInQueue);
+      }
+      shownCounsellor = null;
+      lastQueueText = null;
     }
+    lastStatus = frame.status;
     if (frame.status === "ended") {
       var reason = { counsellor_ended: T.ended_by_counsellor, blocked: T.blocked }[frame.end_reason] || "";
       finish(reason);
     }
   }
 
+  // T holds a plural message as its forms for 1 and for 2 (supportline/views.py).
+  function plural(forms, n) { return forms[n === 1 ? 0 : 1]; }
+
   function onQueue(frame) {
-    el("queue-position").textContent = frame.position === 1
+    var position = frame.position === 1
       ? T.queue_first
       : format(T.queue_position, { position: frame.position });
-    el("queue-wait").textContent = frame.estimated_wait_minutes
-      ? format(T.wait_estimate, { minutes: frame.estimated_wait_minutes })
-      : T.wait_unknown;
+    var wait = T.wait_unknown;
+    if (frame.soon) wait = T.wait_soon;
+    else if (frame.estimated_wait_minutes) {
+      wait = format(plural(T.wait_estimate, frame.estimated_wait_minutes), { minutes: frame.estimated_wait_minutes });
+    }
+    el("queue-position").textContent = position;
+    el("queue-wait").textContent = wait;
     el("long-wait").hidden = !frame.long_wait;
+    if (position + " " + wait !== lastQueueText) announce((backInQueue ? backInQueue + " " : "") + position + " " + wait);
+    lastQueueText = position + " " + wait;
+    backInQueue = null;
+  }
+
+  // Joining, leaving and queue changes, for screen readers (a polite live region).
+  function announce(message) {
+    clearTimeout(announceTimer);
+    announcer.textContent = "";
+    // A fresh node text after a pause, so that a repeated message is read again.
+    announceTimer = setTimeout(function () { announcer.textContent = message; }, 100);
   }
 
   function onMessage(frame) {
@@ -307,9 +348,11 @@ function start(root, { ChatSocket, newClientId, socketUrl }) {
   }
 
   function showConnection(message, fade) {
+    // A fade left over from an earlier reconnect must not hide a newer message.
+    clearTimeout(connectionTimer);
     connection.textContent = message;
     connection.hidden = false;
-    if (fade) setTimeout(function () { connection.textContent = ""; }, 4000);
+    if (fade) connectionTimer = setTimeout(function () { connection.textContent = ""; }, 4000);
   }
 
   el("end-button").addEventListener("click", function () {
@@ -339,6 +382,8 @@ function start(root, { ChatSocket, newClientId, socketUrl }) {
     intro.hidden = true;
     room.hidden = true;
     el("ended-reason").textContent = reason;
+    // Someone who left the queue never had a chat to give feedback on.
+    el("feedback-form").hidden = !everActive;
     ended.hidden = false;
     ended.focus();
   }

@@ -16,6 +16,12 @@ function start(root, { ChatSocket, newClientId, socketUrl }) {
   var baseTitle = document.title;
 
   var panels = {};        // conversation id -> panel state
+  // Chats whose panel the counsellor closed: opened again only when they ask.
+  var dismissed = {};
+  // Chats this console asked to open (claim, open, monitor, take over): only
+  // these get a panel, so a late frame cannot bring back a closed one.
+  var wanted = {};
+  var lastMine = [];      // my chats in the last dashboard
   var knownQueue = null;  // ids seen in the queue, to notice new chats
   var unseen = 0;
   var audio = null;
@@ -138,7 +144,7 @@ function start(root, { ChatSocket, newClientId, socketUrl }) {
       cell(row, c.topic || "–");
       var risk = cell(row, c.risk ? T.risk : "");
       if (c.risk) risk.className = "risk";
-      cell(row, actionButton(T.claim, function () { send({ type: "claim", conversation_id: c.id }); }));
+      cell(row, actionButton(T.claim, function () { want(c.id); send({ type: "claim", conversation_id: c.id }); }));
       tbody.appendChild(row);
     });
     if (knownQueue !== null && ids.some(function (id) { return knownQueue.indexOf(id) === -1; })) alertTitle();
@@ -147,9 +153,15 @@ function start(root, { ChatSocket, newClientId, socketUrl }) {
     document.getElementById("queue-empty").textContent = d.queue.length ? "" : T.queue_empty;
     document.getElementById("mine-count").textContent = String(d.mine.filter(function (c) { return c.status === "active"; }).length);
     document.getElementById("mine-cap").textContent = String(d.cap);
+    lastMine = d.mine;
+    var stillMine = {};
     d.mine.forEach(function (c) {
-      if (!panels[c.id]) send({ type: "open", conversation_id: c.id, last_seq: 0 });
+      stillMine[c.id] = true;
+      if (!dismissed[c.id] && !panels[c.id] && !wanted[c.id]) openChat(c.id);
     });
+    // What is no longer mine cannot come back: forget it, so nothing grows over a shift.
+    Object.keys(dismissed).forEach(function (id) { if (!stillMine[id]) delete dismissed[id]; });
+    renderClosed();
     var live = document.getElementById("live-section");
     live.hidden = !d.supervisor;
     var liveBody = document.querySelector("#live-table tbody");
@@ -162,12 +174,39 @@ function start(root, { ChatSocket, newClientId, socketUrl }) {
       var risk = cell(row, c.risk ? T.risk : "");
       if (c.risk) risk.className = "risk";
       var actions = document.createElement("span");
-      actions.appendChild(actionButton(T.monitor, function () { send({ type: "open", conversation_id: c.id, last_seq: 0 }); }));
+      actions.appendChild(actionButton(T.monitor, function () { openChat(c.id); }));
       actions.appendChild(document.createTextNode(" "));
-      actions.appendChild(actionButton(T.take_over, function () { send({ type: "take_over", conversation_id: c.id }); }));
+      actions.appendChild(actionButton(T.take_over, function () { want(c.id); send({ type: "take_over", conversation_id: c.id }); }));
       cell(row, actions);
       liveBody.appendChild(row);
     });
+  }
+
+  // My chats whose panel I closed (ended, not yet classified), each with a way back.
+  function renderClosed() {
+    var closedList = document.getElementById("mine-closed");
+    closedList.textContent = "";
+    lastMine.forEach(function (c) {
+      if (!dismissed[c.id]) return;
+      var item = document.createElement("li");
+      item.appendChild(document.createTextNode(format(T.chat_title, { id: c.id }) + " – " + statusText(c.status, c.end_reason) + " "));
+      item.appendChild(actionButton(T.reopen, function () { openChat(c.id); }));
+      closedList.appendChild(item);
+    });
+    document.getElementById("mine-closed-box").hidden = !closedList.children.length;
+  }
+
+  function want(id) {
+    delete dismissed[id];
+    wanted[id] = true;
+  }
+  function openChat(id) {
+    want(id);
+    send({ type: "open", conversation_id: id, last_seq: 0 });
+    renderClosed();
+  }
+  function statusText(status, endReason) {
+    return (status === "ended" && T["end_" + endReason]) || T["status_" + status];
   }
 
   function part(panel, role) { return panel.el.querySelector("[data-role='" + role + "']"); }
@@ -245,7 +284,9 @@ function start(root, { ChatSocket, newClientId, socketUrl }) {
         if (window.confirm(T.confirm_delete)) send({ type: "delete_transcript", conversation_id: id });
       } else if (action === "close") {
         send({ type: "close", conversation_id: id });
+        dismissed[id] = true;
         removePanel(id);
+        renderClosed();
       }
     });
     part(panel, "escalation").addEventListener("change", function (event) {
@@ -261,10 +302,12 @@ function start(root, { ChatSocket, newClientId, socketUrl }) {
 
   function onChat(frame) {
     var c = frame.conversation;
+    if (!panels[c.id] && !wanted[c.id]) return; // closed here meanwhile
+    delete wanted[c.id];
     var panel = panels[c.id] || createPanel(c.id);
     panel.monitoring = frame.monitoring;
     part(panel, "title").textContent = format(T.chat_title, { id: c.id }) + (c.topic ? " – " + c.topic : "");
-    var meta = [T["status_" + c.status]];
+    var meta = [statusText(c.status, frame.end_reason)];
     if (c.age_band) meta.push(c.age_band);
     if (!c.visitor_connected && c.status !== "ended") meta.push(T.offline);
     part(panel, "meta").textContent = meta.join(" · ");
@@ -350,6 +393,7 @@ function start(root, { ChatSocket, newClientId, socketUrl }) {
     if (panel) part(panel, "notice").textContent = message;
   }
   function removePanel(id) {
+    delete wanted[id];
     var panel = panels[id];
     if (!panel) return;
     panel.el.remove();

@@ -2,6 +2,7 @@
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 
 from hotline import services
 from hotline.models import Tip, TipMessage
@@ -117,5 +118,94 @@ def test_the_form_works_without_javascript_and_keeps_typed_text(browser, hotline
         page.get_by_role("button", name="Skicka tipset").click()
         assert page.locator("#receipt-code").is_visible()
         assert page.locator("input[type=file]").count() == 0
+    finally:
+        context.close()
+
+
+def test_a_reload_of_the_receipt_creates_no_second_tip_and_shows_no_code(page, hotline_server):
+    code = submit_with_steps(page, hotline_server)
+    assert page.url == hotline_server.url + "/hotline/kvitto/"
+    assert code not in page.url
+    assert_no_axe_violations(page)
+    page.reload()
+    assert page.locator("#receipt-code").count() == 0
+    assert code not in page.content()
+    assert page.get_by_role("heading", name="Koden visas bara en gång").is_visible()
+    assert_no_axe_violations(page)
+    page.go_back()  # the form again, not a resend
+    assert Tip.objects.count() == 1
+
+
+def test_the_error_summary_names_the_steps_with_errors_and_takes_focus(page, hotline_server):
+    page.goto(hotline_server.url + "/hotline/")
+    # Step 1 left empty; step 2 answered; step 3 left empty.
+    page.get_by_role("button", name="Nästa").first.click()
+    page.get_by_label("Något annat").check()
+    page.locator("fieldset[data-step='2']").get_by_role("button", name="Nästa").click()
+    page.locator("fieldset[data-step='3']").get_by_role("button", name="Nästa").click()
+    page.get_by_role("button", name="Skicka tipset").click()
+    page.wait_for_load_state()
+    summary = page.locator("#error-summary")
+    assert summary.is_visible()
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    links = summary.get_by_role("link")
+    assert links.all_inner_texts() == ["Steg 1 av 4: Var såg du det?", "Steg 3 av 4: När och vad?"]
+    assert_no_axe_violations(page)
+    # The step-3 error sits in a hidden step: the link opens that step and lands on the field.
+    assert not page.get_by_label("Berätta vad du såg").is_visible()
+    summary.get_by_role("link", name="Steg 3 av 4: När och vad?").click()
+    assert page.get_by_label("Berätta vad du såg").is_visible()
+    assert page.evaluate("document.activeElement.id") == "id_description"
+    assert Tip.objects.count() == 0
+
+
+def test_the_character_counter_counts_and_speaks_only_near_the_limit(page, hotline_server):
+    page.goto(hotline_server.url + "/hotline/")
+    page.get_by_role("button", name="Nästa").first.click()
+    page.locator("fieldset[data-step='2']").get_by_role("button", name="Nästa").click()
+    description = page.get_by_label("Berätta vad du såg")
+    counter = page.locator("#id_description_count")
+    live = page.locator("#id_description_count ~ [aria-live='polite']")
+    assert counter.inner_text() == "Du har 5\xa0000 tecken kvar."
+    assert "id_description_count" in (description.get_attribute("aria-describedby") or "")
+    description.fill("Hej då")
+    assert counter.inner_text() == "Du har 4\xa0994 tecken kvar."
+    page.wait_for_timeout(1800)
+    assert live.inner_text() == "", "far from the limit the count is not read out"
+    description.fill("a" * 5012)
+    assert counter.inner_text() == "Du har skrivit 12 tecken för mycket."
+    assert description.get_attribute("aria-invalid") == "true"
+    expect(live).to_have_text("Du har skrivit 12 tecken för mycket.", timeout=5000)
+    assert len(description.input_value()) == 5012, "nothing was cut off"
+
+
+def test_the_copy_button_copies_the_code(browser, hotline_server):
+    context = browser.new_context(locale="sv-SE")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=hotline_server.url)
+    try:
+        page = context.new_page()
+        code = submit_with_steps(page, hotline_server)
+        page.get_by_role("button", name="Kopiera koden").click()
+        assert page.get_by_role("status").inner_text() == "Koden är kopierad. Klistra in den där du sparar den."
+        assert page.evaluate("navigator.clipboard.readText()") == code
+    finally:
+        context.close()
+
+
+def test_without_javascript_the_code_is_plain_text_and_there_is_no_dead_button(browser, hotline_server):
+    context = browser.new_context(java_script_enabled=False, locale="sv-SE")
+    try:
+        page = context.new_page()
+        page.goto(hotline_server.url + "/hotline/")
+        page.get_by_label("Eller beskriv platsen").fill("Appen Exempel")
+        page.get_by_label("Något annat").check()
+        page.get_by_label("Berätta vad du såg").fill("En text")
+        page.get_by_role("button", name="Skicka tipset").click()
+        code = page.locator("#receipt-code")
+        assert code.is_visible()
+        assert not page.get_by_role("button", name="Kopiera koden").is_visible()
+        page.reload()
+        assert page.locator("#receipt-code").count() == 0
+        assert Tip.objects.count() == 1
     finally:
         context.close()

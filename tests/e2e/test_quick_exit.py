@@ -37,17 +37,62 @@ def test_shift_three_times_leaves(page, asgi_server, neutral_site):
     page.wait_for_url(neutral_site.url)
 
 
-def test_shift_while_typing_in_a_text_field_does_not_leave(page, asgi_server):
-    page.goto(asgi_server.url + "/")
+def add_text_field(page):
     page.evaluate(
         "() => { const i = document.createElement('input'); i.id = 'probe'; i.setAttribute('aria-label', 'x');"
         " document.querySelector('main').appendChild(i); }"
     )
     page.focus("#probe")
-    for _ in range(3):
-        page.keyboard.press("Shift")
+
+
+@pytest.mark.parametrize("keys", [["Shift"] * 3, ["Escape"] * 2], ids=["shift-three-times", "escape-twice"])
+def test_quick_exit_keys_work_while_typing_in_a_text_field(page, asgi_server, neutral_site, keys):
+    page.goto(asgi_server.url + "/")
+    add_text_field(page)
+    page.keyboard.type("hej")
+    for key in keys:
+        page.keyboard.press(key)
+    page.wait_for_url(neutral_site.url)
+
+
+def test_escape_twice_leaves(page, asgi_server, neutral_site):
+    page.goto(asgi_server.url + "/")
+    page.keyboard.press("Escape")
+    page.keyboard.press("Escape")
+    page.wait_for_url(neutral_site.url)
+
+
+def test_typing_capitals_and_a_single_escape_do_not_leave(page, asgi_server):
+    page.goto(asgi_server.url + "/")
+    add_text_field(page)
+    # Shift held for capitals is not a Shift press; other keys in between start the count over.
+    page.keyboard.press("Shift")
+    page.keyboard.press("Shift")
+    page.keyboard.press("Shift+H")
+    page.keyboard.type("ej ")
+    page.keyboard.press("Shift+A")
+    page.keyboard.press("Escape")
+    page.keyboard.type("nna")
+    page.keyboard.press("Escape")
     page.wait_for_timeout(500)
     assert page.url.startswith(asgi_server.url)
+    assert page.input_value("#probe") == "Hej Anna"
+
+
+def test_the_keyboard_hint_shows_on_a_computer_but_not_on_a_touch_phone(browser, asgi_server):
+    desktop = browser.new_context()
+    phone = browser.new_context(viewport={"width": 390, "height": 800}, is_mobile=True, has_touch=True)
+    try:
+        page = desktop.new_page()
+        page.goto(asgi_server.url + "/")
+        assert page.locator("#quick-exit-hint").is_visible()
+        page = phone.new_page()
+        page.goto(asgi_server.url + "/")
+        assert page.locator("#quick-exit").is_visible()
+        assert not page.locator("#quick-exit-hint").is_visible()
+    finally:
+        desktop.close()
+        phone.close()
 
 
 def test_back_after_quick_exit_does_not_show_the_page(page, asgi_server, neutral_site):

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from hotline import services
+from hotline import form_tokens, services
 from staff.roles import Role
 from tests.factories import StaffUserFactory, login_verified
 from tests.hotline.receiver import PoliceReceiver
@@ -22,6 +22,11 @@ TIP_FORM = {
     "contact": "",
     "website": "",
 }
+
+
+def post_tip_form(client: Any, data: dict[str, Any], **extra: Any) -> Any:
+    """Posts the tip form as a browser does, with the one-time token of a freshly shown form."""
+    return client.post("/hotline/", {**data, "form_token": form_tokens.issue()}, **extra)
 
 
 def submit_tip(**overrides: Any) -> services.SubmittedTip:

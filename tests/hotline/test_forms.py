@@ -68,7 +68,8 @@ def test_the_description_has_a_length_limit(settings):
     f = form(description="a " * 40)
     assert not f.is_valid()
     assert "description" in f.errors
-    assert 'maxlength="50"' in str(f["description"])
+    assert "högst 50 tecken. Du har skrivit 79." in str(f.errors["description"])
+    assert 'data-max-length="50"' in str(f["description"])
 
 
 def test_a_bad_url_names_itself():

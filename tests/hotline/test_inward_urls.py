@@ -15,6 +15,7 @@ from django.test import Client
 from audit.models import AuditEvent
 from hotline.models import Tip, TipURL
 from hotline.reported_urls import InwardKind, inward_target
+from tests.hotline.conftest import post_tip_form
 
 pytestmark = pytest.mark.django_db
 
@@ -78,8 +79,8 @@ def report(settings, monkeypatch, urls: str) -> Tip:
     settings.HOTLINE_TIP_RATE_LIMIT = 1000
     monkeypatch.setattr("hotline.views.request_client_key", lambda request: f"client-{uuid.uuid4()}")
     form = {"urls": urls, "category": "abuse_material", "description": "Titta här.", "website": ""}
-    response = Client().post("/hotline/", form)
-    assert response.status_code == 200, response.text
+    response = post_tip_form(Client(), form)
+    assert response.status_code == 303, response.text
     return Tip.objects.get()
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from hotline.forms import TipForm
 from hotline.models import Tip
-from tests.hotline.conftest import TIP_FORM
+from tests.hotline.conftest import TIP_FORM, post_tip_form
 
 pytestmark = pytest.mark.django_db
 
@@ -134,7 +134,7 @@ def post_tip(client, settings, monkeypatch):
     monkeypatch.setattr("hotline.views.request_client_key", lambda request: f"client-{uuid.uuid4()}")
 
     def post(field: str, text: str):
-        return client.post("/hotline/", {**TIP_FORM, field: text})
+        return post_tip_form(client, {**TIP_FORM, field: text})
 
     return post
 

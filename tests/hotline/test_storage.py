@@ -6,6 +6,8 @@ import subprocess
 import pytest
 from django.db import connection
 
+from tests.hotline.conftest import post_tip_form
+
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 MARKERS = {
@@ -43,8 +45,8 @@ def test_a_database_dump_holds_no_tip_text_in_plain_form(client, analyst):
     from hotline import services
     from hotline.models import Tip
 
-    response = client.post(
-        "/hotline/",
+    response = post_tip_form(
+        client,
         {
             "urls": f"https://{MARKERS['url']}/{MARKERS['path']}?utm_source=x",
             "place": MARKERS["place"],
@@ -53,6 +55,7 @@ def test_a_database_dump_holds_no_tip_text_in_plain_form(client, analyst):
             "description": MARKERS["description"],
             "contact": MARKERS["contact"],
         },
+        follow=True,
     )
     assert response.status_code == 200
     match = re.search(r'id="receipt-code">([^<]+)<', response.text)

@@ -53,6 +53,17 @@ def test_the_safety_page_names_every_cookie_the_public_pages_set():
 
 
 @pytest.mark.django_db
+def test_the_cookie_that_carries_a_receipt_code_ends_with_the_browser_session_and_is_named():
+    from hotline.views import RECEIPT_COOKIE
+    from tests.hotline.conftest import TIP_FORM, post_tip_form
+
+    morsel = post_tip_form(Client(), TIP_FORM).cookies[RECEIPT_COOKIE]
+    assert morsel["max-age"] == "" and morsel["expires"] == "", morsel.OutputString()
+    page = Client().get(reverse("privacy:safety")).content.decode()
+    assert re.search(rf"[”“]{RECEIPT_COOKIE}[”“]", page)
+
+
+@pytest.mark.django_db
 def test_the_safety_page_names_every_kind_of_browser_storage_the_scripts_use():
     scripts = {path: path.read_text() for path in STATIC.rglob("*.js")}
     used = set()

@@ -26,6 +26,8 @@ from hotline import services as hotline_services
 from hotline.models import Tip, TipMessage, TipURL
 from privacy.key_rotation import encrypted_columns
 from supportline import selectors as supportline_selectors
+from supportline.letters import services as letter_services
+from supportline.letters.models import Letter, LetterMessage
 from supportline.models import Conversation, InternalNote, Message, VisitorBlock
 from tests.processes import ROOT, database_url_for_subprocess, service_env
 
@@ -46,6 +48,8 @@ def test_every_encrypted_column_of_every_app_is_found():
         "supportline.InternalNote.text",
         "supportline.VisitorBlock.reason",
         "supportline.VisitorBlock.review_note",
+        "supportline.Letter.draft",
+        "supportline.LetterMessage.text",
     } <= labels
 
 
@@ -76,6 +80,8 @@ def write_everything(n: int = 3) -> None:
             review_note=f"Granskad {i}" if i % 2 else "",
             expires_at=timezone.now() + timedelta(hours=1),
         )
+        letter = letter_services.letter_write(text=f"Brev {i}").letter
+        Letter.objects.filter(pk=letter.pk).update(draft=f"Utkast {i}")
 
 
 def read_everything() -> list[str]:
@@ -88,6 +94,8 @@ def read_everything() -> list[str]:
     values += [note.text for note in InternalNote.objects.all()]
     for block in VisitorBlock.objects.all():
         values += [block.reason, block.review_note]
+    values += [letter.draft for letter in Letter.objects.all()]
+    values += [message.text for message in LetterMessage.objects.all()]
     return values
 
 

@@ -160,9 +160,12 @@ FORM = {
 
 
 def post_tip(client: httpx.Client, **overrides: str) -> httpx.Response:
-    client.get("/hotline/")
+    page = client.get("/hotline/")
     token = client.cookies["csrftoken"]
-    return client.post("/hotline/", data={**FORM, **overrides, "csrfmiddlewaretoken": token})
+    match = re.search(r'name="form_token" value="([^"]+)"', page.text)
+    assert match is not None
+    data = {**FORM, **overrides, "csrfmiddlewaretoken": token, "form_token": match.group(1)}
+    return client.post("/hotline/", data=data, follow_redirects=True)
 
 
 def wait_for_delivery(handoff: PoliceHandoff, timeout: float, *logs: object) -> None:

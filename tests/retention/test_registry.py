@@ -27,6 +27,7 @@ def test_each_app_declares_its_own_policies():
         "tip_contact_details": "hotline",
         "closed_tips": "hotline",
         "partner_token_uses": "hotline",
+        "letters": "supportline",
     }
     for policy in retention_policies():
         assert callable(policy.purge_function()), policy
@@ -57,7 +58,7 @@ def test_an_unknown_kind_is_refused_and_nothing_recorded():
     from retention.models import RetentionRun
 
     with pytest.raises(KeyError):
-        run_retention_policy("letters")
+        run_retention_policy("postcards")
     assert not RetentionRun.objects.exists()
 
 
@@ -68,13 +69,13 @@ def test_the_check_reports_a_policy_without_a_period_and_a_purge_that_does_not_i
         "retention_policies",
         {
             **getattr(config, "retention_policies", {}),
-            "letters": {"purge": "hotline.services.no_such_purge", "every_seconds": 3600},
+            "postcards": {"purge": "hotline.services.no_such_purge", "every_seconds": 3600},
         },
     )
     settings.RETENTION_DAYS = {**settings.RETENTION_DAYS, "partners": 30}
     ids = {message.id for message in check_retention_policies()}
     assert ids == {"retention.E002", "retention.E003", "retention.W001"}
-    assert retention_policy("letters").app_label == "hotline"
+    assert retention_policy("postcards").app_label == "hotline"
 
 
 def test_the_check_is_registered():

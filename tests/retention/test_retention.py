@@ -80,6 +80,7 @@ def test_statuses_from_settings_and_runs(settings):
         "tip_contact_details": Status.NO_JOB,
         "closed_tips": Status.NO_JOB,
         "partner_token_uses": Status.NO_JOB,
+        "letters": Status.NO_JOB,
     }
 
 

@@ -88,6 +88,15 @@ EXTRA_URLS: dict[str, tuple[Callable[[], str], Callable[[set[str]], bool]]] = {
         lambda: reverse("admin:supportline_console"),
         lambda granted: "supportline.view_conversation" in granted,
     ),
+    # The console's Brev tab (JSON): the same roles, who also see letters.
+    "supportline_letters_board": (
+        lambda: reverse("admin:supportline_letters_board"),
+        lambda granted: "supportline.view_letter" in granted,
+    ),
+    "supportline_letters_letter": (
+        lambda: reverse("admin:supportline_letters_letter", args=[object_of(apps.get_model("supportline.Letter")).pk]),
+        lambda granted: "supportline.view_letter" in granted,
+    ),
 }
 
 

@@ -15,7 +15,7 @@ from supportline import live, selectors
 from supportline.models import Conversation, CounsellorProfile
 from tests.factories import StaffUserFactory
 
-# Queue, open chats, caps, and the wait pace (one query here: there are recent claims).
+# Queue, open chats, chat staff with their caps, and the recent real waits.
 SNAPSHOT_QUERIES = 4
 
 
@@ -82,12 +82,14 @@ def test_dashboard_matches_what_each_kind_of_console_may_see(counsellor):
 @pytest.mark.django_db(transaction=True)
 async def test_one_change_is_computed_once_for_every_socket_of_the_process(monkeypatch):
     computed = 0
+    reused_waits: list[bool] = []
     real = selectors.live_snapshot
 
-    def counting(now=None):
+    def counting(now=None, *, waits=None):
         nonlocal computed
         computed += 1
-        return real(now)
+        reused_waits.append(waits is not None)
+        return real(now, waits=waits)
 
     monkeypatch.setattr(selectors, "live_snapshot", counting)
     changed_at = time.monotonic()
@@ -97,6 +99,8 @@ async def test_one_change_is_computed_once_for_every_socket_of_the_process(monke
     # A later change needs a newer snapshot.
     await memo.get(not_before=time.monotonic())
     assert computed == 2
+    # The slow-changing history behind the wait estimate is read once a minute, not per change.
+    assert reused_waits == [False, True]
 
 
 async def test_updates_are_coalesced_and_the_last_change_is_always_flushed():

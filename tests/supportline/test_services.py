@@ -134,27 +134,6 @@ def test_queue_puts_urgent_chats_first_then_longest_waiting():
     assert selectors.queue_position(second.pk) == 3
 
 
-@pytest.mark.django_db
-def test_wait_estimate_comes_from_recent_history(counsellor):
-    now = timezone.now()
-    assert selectors.estimated_wait_minutes(1, now) is None  # no history: no made-up number
-    for minutes in (4, 6, 8):
-        queued(
-            status=Conversation.Status.ENDED,
-            queued_at=now - timedelta(days=1, minutes=minutes),
-            claimed_at=now - timedelta(days=1),
-        )
-    assert selectors.estimated_wait_minutes(1, now) == 6
-    assert selectors.estimated_wait_minutes(2, now) == 12
-
-
-@pytest.mark.django_db
-def test_queue_frame_offers_reading_when_the_wait_is_long():
-    conversation = queued(queued_at=timezone.now() - timedelta(minutes=11))
-    frame = selectors.queue_frame(conversation.pk)
-    assert frame == {"type": "queue", "position": 1, "estimated_wait_minutes": None, "long_wait": True}
-
-
 # --- Messages ------------------------------------------------------------------------
 
 
