@@ -151,30 +151,55 @@ class TipURL(models.Model):
     # HMAC-SHA256 of the normalised URL under HOTLINE_HASH_KEY.
     url_hash = models.CharField(max_length=64, db_index=True)
 
-    state = models.CharField(max_length=12, choices=State.choices, default=State.REPORTED, db_index=True)
+    state = models.CharField(_("status"), max_length=12, choices=State.choices, default=State.REPORTED, db_index=True)
     # Plain SHA-256 of the normalised URL, what partners match on; only set
     # once an analyst has assessed the address illegal.
     feed_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
-    assessed_at = models.DateTimeField(null=True, blank=True)
+    assessed_at = models.DateTimeField(_("bedömd"), null=True, blank=True)
     assessed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("bedömd av"),
     )
-    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("bekräftad"), null=True, blank=True)
     confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("bekräftad av"),
     )
-    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(_("borttagen"), null=True, blank=True)
     removed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("borttagen av"),
     )
-    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(_("återkallad"), null=True, blank=True)
     withdrawn_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("återkallad av"),
     )
     withdrawal_reason = EncryptedTextField(blank=True)
-    police_hold_at = models.DateTimeField(null=True, blank=True)
+    police_hold_at = models.DateTimeField(_("spärrad för polisen"), null=True, blank=True)
     police_hold_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("spärrad av"),
     )
     provider = models.ForeignKey(
         "Provider", null=True, blank=True, on_delete=models.SET_NULL, related_name="urls", verbose_name=_("leverantör")
@@ -393,12 +418,12 @@ class Partner(models.Model):
 class PartnerToken(models.Model):
     """An API token: shown once when created, stored only as a keyed hash."""
 
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="tokens")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="tokens", verbose_name=_("partner"))
     label = models.CharField(_("beteckning"), max_length=100, blank=True)
     # The first characters, to tell tokens apart in the admin; not enough to use one.
-    prefix = models.CharField(max_length=16)
+    prefix = models.CharField(_("början av nyckeln"), max_length=16)
     token_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("skapad"), default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -423,9 +448,9 @@ class PartnerTokenUse(models.Model):
     """One request made with a token: when, which endpoint, the status. Never the caller's address."""
 
     token = models.ForeignKey(PartnerToken, on_delete=models.CASCADE, related_name="uses")
-    used_at = models.DateTimeField(default=timezone.now, db_index=True)
-    endpoint = models.CharField(max_length=20)
-    status_code = models.PositiveSmallIntegerField()
+    used_at = models.DateTimeField(_("tid"), default=timezone.now, db_index=True)
+    endpoint = models.CharField(_("slutpunkt"), max_length=20)
+    status_code = models.PositiveSmallIntegerField(_("svarskod"))
 
     class Meta:
         ordering = ["-used_at"]
@@ -495,27 +520,34 @@ class TakedownNotice(models.Model):
         NO_ANSWER = "no_answer", _("Inget svar")
 
     tip_url = models.ForeignKey(TipURL, on_delete=models.CASCADE, related_name="notices")
-    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="notices")
-    method = models.CharField(max_length=10, choices=Method.choices)
-    language = models.CharField(max_length=2, choices=Provider.Language.choices)
-    state = models.CharField(max_length=12, choices=State.choices, default=State.QUEUED, db_index=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    provider = models.ForeignKey(
+        Provider, on_delete=models.PROTECT, related_name="notices", verbose_name=_("leverantör")
+    )
+    method = models.CharField(_("sätt"), max_length=10, choices=Method.choices)
+    language = models.CharField(_("språk"), max_length=2, choices=Provider.Language.choices)
+    state = models.CharField(_("läge"), max_length=12, choices=State.choices, default=State.QUEUED, db_index=True)
+    created_at = models.DateTimeField(_("skapad"), default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    sent_at = models.DateTimeField(_("skickad"), null=True, blank=True, db_index=True)
     message_id = models.CharField(max_length=255, blank=True)
     reminder_due_at = models.DateTimeField(null=True, blank=True)
-    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(_("påminnelse skickad"), null=True, blank=True)
     reminder_message_id = models.CharField(max_length=255, blank=True)
-    escalated_at = models.DateTimeField(null=True, blank=True)
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(_("flaggad till analytiker"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("bekräftad av leverantören"), null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(_("avslutad"), null=True, blank=True)
     closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("avslutad av"),
     )
 
     class Meta:

@@ -211,3 +211,45 @@ def test_sending_from_the_url_list_uses_the_suggested_provider(client, analyst, 
 def test_beat_runs_the_reminder_sweep_and_catches_lost_feed_rebuilds(settings):
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert {"hotline.tasks.notice_reminders", "hotline.tasks.rebuild_feed_snapshots"} <= tasks
+
+
+def test_the_url_notice_and_partner_lists_are_swedish_throughout(client, analyst, confirmer, host):
+    from hotline.models import Partner
+    from tests.hotline.test_admin_swedish import column_headers
+
+    _, notice = noticed_url(analyst, confirmer, host)
+    services.notice_deliver(notice_id=notice.pk)
+    login_verified(client, analyst)
+    assert column_headers(client.get("/admin/hotline/tipurl/").text) == [
+        "Adress",
+        "Tips",
+        "Status",
+        "Spärrad för polisen",
+        "Bedömd av",
+        "Bekräftad av",
+        "Bekräftad",
+        "Leverantör",
+        "Föreslagen leverantör",
+    ]
+    assert column_headers(client.get("/admin/hotline/takedownnotice/").text) == [
+        "Referens",
+        "Leverantör",
+        "Sätt",
+        "Läge",
+        "Skickad",
+        "Påminnelse skickad",
+        "Flaggad till analytiker",
+        "Bekräftad av leverantören",
+        "Avslutad",
+        "Avslutad av",
+    ]
+    Partner.objects.create(name="ISP AB")
+    client.logout()
+    login_verified(client, StaffUserFactory(role=Role.ADMINISTRATOR))
+    assert column_headers(client.get("/admin/hotline/partner/").text) == [
+        "Namn",
+        "Slag",
+        "Får hämta adresser (urls)",
+        "Får hämta hashar (url-hashes)",
+        "Aktiv",
+    ]
