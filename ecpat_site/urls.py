@@ -14,6 +14,8 @@ urlpatterns = [
     path("exit/", quick_exit, name="quick-exit"),
     path("admin/", admin.site.urls),
     path("sitemap.xml", sitemap, name="sitemap"),
+    # The partner feed: bearer tokens only, never a cookie (docs/partner-feed.md).
+    path("api/v1/feed/", include("hotline.api_urls")),
 ]
 
 # Swedish at the root, English under /en/.

@@ -411,3 +411,7 @@ class PoliceHandoffAdmin(RoleRequiredAdmin, ReadOnlyAdminMixin):
             )
             % {"count": count},
         )
+
+
+# Reported URLs (four-eyes, police hold) and feed partners live in their own module.
+from hotline import takedown_admin  # noqa: E402, F401

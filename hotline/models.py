@@ -110,17 +110,109 @@ class Tip(models.Model):
         return self.removal_confirmed_at - self.received_at
 
 
+class TipURLQuerySet(models.QuerySet["TipURL"]):
+    def listed(self) -> "TipURLQuerySet":
+        """Confirmed illegal by two analysts and neither removed nor withdrawn."""
+        return self.filter(state=TipURL.State.LISTED)
+
+    def for_audience(self, audience: str) -> "TipURLQuerySet":
+        """Listed entries one kind of partner may see: the police see those held for them too."""
+        listed = self.listed()
+        if audience == FeedAudience.POLICE:
+            return listed
+        return listed.filter(police_hold_at__isnull=True)
+
+
+class FeedAudience(models.TextChoices):
+    """Who reads a feed: the police see entries held for their investigation, industry does not."""
+
+    INDUSTRY = "industry", _("Företag (blockering, skanning)")
+    POLICE = "police", _("Polisen")
+
+
 class TipURL(models.Model):
-    """A reported address, normalised; never fetched, previewed or linked."""
+    """A reported address, normalised; never fetched, previewed or linked.
+
+    Its own lifecycle (hotline.services, docs/takedown.md): reported ->
+    assessed illegal by one analyst -> confirmed by a second (listed in the
+    partner feed) -> removed or withdrawn. A police hold keeps a listed entry
+    out of the industry feed and stops notices until it is released.
+    """
+
+    class State(models.TextChoices):
+        REPORTED = "reported", _("Rapporterad")
+        ASSESSED = "assessed", _("Bedömd olaglig, väntar på en andra analytiker")
+        LISTED = "listed", _("Bekräftad, i flödet")
+        REMOVED = "removed", _("Borttagen")
+        WITHDRAWN = "withdrawn", _("Återkallad")
 
     tip = models.ForeignKey(Tip, on_delete=models.CASCADE, related_name="urls")
     url = EncryptedTextField()
     # HMAC-SHA256 of the normalised URL under HOTLINE_HASH_KEY.
     url_hash = models.CharField(max_length=64, db_index=True)
 
+    state = models.CharField(_("status"), max_length=12, choices=State.choices, default=State.REPORTED, db_index=True)
+    # Plain SHA-256 of the normalised URL, what partners match on; only set
+    # once an analyst has assessed the address illegal.
+    feed_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    assessed_at = models.DateTimeField(_("bedömd"), null=True, blank=True)
+    assessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("bedömd av"),
+    )
+    confirmed_at = models.DateTimeField(_("bekräftad"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("bekräftad av"),
+    )
+    removed_at = models.DateTimeField(_("borttagen"), null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("borttagen av"),
+    )
+    withdrawn_at = models.DateTimeField(_("återkallad"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("återkallad av"),
+    )
+    withdrawal_reason = EncryptedTextField(blank=True)
+    police_hold_at = models.DateTimeField(_("spärrad för polisen"), null=True, blank=True)
+    police_hold_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("spärrad av"),
+    )
+    provider = models.ForeignKey(
+        "Provider", null=True, blank=True, on_delete=models.SET_NULL, related_name="urls", verbose_name=_("leverantör")
+    )
+
+    objects = TipURLQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
-        default_permissions = ()
+        default_permissions = ("view",)
+        permissions = [("decide_tipurl", "Can assess, confirm, hold, withdraw and record removal of a reported URL")]
+        verbose_name = _("rapporterad adress")
+        verbose_name_plural = _("rapporterade adresser")
 
     def __str__(self) -> str:
         return f"URL {self.pk} of {self.tip_id}"
@@ -223,3 +315,256 @@ class HandoffAttempt(models.Model):
 
     def __str__(self) -> str:
         return str(_("Försök %(number)s") % {"number": self.number})
+
+
+# --- The partner feed --------------------------------------------------------
+
+
+class FeedVersion(models.Model):
+    """One row: the feed's version, bumped under a row lock by every change.
+
+    The lock is held until the changing transaction commits, so versions are
+    handed out in commit order and a partner asking ``since=N`` never misses
+    a change that committed late with a lower number.
+    """
+
+    version = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"feed version {self.version}"
+
+
+class FeedChange(models.Model):
+    """One entry entering or leaving one audience's feed, at one version."""
+
+    class Change(models.TextChoices):
+        ADDED = "added", _("Tillagd")
+        REMOVED = "removed", _("Borttagen")
+
+    version = models.PositiveBigIntegerField()
+    audience = models.CharField(max_length=10, choices=FeedAudience.choices)
+    change = models.CharField(max_length=8, choices=Change.choices)
+    sha256 = models.CharField(max_length=64)
+    url = EncryptedTextField()
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["version", "id"]
+        default_permissions = ()
+        indexes = [models.Index(fields=["audience", "version"], name="hotline_feedchange_aud_ver")]
+
+    def __str__(self) -> str:
+        return f"{self.change} {self.sha256[:12]} at {self.version}"
+
+
+class FeedSnapshot(models.Model):
+    """One page of a full feed at one version: the exact signed bytes partners download."""
+
+    class Kind(models.TextChoices):
+        URLS = "urls", "urls"
+        URL_HASHES = "url-hashes", "url-hashes"
+
+    audience = models.CharField(max_length=10, choices=FeedAudience.choices)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    version = models.PositiveBigIntegerField()
+    page = models.PositiveIntegerField()
+    pages = models.PositiveIntegerField()
+    body = models.BinaryField()
+    signature = models.CharField(max_length=100)
+    key_id = models.CharField(max_length=100)
+    built_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["audience", "kind", "version", "page"], name="hotline_feedsnapshot_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.audience} v{self.version} p{self.page}"
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.kind}-{self.audience}-v{self.version}-p{self.page}-{self.key_id}"'
+
+
+class Partner(models.Model):
+    """An organisation that pulls the feed: the police, a blocking ISP, a scanning platform."""
+
+    name = models.CharField(_("namn"), max_length=200, unique=True)
+    audience = models.CharField(_("slag"), max_length=10, choices=FeedAudience.choices, default=FeedAudience.INDUSTRY)
+    scope_urls = models.BooleanField(_("får hämta adresser (urls)"), default=False)
+    scope_url_hashes = models.BooleanField(_("får hämta hashar (url-hashes)"), default=True)
+    is_active = models.BooleanField(_("aktiv"), default=True)
+    notes = models.TextField(_("anteckningar"), blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        default_permissions = ("view", "add", "change")
+        verbose_name = _("partner")
+        verbose_name_plural = _("partner")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def has_scope(self, kind: str) -> bool:
+        return {"urls": self.scope_urls, "url-hashes": self.scope_url_hashes}.get(kind, False)
+
+
+class PartnerToken(models.Model):
+    """An API token: shown once when created, stored only as a keyed hash."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="tokens", verbose_name=_("partner"))
+    label = models.CharField(_("beteckning"), max_length=100, blank=True)
+    # The first characters, to tell tokens apart in the admin; not enough to use one.
+    prefix = models.CharField(_("början av nyckeln"), max_length=16)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("skapad"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    expires_at = models.DateTimeField(_("går ut"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("återkallad"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        default_permissions = ("view",)
+        permissions = [("manage_partnertoken", "Can issue and revoke partner API tokens")]
+        verbose_name = _("API-nyckel")
+        verbose_name_plural = _("API-nycklar")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}…"
+
+
+class PartnerTokenUse(models.Model):
+    """One request made with a token: when, which endpoint, the status. Never the caller's address."""
+
+    token = models.ForeignKey(PartnerToken, on_delete=models.CASCADE, related_name="uses")
+    used_at = models.DateTimeField(_("tid"), default=timezone.now, db_index=True)
+    endpoint = models.CharField(_("slutpunkt"), max_length=20)
+    status_code = models.PositiveSmallIntegerField(_("svarskod"))
+
+    class Meta:
+        ordering = ["-used_at"]
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.status_code} at {self.used_at:%Y-%m-%d %H:%M}"
+
+
+# --- Notice and takedown -------------------------------------------------------
+
+
+class Provider(models.Model):
+    """A hosting company or platform the hotline sends takedown notices to."""
+
+    class Language(models.TextChoices):
+        SV = "sv", _("Svenska")
+        EN = "en", _("Engelska")
+
+    name = models.CharField(_("namn"), max_length=200, unique=True)
+    abuse_email = models.EmailField(_("e-post för anmälningar"), blank=True)
+    web_form_url = models.URLField(_("webbformulär för anmälningar"), blank=True)
+    country = models.CharField(_("land (ISO-kod, t.ex. SE)"), max_length=2)
+    notice_language = models.CharField(
+        _("språk i begäran"), max_length=2, choices=Language.choices, default=Language.EN
+    )
+    known_domains = models.TextField(
+        _("kända domäner"), blank=True, help_text=_("En domän per rad, t.ex. exempelhost.se.")
+    )
+    notes = models.TextField(_("anteckningar"), blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        default_permissions = ("view", "add", "change")
+        verbose_name = _("leverantör")
+        verbose_name_plural = _("leverantörer")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(abuse_email="", web_form_url=""), name="hotline_provider_has_a_contact"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def domains(self) -> list[str]:
+        return [line.strip().lower().strip(".") for line in self.known_domains.splitlines() if line.strip()]
+
+
+class TakedownNotice(models.Model):
+    """A notice to a provider about one confirmed URL, and what became of it.
+
+    sent -> acknowledged -> removed / refused / no answer, each with time and
+    who recorded it. E-mailed notices start queued until the task sends them.
+    """
+
+    class Method(models.TextChoices):
+        EMAIL = "email", _("E-post")
+        WEB_FORM = "web_form", _("Webbformulär (för hand)")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Köad")
+        SENT = "sent", _("Skickad")
+        ACKNOWLEDGED = "acknowledged", _("Bekräftad av leverantören")
+        REMOVED = "removed", _("Borttaget")
+        REFUSED = "refused", _("Nekad")
+        NO_ANSWER = "no_answer", _("Inget svar")
+
+    tip_url = models.ForeignKey(TipURL, on_delete=models.CASCADE, related_name="notices")
+    provider = models.ForeignKey(
+        Provider, on_delete=models.PROTECT, related_name="notices", verbose_name=_("leverantör")
+    )
+    method = models.CharField(_("sätt"), max_length=10, choices=Method.choices)
+    language = models.CharField(_("språk"), max_length=2, choices=Provider.Language.choices)
+    state = models.CharField(_("läge"), max_length=12, choices=State.choices, default=State.QUEUED, db_index=True)
+    created_at = models.DateTimeField(_("skapad"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sent_at = models.DateTimeField(_("skickad"), null=True, blank=True, db_index=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    reminder_due_at = models.DateTimeField(null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(_("påminnelse skickad"), null=True, blank=True)
+    reminder_message_id = models.CharField(max_length=255, blank=True)
+    escalated_at = models.DateTimeField(_("flaggad till analytiker"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("bekräftad av leverantören"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_at = models.DateTimeField(_("avslutad"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("avslutad av"),
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        default_permissions = ("view",)
+        permissions = [("send_takedownnotice", "Can send and track takedown notices")]
+        verbose_name = _("begäran om borttagning")
+        verbose_name_plural = _("begäranden om borttagning")
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in (self.State.SENT, self.State.ACKNOWLEDGED)
+
+    @property
+    def reference(self) -> str:
+        """The hotline's reference the provider quotes back."""
+        return f"ECPAT-HL-{self.tip_url.tip_id}-{self.tip_url_id}-N{self.pk}"

@@ -26,3 +26,31 @@ def sweep_police_handoffs() -> int:
     for handoff_id in due:
         deliver_police_handoff.delay(handoff_id)
     return len(due)
+
+
+@shared_task(name="hotline.tasks.rebuild_feed_snapshots", ignore_result=True)
+def rebuild_feed_snapshots() -> int:
+    """Builds and signs the partner feed at its current version; does nothing when it is up to date."""
+    return services.feed_rebuild_snapshots()
+
+
+@shared_task(
+    bind=True,
+    name="hotline.tasks.send_takedown_notice",
+    acks_late=True,
+    max_retries=8,
+    ignore_result=True,
+)
+def send_takedown_notice(self: Task[[int], str], notice_id: int) -> str:
+    """Sends one notice (or its due reminder); idempotent against the notice's state, retried on mail errors."""
+    try:
+        return services.notice_deliver(notice_id=notice_id)
+    except OSError as exc:  # SMTP and connection errors
+        raise self.retry(exc=exc, countdown=min(3600, 30 * 2**self.request.retries)) from exc
+
+
+@shared_task(name="hotline.tasks.notice_reminders", ignore_result=True)
+def notice_reminders() -> int:
+    """Beat: reminders after NOTICE_REMINDER_HOURS, a flag to analysts after NOTICE_ESCALATE_HOURS."""
+    sweep = services.notice_sweep()
+    return len(sweep.reminders) + len(sweep.escalated)

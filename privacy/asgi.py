@@ -111,9 +111,17 @@ def _client_address(scope: dict[str, Any], proxies: TrustedProxies) -> str:
     return peer
 
 
-def allowed_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """Only the headers in :data:`ALLOWED_HEADERS`, in their order."""
-    return [(name, value) for name, value in headers if name.lower() in ALLOWED_HEADERS]
+# Partners' bearer tokens (the feed, docs/partner-feed.md), under API_PATH_PREFIX only:
+# anywhere else an Authorization header (Basic credentials, say) is something a
+# visitor's browser or proxy sent on its own and names a person.
+API_PATH_PREFIX = "/api/"
+API_HEADERS = ALLOWED_HEADERS | {b"authorization"}
+
+
+def allowed_headers(headers: Iterable[tuple[bytes, bytes]], path: str = "") -> list[tuple[bytes, bytes]]:
+    """Only the headers in :data:`ALLOWED_HEADERS` (and Authorization under ``/api/``), in their order."""
+    allowed = API_HEADERS if path.startswith(API_PATH_PREFIX) else ALLOWED_HEADERS
+    return [(name, value) for name, value in headers if name.lower() in allowed]
 
 
 class AnonymousScopeMiddleware:
@@ -151,7 +159,7 @@ class AnonymousScopeMiddleware:
             scope = {
                 **scope,
                 "client": None,
-                "headers": allowed_headers(scope.get("headers", ())),
+                "headers": allowed_headers(scope.get("headers", ()), scope.get("path", "")),
                 "anonymous_client": await anonymous_client_key(address) if address else SHARED_CLIENT,
             }
         await self.app(scope, receive, send)

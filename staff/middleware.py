@@ -44,6 +44,11 @@ class StaffSessionMiddleware:
             logger.warning("staff session not checked: database unavailable (%s)", type(exc).__name__)
 
     def _check(self, request: HttpRequest) -> None:
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            # No session to age. Not touching request.user keeps the session
+            # unread, so cookie-less requests (the partner API, the public
+            # pages) get no "Vary: Cookie" and no session lookup.
+            return
         user = request.user
         if user.is_authenticated and getattr(user, "is_staff", False):
             if is_expired(request.session):

@@ -53,6 +53,8 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://ecpat:secret@postgres.internal:5432/ecpat",
     "REDIS_URL": "redis://redis.internal:6379/0",
     "AUDIT_CHAIN_KEY": "a-long-random-audit-chain-key-0123456789abcdef",
+    "FEED_SIGNING_KEYS": "feed-1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+    "EMAIL_URL": "smtp+tls://hotline:secret@smtp.example.org:587",
 }
 
 
@@ -66,6 +68,8 @@ PRODUCTION_REQUIRED = (
     "POLICE_HANDOFF_SECRET",
     "POLICE_HANDOFF_PUBLIC_KEY",
     "AUDIT_CHAIN_KEY",
+    "FEED_SIGNING_KEYS",
+    "EMAIL_URL",
     "DATABASE_URL",
 )
 

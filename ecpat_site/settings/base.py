@@ -380,6 +380,7 @@ RETENTION_DAYS: dict[str, int] = {
     "closed_tips": env.int("RETENTION_CLOSED_TIP_DAYS", default=365),
     "audit_records": env.int("RETENTION_AUDIT_DAYS", default=730),
     "feedback": env.int("RETENTION_FEEDBACK_DAYS", default=365),
+    "partner_token_uses": env.int("RETENTION_PARTNER_TOKEN_USE_DAYS", default=365),
     "letters": env.int("RETENTION_LETTER_DAYS", default=90),
 }
 
@@ -496,6 +497,39 @@ POLICE_HANDOFF_SWEEP_SECONDS: float = env.float("POLICE_HANDOFF_SWEEP_SECONDS", 
 POLICE_HANDOFF_ALERT_MINUTES: int = env.int("POLICE_HANDOFF_ALERT_MINUTES", default=10)
 POLICE_HANDOFF_ALERT_FAILURES: int = env.int("POLICE_HANDOFF_ALERT_FAILURES", default=3)
 
+# --- hotline: the partner feed and notice-and-takedown ----------------------
+# Ed25519 keys that sign the feed, newest first: KEY_ID:BASE64_SEED[:EXPIRES].
+# The first signs; the rest stay published until their date (docs/partner-feed.md).
+# Unset here, a key is generated into FEED_SIGNING_KEY_FILE; production requires the setting.
+FEED_SIGNING_KEYS: list[str] = env.list("FEED_SIGNING_KEYS", default=[])
+FEED_SIGNING_KEY_FILE = Path(env("FEED_SIGNING_KEY_FILE", default=str(DATA_DIR / "feed" / "signing-key")))
+# Entries per page of a full download, and changes per delta response.
+FEED_PAGE_SIZE: int = env.int("FEED_PAGE_SIZE", default=100_000)
+FEED_DELTA_LIMIT: int = env.int("FEED_DELTA_LIMIT", default=10_000)
+# Requests per token and window.
+FEED_RATE_LIMIT: int = env.int("FEED_RATE_LIMIT", default=120)
+FEED_RATE_WINDOW_SECONDS: int = env.int("FEED_RATE_WINDOW_SECONDS", default=60)
+
+# Takedown notices go out through Django's e-mail: any SMTP server in production
+# (smtp+tls://user:password@host:587), the file backend under DATA_DIR here, so they can be read.
+_email = env.email_url("EMAIL_URL", default="filemail://")
+EMAIL_BACKEND: str = _email["EMAIL_BACKEND"]
+# django-environ reads filemail:///a/b as the relative a/b; DATA_DIR/mail unless a path is given.
+EMAIL_FILE_PATH: str = _email.get("EMAIL_FILE_PATH") or str(DATA_DIR / "mail")
+EMAIL_HOST: str = _email.get("EMAIL_HOST", "localhost")
+EMAIL_PORT: int = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER: str = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD: str = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS: bool = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL: bool = _email.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = 30
+# Sender and reply address of notices; providers answer here.
+NOTICE_FROM_EMAIL: str = env("NOTICE_FROM_EMAIL", default="hotline@ecpat.se")
+# A reminder (a second notice) after this long without removal; analysts are flagged after this long.
+NOTICE_REMINDER_HOURS: int = env.int("NOTICE_REMINDER_HOURS", default=24)
+NOTICE_ESCALATE_HOURS: int = env.int("NOTICE_ESCALATE_HOURS", default=72)
+NOTICE_SWEEP_SECONDS: int = env.int("NOTICE_SWEEP_SECONDS", default=300)
+
 # --- prevention -------------------------------------------------------------
 # How long a public article page may stay cached; every edit drops the cache sooner.
 PREVENTION_CACHE_SECONDS: int = env.int("PREVENTION_CACHE_SECONDS", default=600)
@@ -544,6 +578,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "hotline.tasks.sweep_police_handoffs",
         "schedule": POLICE_HANDOFF_SWEEP_SECONDS,
     },
+    "hotline-notice-reminders": {"task": "hotline.tasks.notice_reminders", "schedule": NOTICE_SWEEP_SECONDS},
+    # Catches a rebuild whose after-commit enqueue was lost; a no-op while the feed is current.
+    "hotline-rebuild-feed-snapshots": {"task": "hotline.tasks.rebuild_feed_snapshots", "schedule": 60},
     "audit-write-checkpoint": {"task": "audit.tasks.write_audit_checkpoint", "schedule": AUDIT_CHECKPOINT_SECONDS},
     "prevention-publish-due-articles": {"task": "prevention.tasks.publish_due_articles", "schedule": 60},
     "supportline-sweep-abandoned": {"task": "supportline.tasks.sweep_abandoned", "schedule": 60},

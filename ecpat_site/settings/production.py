@@ -54,6 +54,17 @@ if not POLICE_HANDOFF_PUBLIC_KEY and not POLICE_HANDOFF_ALLOW_UNSEALED:
 if POLICE_HANDOFF_BACKEND == "https" and not POLICE_HANDOFF_URL.startswith("https://"):
     raise ImproperlyConfigured("POLICE_HANDOFF_URL must be an https:// address in production.")
 
+# A key generated into DATA_DIR would differ per host and vanish on redeploy:
+# partners would see signatures change under them.
+FEED_SIGNING_KEYS = env.list("FEED_SIGNING_KEYS")
+if not FEED_SIGNING_KEYS:
+    raise ImproperlyConfigured("Set FEED_SIGNING_KEYS (KEY_ID:BASE64_SEED, docs/partner-feed.md).")
+
+# Takedown notices written to files on one host reach no provider.
+if not env("EMAIL_URL", default=""):
+    raise ImproperlyConfigured(
+        "Set EMAIL_URL (e.g. smtp+tls://user:password@smtp.example.org:587) for takedown notices."
+    )
 # --- supportline ---
 SUPPORTLINE_LETTER_HASH_KEY = env("SUPPORTLINE_LETTER_HASH_KEY")
 

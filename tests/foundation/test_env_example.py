@@ -6,6 +6,7 @@ give it (the .env file plus its own ``environment``, interpolated from .env)
 and must pass ``manage.py check --deploy`` under the production settings.
 """
 
+import base64
 import re
 import secrets
 from pathlib import Path
@@ -24,6 +25,8 @@ REQUIRED = PRODUCTION_REQUIRED
 GENERATORS = {
     "FIELD_ENCRYPTION_KEYS": lambda: Fernet.generate_key().decode(),
     "POLICE_HANDOFF_PUBLIC_KEY": lambda: PrivateKey.generate().public_key.encode(Base64Encoder).decode(),
+    "FEED_SIGNING_KEYS": lambda: "feed-1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+    "EMAIL_URL": lambda: f"smtp+tls://hotline:{secrets.token_hex(16)}@smtp.example.org:587",
 }
 _INTERPOLATION = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
 

@@ -26,6 +26,7 @@ def test_each_app_declares_its_own_policies():
         "feedback": "supportline",
         "tip_contact_details": "hotline",
         "closed_tips": "hotline",
+        "partner_token_uses": "hotline",
         "letters": "supportline",
     }
     for policy in retention_policies():

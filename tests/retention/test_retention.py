@@ -79,6 +79,7 @@ def test_statuses_from_settings_and_runs(settings):
         "transcripts": Status.MISSED,
         "tip_contact_details": Status.NO_JOB,
         "closed_tips": Status.NO_JOB,
+        "partner_token_uses": Status.NO_JOB,
         "letters": Status.NO_JOB,
     }
 
