@@ -279,6 +279,9 @@ class Environment:
             "POLICE_HANDOFF_SECRET": secrets.token_urlsafe(32),
             "SUPPORTLINE_LETTER_HASH_KEY": secrets.token_urlsafe(32),
             "AUDIT_CHAIN_KEY": secrets.token_urlsafe(64),
+            "FEED_SIGNING_KEYS": "bench-1:" + base64.b64encode(os.urandom(32)).decode(),
+            # No takedown notices are sent during a benchmark.
+            "EMAIL_URL": "dummymail://",
             # The benchmark sends nothing to the police: no receiver key to seal to.
             "POLICE_HANDOFF_ALLOW_UNSEALED": "true",
         }
