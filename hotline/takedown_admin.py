@@ -44,6 +44,14 @@ class WithdrawalForm(forms.Form):
     )
 
 
+class ProviderChoiceForm(forms.Form):
+    provider = forms.ModelChoiceField(
+        label=_("Leverantör"),
+        queryset=Provider.objects.order_by("name"),
+        error_messages={"required": _("Välj en leverantör."), "invalid_choice": _("Välj en leverantör i listan.")},
+    )
+
+
 @admin.register(TipURL)
 class TipURLAdmin(RoleRequiredAdmin):
     """Each reported URL's own path: assessed, confirmed by another analyst, removed or withdrawn."""
@@ -67,6 +75,7 @@ class TipURLAdmin(RoleRequiredAdmin):
         "assess_illegal",
         "confirm",
         "use_suggested_provider",
+        "choose_provider",
         "send_notice",
         "notice_filed_by_hand",
         "record_removal",
@@ -132,6 +141,35 @@ class TipURLAdmin(RoleRequiredAdmin):
             messages.error(
                 request, _("Några adresser har ingen känd leverantör: lägg till domänen i leverantörsregistret.")
             )
+
+    @admin.action(description=_("Välj leverantör …"), permissions=["decide"])
+    def choose_provider(self, request: HttpRequest, queryset: QuerySet[TipURL]) -> HttpResponse | None:
+        # For a URL with no suggestion, or a wrong one: the analyst picks from the registry.
+        form = ProviderChoiceForm(request.POST if "confirm_provider" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            provider = form.cleaned_data["provider"]
+            ids = list(queryset.values_list("pk", flat=True))
+            for url_id in ids:
+                services.url_set_provider(url_id=url_id, provider_id=provider.pk, actor=acting_staff(request))
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d adress fick leverantören %(provider)s.",
+                    "%(count)d adresser fick leverantören %(provider)s.",
+                    len(ids),
+                )
+                % {"count": len(ids), "provider": provider.name},
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Välj leverantör"),
+            "form": form,
+            "selected": list(queryset.values_list("pk", flat=True)),
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/hotline/tipurl/choose_provider.html", context)
 
     def _notices(self, request: HttpRequest, queryset: QuerySet[TipURL], service: Callable[..., Any]) -> int:
         done, refused = 0, 0

@@ -5,7 +5,7 @@ from django.db import connection
 
 from audit.models import AuditEvent
 from hotline import services
-from hotline.models import FeedChange, TipURL
+from hotline.models import FeedChange, Provider, TipURL
 from staff.roles import Role
 from tests.factories import StaffUserFactory, login_verified
 from tests.hotline.feed_helpers import illegal_tip, listed_url
@@ -131,3 +131,21 @@ def test_withdrawing_from_the_admin_asks_for_a_reason_first(client, analyst, sec
 def test_only_analysts_see_reported_urls(client, role):
     login_verified(client, StaffUserFactory(role=role))
     assert client.get("/admin/hotline/tipurl/").status_code == 403
+
+
+def test_an_analyst_picks_a_provider_when_there_is_no_suggestion(client, analyst, second_analyst):
+    host = Provider.objects.create(name="Liten webbhotell AB", abuse_email="abuse@liten.example", country="SE")
+    reported = listed_url(analyst, second_analyst, "https://unknown-host.example/g")
+    login_verified(client, analyst)
+    changelist = "/admin/hotline/tipurl/"
+    form = {"action": "choose_provider", "_selected_action": [reported.pk], "confirm_provider": "1", "provider": ""}
+    response = client.post(changelist, form)
+    assert "Välj en leverantör." in response.content.decode()
+    reported.refresh_from_db()
+    assert reported.provider_id is None
+
+    response = client.post(changelist, {**form, "provider": host.pk}, follow=True)
+    assert "1 adress fick leverantören Liten webbhotell AB." in response.content.decode()
+    reported.refresh_from_db()
+    assert reported.provider_id == host.pk
+    assert url_actions(reported)[-1] == "hotline.url.provider_set"
