@@ -6,7 +6,6 @@ renders fresh pages; old entries simply expire. Scheduled articles need no
 bump: a page is never cached past the next scheduled publication.
 """
 
-import time
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
@@ -18,31 +17,25 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import get_language
 
+from resilience import generations
+
 GENERATION_KEY = "prevention:generation"
 
 View = Callable[..., HttpResponse]
 
 
 def current_generation() -> int:
-    generation = cache.get(GENERATION_KEY)
-    if generation is None:
-        # Start from the clock, not from 1, so a lost key never revives old pages.
-        generation = time.time_ns()
-        cache.add(GENERATION_KEY, generation, timeout=None)
-        generation = cache.get(GENERATION_KEY, generation)
-    return int(generation)
+    return generations.current(GENERATION_KEY)
 
 
 def bump_generation() -> None:
     """Makes every cached public page stale. Call after the write has committed."""
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:  # the key was evicted or never set
-        cache.set(GENERATION_KEY, time.time_ns(), timeout=None)
+    generations.bump(GENERATION_KEY)
 
 
-def page_key(request: HttpRequest) -> str:
-    return f"prevention:page:{current_generation()}:{get_language()}:{request.path}"
+def page_key(request: HttpRequest, varies_on: Callable[[], object] | None = None) -> str:
+    extra = f":{varies_on()}" if varies_on else ""
+    return f"prevention:page:{current_generation()}{extra}:{get_language()}:{request.path}"
 
 
 def _valid_until(changes_at: Callable[[], datetime | None] | None = None) -> float:
@@ -58,20 +51,27 @@ def _valid_until(changes_at: Callable[[], datetime | None] | None = None) -> flo
     return until
 
 
-def cached_public_page(view: View | None = None, *, changes_at: Callable[[], datetime | None] | None = None) -> Any:
+def cached_public_page(
+    view: View | None = None,
+    *,
+    changes_at: Callable[[], datetime | None] | None = None,
+    varies_on: Callable[[], object] | None = None,
+) -> Any:
     """Caches a public page's HTML per language and path (GET and HEAD without a query string).
 
-    ``changes_at`` names when a page that shows something time-bound (the chat's
-    opening status on the start page) next changes; the entry never outlives it.
+    For a page that also shows data from outside the articles (the chat's
+    opening status on the start page): ``varies_on`` returns that data's
+    generation (part of the key, so a change makes the entry stale) and
+    ``changes_at`` when it next changes by itself; the entry never outlives it.
     """
     if view is None:
-        return lambda inner: cached_public_page(inner, changes_at=changes_at)
+        return lambda inner: cached_public_page(inner, changes_at=changes_at, varies_on=varies_on)
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method not in ("GET", "HEAD") or request.GET:
             return view(request, *args, **kwargs)
-        key = page_key(request)
+        key = page_key(request, varies_on)
         hit = cache.get(key)
         # The expiry is checked against Django's clock too, so a scheduled
         # article appears on time even where the cache's own TTL is coarse.

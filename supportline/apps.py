@@ -66,3 +66,6 @@ class SupportlineConfig(AppConfig):
             "permission": "supportline.view_conversation",
         },
     ]
+
+    def ready(self) -> None:
+        from supportline import signals  # noqa: F401 - connects the receivers

@@ -65,3 +65,12 @@ def test_open_around_the_clock_names_no_closing_time(client):
     body = client.get("/").content.decode()
     assert "Chatten är öppen nu." in body
     assert "Vi har öppet till" not in body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_cached_start_page_follows_a_change_of_opening_hours_at_once(client):
+    open_all_week()
+    assert "Chatten är öppen nu." in client.get("/").content.decode()
+    assert "Chatten är öppen nu." in client.get("/").content.decode()  # now from the page cache
+    SpecialDay.objects.create(date=timezone.localdate(), label="Utbildningsdag")
+    assert "Chatten är stängd just nu." in client.get("/").content.decode()
