@@ -166,14 +166,14 @@ def test_the_character_counter_counts_and_speaks_only_near_the_limit(page, hotli
     description = page.get_by_label("Berätta vad du såg")
     counter = page.locator("#id_description_count")
     live = page.locator("#id_description_count ~ [aria-live='polite']")
-    assert counter.inner_text() == "Du har 5\xa0000 tecken kvar."
+    expect(counter).to_have_text("Du har 5\xa0000 tecken kvar.")
     assert "id_description_count" in (description.get_attribute("aria-describedby") or "")
     description.fill("Hej då")
-    assert counter.inner_text() == "Du har 4\xa0994 tecken kvar."
+    expect(counter).to_have_text("Du har 4\xa0994 tecken kvar.")
     page.wait_for_timeout(1800)
     assert live.inner_text() == "", "far from the limit the count is not read out"
     description.fill("a" * 5012)
-    assert counter.inner_text() == "Du har skrivit 12 tecken för mycket."
+    expect(counter).to_have_text("Du har skrivit 12 tecken för mycket.")
     assert description.get_attribute("aria-invalid") == "true"
     expect(live).to_have_text("Du har skrivit 12 tecken för mycket.", timeout=5000)
     assert len(description.input_value()) == 5012, "nothing was cut off"
@@ -186,7 +186,8 @@ def test_the_copy_button_copies_the_code(browser, hotline_server):
         page = context.new_page()
         code = submit_with_steps(page, hotline_server)
         page.get_by_role("button", name="Kopiera koden").click()
-        assert page.get_by_role("status").inner_text() == "Koden är kopierad. Klistra in den där du sparar den."
+        # The clipboard answers asynchronously; the message follows once it has.
+        expect(page.get_by_role("status")).to_have_text("Koden är kopierad. Klistra in den där du sparar den.")
         assert page.evaluate("navigator.clipboard.readText()") == code
     finally:
         context.close()
