@@ -115,11 +115,14 @@ def _phantoms(known_tokens: set[str]) -> list[int]:
     """Open conversations nobody can reach: no token was handed out, and the sweeper would not end them."""
     reachable = {selectors.token_hash(token) for token in known_tokens}
     open_chats = Conversation.objects.exclude(status=Conversation.Status.ENDED)
+    # A chat whose token never reached its socket is bound to that socket, so its
+    # disconnect marks the visitor gone and the sweeper ends it (consumers.handle_start):
+    # unreachable and still "here" is the phantom, as is any queued chat still "here".
     return [
         chat.pk
         for chat in open_chats
-        if chat.token_hash not in reachable
-        or (chat.visitor_connected and chat.status == Conversation.Status.QUEUED)  # socket gone, still "here"
+        if chat.visitor_connected
+        and (chat.token_hash not in reachable or chat.status == Conversation.Status.QUEUED)
     ]
 
 
