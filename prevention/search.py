@@ -18,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from django.db import connection
+from django.db.models import Field
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -202,9 +203,9 @@ def _full_text(words: list[str], language: str) -> list[SearchHit]:
     rule_sql, rule_params = _public_rule_sql()
     articles = Article.objects.raw(
         f"SELECT {_COLUMNS} FROM {_TABLE} AS article"  # noqa: S608 - names and shapes only; values are parameters
-        f" CROSS JOIN ({query_sql}) AS search"
-        f" WHERE article.language = %s AND {rule_sql} AND article.search_document @@ search.query"
-        " ORDER BY ts_rank(article.search_document, search.query) DESC, article.publish_at DESC LIMIT %s",
+        f" CROSS JOIN ({query_sql}) AS wanted"
+        f" WHERE article.language = %s AND {rule_sql} AND article.search_document @@ wanted.query"
+        " ORDER BY ts_rank(article.search_document, wanted.query) DESC, article.publish_at DESC LIMIT %s",
         [*query_params, language, *rule_params, RESULT_LIMIT],
     )
     # Snippets in Python: ts_headline re-parses every body and cost more than the search itself.
@@ -212,12 +213,19 @@ def _full_text(words: list[str], language: str) -> list[SearchHit]:
     return [SearchHit(article=article, snippet=snippet(article.body_text, terms)) for article in articles]
 
 
+def _column(name: str) -> str:
+    field = Article._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise TypeError(f"{name} is not a column of the article table")
+    return str(field.column)
+
+
 # What a hit needs (its address, title, summary and the text for its snippet); the
 # rest of the row stays deferred. The stored, GIN-indexed ``search_document`` column
 # is not modelled (SQLite has no tsvector), so it is named here.
 _HIT_FIELDS = ("id", "language", "slug", "title", "summary", "body_text", "publish_at")
 _TABLE = Article._meta.db_table
-_COLUMNS = ", ".join(f"article.{Article._meta.get_field(name).column}" for name in _HIT_FIELDS)
+_COLUMNS = ", ".join(f"article.{_column(name)}" for name in _HIT_FIELDS)
 # ``public_rule``'s lookups as SQL, so search applies the same rule as every list page.
 _RULE_SQL = {"in": "= ANY(%s)", "lte": "<= %s"}
 
@@ -225,7 +233,7 @@ _RULE_SQL = {"in": "= ANY(%s)", "lte": "<= %s"}
 def _public_rule_sql() -> tuple[str, list[object]]:
     conditions, params = [], []
     for name, lookup, value in public_rule():
-        conditions.append(f"article.{Article._meta.get_field(name).column} {_RULE_SQL[lookup]}")
+        conditions.append(f"article.{_column(name)} {_RULE_SQL[lookup]}")
         params.append([str(choice) for choice in value] if lookup == "in" else value)
     return " AND ".join(conditions), params
 
