@@ -237,6 +237,8 @@ class Article(models.Model):
         return f"{self.title} ({self.language})"
 
     def get_absolute_url(self) -> str:
+        if translation.get_language() == self.language:  # the usual case: a list in the page's language
+            return reverse("prevention:article", kwargs={"slug": self.slug})
         with translation.override(self.language):
             return reverse("prevention:article", kwargs={"slug": self.slug})
 

@@ -227,3 +227,17 @@ def test_swedish_addresses_are_unchanged(client: Client, topic):
 def test_unknown_topic_and_article_are_404(client: Client):
     assert client.get("/kunskap/amne/finns-inte/").status_code == 404
     assert client.get("/kunskap/artikel/finns-inte/").status_code == 404
+
+
+def test_the_shared_header_footer_and_help_box_follow_the_page_language(client: Client):
+    # They are rendered once per process and language ({% cache %}), never shared between languages.
+    swedish = client.post("/kunskap/sok/", {"q": "hej"}).text
+    english = client.post("/en/knowledge/search/", {"q": "hello"}).text
+    assert "Hoppa till innehållet" in swedish and "Så surfar du säkrare här" in swedish
+    assert "Behöver du råd eller vill du anmäla?" in swedish
+    assert "Skip to content" in english and "How to browse more safely here" in english
+    assert "Do you need advice or want to report something?" in english
+    assert "Hoppa till innehållet" not in english and "Skip to content" not in client.post("/kunskap/sok/").text
+    # The language switch is not part of the shared header: it points at this page in the other language.
+    assert 'href="/en/knowledge/search/" lang="en"' in swedish
+    assert 'href="/kunskap/sok/" lang="sv"' in english

@@ -1,12 +1,15 @@
 """Search: PostgreSQL full text per language, the SQLite fallback, and privacy."""
 
+import datetime
 import logging
 from collections.abc import Iterator
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from prevention.models import Article
 from prevention.search import _fallback, query_words, search_articles, stem
@@ -159,3 +162,13 @@ def test_a_search_term_never_reaches_the_cache(client: Client, library, settings
     server.close()
     assert b"prevention:page:" in blob
     assert term.encode() not in blob
+
+
+@pytest.mark.services
+def test_a_scheduled_article_is_found_only_once_its_time_has_come(make_article):
+    # Search writes its own SQL; it must apply the same public rule as every list page.
+    make_article(slug="snart", title="Grooming snart", publish_at=timezone.now() + datetime.timedelta(hours=2))
+    make_article(slug="nu", title="Grooming nu", publish_at=timezone.now() - datetime.timedelta(minutes=1))
+    assert [hit.article.slug for hit in search_articles("grooming", language="sv")] == ["nu"]
+    with time_machine.travel(timezone.now() + datetime.timedelta(hours=3)):
+        assert sorted(hit.article.slug for hit in search_articles("grooming", language="sv")) == ["nu", "snart"]
