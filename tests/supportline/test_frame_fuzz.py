@@ -121,8 +121,7 @@ def _phantoms(known_tokens: set[str]) -> list[int]:
     return [
         chat.pk
         for chat in open_chats
-        if chat.visitor_connected
-        and (chat.token_hash not in reachable or chat.status == Conversation.Status.QUEUED)
+        if chat.visitor_connected and (chat.token_hash not in reachable or chat.status == Conversation.Status.QUEUED)
     ]
 
 
