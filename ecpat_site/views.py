@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from prevention.caching import cached_public_page
-from supportline.selectors import opening_generation, opening_status
+from supportline.selectors import OPENING_GENERATION_KEY, opening_status
 
 
 def _chat_status_changes_at() -> datetime | None:
@@ -15,7 +15,7 @@ def _chat_status_changes_at() -> datetime | None:
 
 
 @require_safe
-@cached_public_page(changes_at=_chat_status_changes_at, varies_on=opening_generation)
+@cached_public_page(changes_at=_chat_status_changes_at, also_keyed_on=(OPENING_GENERATION_KEY,))
 def home(request: HttpRequest) -> HttpResponse:
     """The start page: talk (and whether the chat is open now), report, or read.
 

@@ -24,18 +24,14 @@ GENERATION_KEY = "prevention:generation"
 View = Callable[..., HttpResponse]
 
 
-def current_generation() -> int:
-    return generations.current(GENERATION_KEY)
-
-
 def bump_generation() -> None:
     """Makes every cached public page stale. Call after the write has committed."""
     generations.bump(GENERATION_KEY)
 
 
-def page_key(request: HttpRequest, varies_on: Callable[[], object] | None = None) -> str:
-    extra = f":{varies_on()}" if varies_on else ""
-    return f"prevention:page:{current_generation()}{extra}:{get_language()}:{request.path}"
+def page_key(request: HttpRequest, also_keyed_on: tuple[str, ...] = ()) -> str:
+    numbers = generations.current_many([GENERATION_KEY, *also_keyed_on])
+    return f"prevention:page:{':'.join(map(str, numbers))}:{get_language()}:{request.path}"
 
 
 def _valid_until(changes_at: Callable[[], datetime | None] | None = None) -> float:
@@ -55,23 +51,24 @@ def cached_public_page(
     view: View | None = None,
     *,
     changes_at: Callable[[], datetime | None] | None = None,
-    varies_on: Callable[[], object] | None = None,
+    also_keyed_on: tuple[str, ...] = (),
 ) -> Any:
     """Caches a public page's HTML per language and path (GET and HEAD without a query string).
 
     For a page that also shows data from outside the articles (the chat's
-    opening status on the start page): ``varies_on`` returns that data's
-    generation (part of the key, so a change makes the entry stale) and
+    opening status on the start page): ``also_keyed_on`` names that data's
+    generation counters (read with the page's own in one round trip; part of
+    the key, so a change makes the entry stale) and
     ``changes_at`` when it next changes by itself; the entry never outlives it.
     """
     if view is None:
-        return lambda inner: cached_public_page(inner, changes_at=changes_at, varies_on=varies_on)
+        return lambda inner: cached_public_page(inner, changes_at=changes_at, also_keyed_on=also_keyed_on)
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method not in ("GET", "HEAD") or request.GET:
             return view(request, *args, **kwargs)
-        key = page_key(request, varies_on)
+        key = page_key(request, also_keyed_on)
         hit = cache.get(key)
         # The expiry is checked against Django's clock too, so a scheduled
         # article appears on time even where the cache's own TTL is coarse.

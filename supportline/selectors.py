@@ -20,7 +20,6 @@ from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from resilience import generations
 from staff.roles import Role, has_role
 from staff.types import StaffUser
 from supportline.models import (
@@ -112,11 +111,6 @@ def _intervals_for(
 
 # Moved on whenever opening hours or special days change (supportline.signals).
 OPENING_GENERATION_KEY = "supportline:opening-generation"
-
-
-def opening_generation() -> int:
-    """The generation of the opening hours, for caches of pages that show the opening status."""
-    return generations.current(OPENING_GENERATION_KEY)
 
 
 def opening_status(now: datetime | None = None) -> OpeningStatus:
