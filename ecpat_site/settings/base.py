@@ -568,6 +568,9 @@ SUPPORTLINE_LETTER_HASH_KEY: str = env("SUPPORTLINE_LETTER_HASH_KEY", default="i
 SUPPORTLINE_LETTER_SCRYPT_N: int = env.int("SUPPORTLINE_LETTER_SCRYPT_N", default=2**14)
 # How long an opened thread stays readable in the browser's session without the code again.
 SUPPORTLINE_LETTER_UNLOCK_MINUTES: int = env.int("SUPPORTLINE_LETTER_UNLOCK_MINUTES", default=30)
+# An answered letter thread the young person has not come back to in this many days is closed,
+# so that its retention period (RETENTION_DAYS["letters"], after closing) starts.
+SUPPORTLINE_LETTER_IDLE_CLOSE_DAYS: int = env.int("SUPPORTLINE_LETTER_IDLE_CLOSE_DAYS", default=60)
 
 # --- Celery beat ----------------------------------------------------------
 # Every interval in seconds. The retention jobs ("retention.<kind>") are not

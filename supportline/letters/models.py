@@ -49,6 +49,8 @@ class Letter(models.Model):
     class ClosedBy(models.TextChoices):
         YOUNG_PERSON = "young_person", _("den unga")
         COUNSELLOR = "counsellor", _("rådgivaren")
+        # Answered, and the young person never came back: closed so retention can start.
+        INACTIVITY = "inactivity", _("ingen aktivitet")
 
     # Keyed hash of the code's lookup part; NULL never happens for a live thread.
     code_lookup = models.CharField(max_length=64, unique=True, editable=False)

@@ -7,7 +7,7 @@ Failures a caller should show raise :class:`LetterError` with a stable
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -262,8 +262,25 @@ def letter_reassign(*, letter_id: int, supervisor: StaffUser, to_user_id: int | 
 # --- Retention ----------------------------------------------------------------------------
 
 
+def close_idle_letters(now: datetime | None = None) -> int:
+    """Closes answered threads the young person has not come back to within
+    ``SUPPORTLINE_LETTER_IDLE_CLOSE_DAYS``; returns how many. A thread waiting for
+    a counsellor is never closed this way."""
+    now = now or timezone.now()
+    idle_since = now - timedelta(days=settings.SUPPORTLINE_LETTER_IDLE_CLOSE_DAYS)
+    return Letter.objects.filter(status=Letter.Status.ANSWERED, answered_at__lt=idle_since).update(
+        status=Letter.Status.CLOSED,
+        closed_at=now,
+        closed_by=Letter.ClosedBy.INACTIVITY,
+        draft="",
+        draft_saved_at=None,
+    )
+
+
 def purge_letters(cutoff: datetime) -> int:
-    """Deletes letter threads closed before ``cutoff``, with every message; returns how many messages."""
+    """Closes idle answered threads, then deletes letter threads closed before ``cutoff``,
+    with every message; returns how many messages were deleted."""
+    close_idle_letters()
     with transaction.atomic():
         ids = list(Letter.objects.closed().filter(closed_at__lt=cutoff).values_list("pk", flat=True))
         deleted, _ = LetterMessage.objects.filter(letter_id__in=ids).delete()

@@ -298,3 +298,32 @@ def test_the_board_costs_the_same_queries_for_one_letter_or_many(client):
         rows = board(staff)["queue"]
     assert len(rows) == 9
     assert len(many.captured_queries) == len(one.captured_queries)
+
+
+def test_an_answered_thread_nobody_comes_back_to_is_closed_and_then_purged(client, settings):
+    settings.RETENTION_DAYS = {**settings.RETENTION_DAYS, "letters": 90}
+    settings.SUPPORTLINE_LETTER_IDLE_CLOSE_DAYS = 60
+    write_letter(client)
+    write_letter(Client(), text="Ingen har svarat än")
+    answered, waiting = Letter.objects.order_by("pk")
+    _counsellor, staff = staff_client()
+    act(staff, answered.pk, action="claim")
+    act(staff, answered.pk, action="send", text="Tack för att du skrev. Vi finns här.")
+    answered.refresh_from_db()
+    assert answered.status == Letter.Status.ANSWERED
+    start = timezone.now()
+    with time_machine.travel(start + timedelta(days=59), tick=False):
+        run_retention_policy("letters")
+    answered.refresh_from_db()
+    assert answered.status == Letter.Status.ANSWERED
+    with time_machine.travel(start + timedelta(days=61), tick=False):
+        run_retention_policy("letters")
+    answered.refresh_from_db()
+    assert answered.status == Letter.Status.CLOSED
+    assert answered.closed_by == Letter.ClosedBy.INACTIVITY
+    with time_machine.travel(start + timedelta(days=61 + 91), tick=False):
+        run_retention_policy("letters")
+    assert not Letter.objects.filter(pk=answered.pk).exists()
+    # A letter still waiting for a counsellor is never closed for inactivity.
+    waiting.refresh_from_db()
+    assert waiting.status == Letter.Status.WAITING
