@@ -7,7 +7,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
 from audit.services import record_event
-from staff.sessions import is_expired, record_activity
+from staff.sessions import PASSIVE_HEADER, is_expired, record_activity
 
 logger = logging.getLogger(__name__)
 
@@ -54,5 +54,5 @@ class StaffSessionMiddleware:
             if is_expired(request.session):
                 record_event(actor=user, action="staff.session.expired", object_type="auth.User", object_id=user.pk)
                 logout(request)
-            else:
+            elif request.headers.get(PASSIVE_HEADER) != "1":
                 record_activity(request.session)

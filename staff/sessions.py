@@ -18,6 +18,12 @@ def start(session: Any) -> None:
     session[SEEN_KEY] = now
 
 
+# A page refreshing itself on a timer (the console's letters list) sends this header:
+# the request is served and the session still checked, but it is not activity, so an
+# unattended screen still logs out when idle.
+PASSIVE_HEADER = "X-Staff-Passive"
+
+
 def is_expired(session: Any) -> bool:
     """True once the session was idle too long or has lived past its absolute lifetime."""
     started, seen = session.get(STARTED_KEY), session.get(SEEN_KEY)

@@ -96,8 +96,14 @@
     reassignAllowed = board.supervisor;
   }
 
-  function load() {
-    return fetch(boardUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+  // Every minute while the tab is in view the lists refresh themselves, marked passive:
+  // the server does not count that as activity, so an unattended console still logs out.
+  var REFRESH_MS = 60000;
+
+  function load(passive) {
+    var headers = { Accept: "application/json" };
+    if (passive) headers["X-Staff-Passive"] = "1";
+    return fetch(boardUrl, { credentials: "same-origin", headers: headers })
       .then(function (response) {
         if (!response.ok) throw new Error(String(response.status));
         return response.json();
@@ -105,6 +111,10 @@
       .then(function (board) { status.textContent = ""; render(board); })
       .catch(function () { status.textContent = T.load_failed; });
   }
+
+  window.setInterval(function () {
+    if (root.classList.contains("show-letters") && document.visibilityState === "visible") load(true);
+  }, REFRESH_MS);
 
   panel.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("[data-letters-refresh]")) { load(); return; }

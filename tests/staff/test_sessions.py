@@ -84,3 +84,19 @@ async def test_websocket_checks_refuse_an_expired_session(settings):
     finally:
         # The ORM ran in asgiref's worker thread: give its connection back.
         await sync_to_async(lambda: connection.close())()
+
+
+def test_a_passive_refresh_does_not_keep_an_idle_session_alive(client, settings):
+    user = staff_member(role=Role.ANALYST)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        log_in(client, user)
+    idle = settings.STAFF_SESSION_IDLE_MINUTES
+    for minutes in range(5, idle, 5):
+        with time_machine.travel(start + timedelta(minutes=minutes), tick=False):
+            # Served while the session lives, but not counted as activity.
+            assert client.get("/admin/", headers={"X-Staff-Passive": "1"}).status_code == 200
+    with time_machine.travel(start + timedelta(minutes=idle + 1), tick=False):
+        response = client.get("/admin/")
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("admin:login"))
