@@ -515,6 +515,11 @@ def can_write(user: StaffUser, conversation: Conversation) -> bool:
     return conversation.status == Conversation.Status.ACTIVE and conversation.counsellor_id == user.pk
 
 
+def answers_young_people(user: StaffUser) -> bool:
+    """Counsellors and supervisors: the staff who take chats and letters."""
+    return has_role(user, Role.COUNSELLOR) or has_role(user, Role.SUPERVISOR)
+
+
 def can_read(user: StaffUser, conversation: Conversation) -> bool:
     """The assigned counsellor reads their chat; a supervisor may read every chat."""
     return conversation.counsellor_id == user.pk or has_role(user, Role.SUPERVISOR)

@@ -339,7 +339,7 @@ def sweep_abandoned(now: datetime | None = None) -> int:
 
 
 def _require_staff(user: StaffUser) -> None:
-    if not (has_role(user, Role.COUNSELLOR) or has_role(user, Role.SUPERVISOR)):
+    if not selectors.answers_young_people(user):
         raise ChatError("forbidden")
 
 
@@ -392,7 +392,7 @@ def conversation_transfer(*, conversation_id: int, actor: StaffUser, to_user_id:
         if conversation.status != Conversation.Status.ACTIVE:
             raise ChatError("not_active")
         if to_user is not None:
-            if not (has_role(to_user, Role.COUNSELLOR) or has_role(to_user, Role.SUPERVISOR)):
+            if not selectors.answers_young_people(to_user):
                 raise ChatError("invalid_counsellor")
             if selectors.active_chat_count(to_user) >= selectors.chat_cap(to_user):
                 raise ChatError("cap_reached")

@@ -16,6 +16,7 @@ from staff.types import StaffUser
 from supportline.letters import codes
 from supportline.letters.models import Letter, LetterMessage
 from supportline.models import Conversation, CounsellorProfile
+from supportline.selectors import answers_young_people
 
 
 def letter_for_code(code: str) -> Letter | None:
@@ -106,15 +107,11 @@ def _alias(user: Any) -> str:
     return alias or user.first_name or _("rådgivaren")
 
 
-def is_letter_staff(user: StaffUser) -> bool:
-    return has_role(user, Role.COUNSELLOR) or has_role(user, Role.SUPERVISOR)
-
-
 def can_read(user: StaffUser, letter: Letter) -> bool:
     """Anyone in the chat roles may open an unclaimed letter (to decide); a claimed one is its counsellor's."""
     if has_role(user, Role.SUPERVISOR):
         return True
-    return is_letter_staff(user) and letter.claimed_by_id in (None, user.pk)
+    return answers_young_people(user) and letter.claimed_by_id in (None, user.pk)
 
 
 def can_write(user: StaffUser, letter: Letter) -> bool:

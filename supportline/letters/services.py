@@ -20,6 +20,7 @@ from staff.types import StaffUser
 from supportline.letters import codes, selectors
 from supportline.letters.models import Letter, LetterMessage
 from supportline.models import Conversation
+from supportline.selectors import answers_young_people
 
 
 class LetterError(Exception):
@@ -117,7 +118,7 @@ def _close(letter: Letter, by: Letter.ClosedBy) -> None:
 
 
 def _require_staff(user: StaffUser) -> None:
-    if not selectors.is_letter_staff(user):
+    if not answers_young_people(user):
         raise LetterError("forbidden")
 
 
@@ -241,7 +242,7 @@ def letter_reassign(*, letter_id: int, supervisor: StaffUser, to_user_id: int | 
     to_user = None
     if to_user_id is not None:
         to_user = get_user_model().objects.filter(pk=to_user_id, is_active=True).first()
-        if to_user is None or not selectors.is_letter_staff(to_user):
+        if to_user is None or not answers_young_people(to_user):
             raise LetterError("invalid_counsellor")
     with transaction.atomic():
         letter = Letter.objects.select_for_update().filter(pk=letter_id).first()
