@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "supportline",
     "hotline",
     "prevention",
+    "insights",
 ]
 
 MIDDLEWARE = [
