@@ -262,8 +262,13 @@ class ReconciledCounters:
         return True
 
     async def _flush_soon(self) -> None:
-        await asyncio.sleep(self.flush_seconds)
-        await self.flush()
+        # Hits made while a reconciliation was under way (or that Redis refused)
+        # go with the next one, until nothing is pending or their windows ended.
+        while True:
+            await asyncio.sleep(self.flush_seconds)
+            await self.flush()
+            if not any(window.pending for window in self._windows.values()):
+                return
 
     async def flush(self) -> None:
         """Adds the pending hits to the shared counters and takes their totals."""

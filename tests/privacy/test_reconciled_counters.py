@@ -84,3 +84,19 @@ async def test_without_redis_each_process_still_counts_and_nothing_waits(shared_
         await asyncio.sleep(0.05)  # reconciliations fail meanwhile
     assert allowed == [True] * 4 + [False] * 2
     assert loop.time() - started < 3
+
+
+async def test_hits_made_during_a_reconciliation_are_reconciled_without_another_hit(shared_cache, monkeypatch):
+    counters = ratelimit.ReconciledCounters(flush_seconds=0.05)
+    real_add = counters._add
+
+    async def slow_add(counts):
+        await asyncio.sleep(0.2)  # a slow round trip, so the next hit lands during it
+        return await real_add(counts)
+
+    monkeypatch.setattr(counters, "_add", slow_add)
+    assert counters.hit("msg", "token-e", limit=10, window_seconds=60)
+    await asyncio.sleep(0.1)  # the first reconciliation is under way
+    assert counters.hit("msg", "token-e", limit=10, window_seconds=60)
+    await asyncio.sleep(0.8)
+    assert shared_total(shared_cache, "token-e") == 2
