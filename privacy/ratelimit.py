@@ -7,6 +7,7 @@ for itself in memory: limits stay in force, per process, instead of failing
 the request or letting everything through.
 """
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -14,6 +15,7 @@ import math
 import secrets
 import threading
 import time
+import weakref
 
 from django.core.cache import cache, caches
 from django.http import HttpRequest
@@ -189,3 +191,138 @@ async def ahit(bucket: str, identity: str, *, limit: int, window_seconds: int) -
     if not identity:
         return True
     return await acount(*_counter(bucket, identity, window_seconds)) <= limit
+
+
+# INCRBY each key by its ARGV count, setting the lifetime when a key is new; returns the totals.
+_INCRBY_MANY_SCRIPT = """
+local totals = {}
+for i, key in ipairs(KEYS) do
+  local added = tonumber(ARGV[i + 1])
+  local total = redis.call('INCRBY', key, added)
+  if total == added then redis.call('EXPIRE', key, ARGV[1]) end
+  totals[i] = total
+end
+return totals
+"""
+
+
+class _Window:
+    """One counter of one fixed window as this process sees it."""
+
+    __slots__ = ("expires", "flushing", "known", "pending")
+
+    def __init__(self, expires: float) -> None:
+        self.expires = expires
+        self.known = 0  # the shared total at the last reconciliation (this process's hits included)
+        self.pending = 0  # this process's hits not yet added to the shared total
+        self.flushing = 0  # hits on their way to Redis now
+
+
+class ReconciledCounters:
+    """Fixed-window limits decided in this process's memory, reconciled with Redis in batches.
+
+    For limits hit on every chat message, where a Redis round trip per hit
+    costs more CPU than the rest of the check. A hit is decided at once from
+    the shared total last seen plus this process's hits since; the hits of
+    every counter touched are added to the shared counters at most every
+    ``flush_seconds`` in one round trip (an atomic script), which returns the
+    new totals. So one process never lets more than ``limit`` through in a
+    window, and several processes together let through at most ``limit`` plus
+    what the others admitted within one reconciliation (``flush_seconds`` plus
+    a round trip); never more than ``limit`` times the number of processes. When Redis is away
+    the hits stay pending and each process keeps its own count.
+
+    One instance per event loop (:func:`reconciled_counters`); not thread-safe.
+    """
+
+    def __init__(self, flush_seconds: float = 0.1, max_keys: int = 100_000) -> None:
+        self.flush_seconds = flush_seconds
+        self.max_keys = max_keys
+        self.round_trips = 0
+        self._windows: dict[str, _Window] = {}
+        self._ttls: dict[str, int] = {}
+        self._flush_task: asyncio.Task[None] | None = None
+
+    def hit(self, bucket: str, identity: str, *, limit: int, window_seconds: int) -> bool:
+        """Counts one hit for ``identity`` in ``bucket``; False (not counted) once over ``limit``."""
+        if not identity:
+            return True
+        name, ttl = _counter(bucket, identity, window_seconds)
+        window = self._windows.get(name)
+        if window is None:
+            if len(self._windows) >= self.max_keys:
+                self._prune(time.monotonic())
+            window = self._windows[name] = _Window(time.monotonic() + ttl)
+            self._ttls[name] = ttl
+        if window.known + window.flushing + window.pending >= limit:
+            return False
+        window.pending += 1
+        if self._flush_task is None or self._flush_task.done():
+            self._flush_task = asyncio.get_running_loop().create_task(self._flush_soon())
+        return True
+
+    async def _flush_soon(self) -> None:
+        # Hits made while a reconciliation was under way (or that Redis refused)
+        # go with the next one, until nothing is pending or their windows ended.
+        while True:
+            await asyncio.sleep(self.flush_seconds)
+            await self.flush()
+            if not any(window.pending for window in self._windows.values()):
+                return
+
+    async def flush(self) -> None:
+        """Adds the pending hits to the shared counters and takes their totals."""
+        now = time.monotonic()
+        self._prune(now)
+        batch = [(name, window) for name, window in self._windows.items() if window.pending]
+        if not batch:
+            return
+        for _, window in batch:
+            window.flushing, window.pending = window.pending, 0
+        totals = await self._add([(name, window.flushing, self._ttls[name]) for name, window in batch])
+        for index, (_, window) in enumerate(batch):
+            if totals is None:  # Redis away: keep counting here, try again with the next hit
+                window.pending += window.flushing
+            else:
+                window.known = max(window.known + window.flushing, int(totals[index]))
+            window.flushing = 0
+
+    async def _add(self, counts: list[tuple[str, int, int]]) -> list[int] | None:
+        backend = caches["default"]
+        if not isinstance(backend, ResilientRedisCache):
+            # Without Redis (the embedded file cache) this process is the only one.
+            return None
+        keys = [backend.make_key(name) for name, _, _ in counts]
+        ttl = max(ttl for _, _, ttl in counts)
+
+        async def add() -> list[int]:
+            self.round_trips += 1
+            client = async_redis_client(backend)
+            return list(await client.eval(_INCRBY_MANY_SCRIPT, len(keys), *keys, ttl, *(n for _, n, _ in counts)))
+
+        try:
+            return await backend.aguarded(add, None)
+        except Exception as exc:  # a limiter must never fail the message
+            logger.warning("rate-limit reconciliation failed (%s)", type(exc).__name__)
+            return None
+
+    def _prune(self, now: float) -> None:
+        expired = [name for name, window in self._windows.items() if window.expires <= now and not window.flushing]
+        for name in expired:
+            del self._windows[name]
+            del self._ttls[name]
+        if len(self._windows) >= self.max_keys:  # a flood of identities: forget rather than grow
+            self._windows.clear()
+            self._ttls.clear()
+
+
+_reconciled: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ReconciledCounters]" = weakref.WeakKeyDictionary()
+
+
+def reconciled_counters() -> ReconciledCounters:
+    """The running event loop's :class:`ReconciledCounters` (one per process in production)."""
+    loop = asyncio.get_running_loop()
+    counters = _reconciled.get(loop)
+    if counters is None:
+        counters = _reconciled[loop] = ReconciledCounters()
+    return counters

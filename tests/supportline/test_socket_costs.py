@@ -19,6 +19,7 @@ from django.db.backends.utils import CursorWrapper
 
 import privacy.crypto
 import privacy.fields
+from privacy import ratelimit
 from staff.roles import Role
 from supportline import consumers, db, services
 from supportline.models import Conversation
@@ -121,6 +122,14 @@ async def test_one_visitor_message_costs_one_hop_one_transaction_one_encrypt_and
     visitor, console, _ = await claimed_in_process()
     try:
         costs = Costs(monkeypatch)
+        round_trips: list[str] = []
+        real_acount = ratelimit.acount
+
+        async def counted(name: str, ttl: int) -> int:
+            round_trips.append(name)
+            return await real_acount(name, ttl)
+
+        monkeypatch.setattr(ratelimit, "acount", counted)
         await visitor.send(type="message", client_id="m1", text="Hej, jag behöver hjälp")
         assert await visitor.frame() == {"type": "ack", "client_id": "m1", "seq": 1}
         echo = await visitor.frame()
@@ -138,6 +147,8 @@ async def test_one_visitor_message_costs_one_hop_one_transaction_one_encrypt_and
         assert costs.by_hop["message_post"] == Counter({"WITH": 1, "COMMIT": 1, "encrypt": 1})
         assert costs.by_hop["message_frames_after"] == Counter({"SELECT": 1, "decrypt": 1})
         assert "outside" not in costs.by_hop
+        # The per-token limit is decided in memory (reconciled with Redis in batches): no round trip per message.
+        assert round_trips == []
     finally:
         await visitor.disconnect()
         await console.disconnect()
