@@ -153,6 +153,9 @@ def test_what_is_no_page_stays_a_404_and_machines_keep_their_addresses(client: C
     assert 'data-leave-url="/en/chat/leave/"' in chat and 'data-ws-path="/ws/chat/"' in chat
     assert 'href="/exit/"' in chat
     assert client.post("/en/chat/leave/", data="no-such-token", content_type="text/plain").status_code == 204
+    # A beacon carries no CSRF token; sent to the old address it is still passed on, not refused.
+    beacon = Client(enforce_csrf_checks=True).post("/en/chat/lamna/", data="x", content_type="text/plain")
+    assert beacon.status_code == 308 and beacon["Location"] == "/en/chat/leave/"
 
 
 def test_error_pages_and_staff_pages_name_no_twin(client: Client):
