@@ -7,12 +7,16 @@ from django.utils.translation import get_language
 _OTHER = {"sv": ("en", "English"), "en": ("sv", "Svenska")}
 
 
-def language_switch(request: HttpRequest) -> dict[str, dict[str, str]]:
-    """The same page in the other language, for the switch in the header."""
+def language_switch(request: HttpRequest) -> dict[str, dict[str, str | bool]]:
+    """The same page in the other language, for the switch in the header.
+
+    ``twin`` says the page has an address in the other language (and so ``hreflang``
+    alternates); a page that has none, such as the admin, switches to itself.
+    """
     language = get_language() or "sv"
     code, name = _OTHER.get(language, _OTHER["sv"])
     url = _translated(request.path, language, code, get_urlconf(), get_script_prefix())
-    return {"language_switch": {"code": code, "name": name, "url": url}}
+    return {"language_switch": {"code": code, "name": name, "url": url, "twin": url != request.path}}
 
 
 @functools.lru_cache(maxsize=1024)

@@ -44,10 +44,10 @@ def topic_by_other_language_slug(slug: str, *, language: str) -> Topic | None:
     return topic_by_slug(slug, language="sv" if language == "en" else "en")
 
 
-def topic_language_switch(topic: Topic) -> dict[str, str]:
+def topic_language_switch(topic: Topic) -> dict[str, str | bool]:
     """The header's language switch and the hreflang twin on a topic page."""
     other = "sv" if translation.get_language() == "en" else "en"
-    return {"code": other, "name": "English" if other == "en" else "Svenska", "url": topic.url_in(other)}
+    return {"code": other, "name": "English" if other == "en" else "Svenska", "url": topic.url_in(other), "twin": True}
 
 
 def public_article(*, slug: str, language: str) -> Article | None:
@@ -116,8 +116,22 @@ def next_publication_after(moment: datetime.datetime) -> datetime.datetime | Non
     return Article.objects.scheduled_after(moment).order_by("publish_at").values_list("publish_at", flat=True).first()
 
 
-def sitemap_articles() -> list[Article]:
-    return list(Article.objects.published().only("slug", "language", "updated_at").order_by("language", "slug"))
+def sitemap_articles() -> list[dict[str, Article]]:
+    """Every published article with its published translation: one ``{language: article}`` per pair."""
+    articles = Article.objects.published().only("slug", "language", "updated_at", "translation_of_id")
+    pairs: dict[int, dict[str, Article]] = {}
+    for article in articles.order_by("language", "slug"):
+        pairs.setdefault(article.translation_of_id or article.pk, {})[article.language] = article
+    return list(pairs.values())
+
+
+def sitemap_topics() -> list[tuple[Topic, list[str]]]:
+    """Each topic with published articles, and the languages it has them in."""
+    languages: dict[int, tuple[Topic, list[str]]] = {}
+    for language in Article.Language.values:
+        for topic in topics_in_use(language=language):
+            languages.setdefault(topic.pk, (topic, []))[1].append(language)
+    return list(languages.values())
 
 
 def _language_switch(article: Article) -> dict[str, str | bool]:

@@ -1,28 +1,22 @@
 from django.urls import path
-from django.utils.translation import pgettext_lazy
 
+from bilingual import route
 from prevention import views
 from prevention.models import Article
 
 app_name = "prevention"
 
-# Addresses are Swedish at the root and English under /en/ (translated in locale/en).
+CHILDREN = Article.Audience.CHILDREN.value
+YOUTH = Article.Audience.YOUTH.value
+PARENTS = Article.Audience.PARENTS.value
+
+# Swedish at the root, English under /en/ (bilingual.route).
 urlpatterns = [
     path("", views.index, name="index"),
-    path(
-        pgettext_lazy("url", "barn/"),
-        views.audience,
-        {"audience": Article.Audience.CHILDREN.value},
-        name="audience",
-    ),
-    path(pgettext_lazy("url", "unga/"), views.audience, {"audience": Article.Audience.YOUTH.value}, name="audience"),
-    path(
-        pgettext_lazy("url", "foraldrar/"),
-        views.audience,
-        {"audience": Article.Audience.PARENTS.value},
-        name="audience",
-    ),
-    path(pgettext_lazy("url", "amne/<slug:slug>/"), views.topic, name="topic"),
-    path(pgettext_lazy("url", "artikel/<slug:slug>/"), views.article, name="article"),
-    path(pgettext_lazy("url", "sok/"), views.search, name="search"),
+    path(route("barn/", "children/"), views.audience, {"audience": CHILDREN}, name="audience"),
+    path(route("unga/", "youth/"), views.audience, {"audience": YOUTH}, name="audience"),
+    path(route("foraldrar/", "parents/"), views.audience, {"audience": PARENTS}, name="audience"),
+    path(route("amne/<slug:slug>/", "topic/<slug:slug>/"), views.topic, name="topic"),
+    path(route("artikel/<slug:slug>/", "article/<slug:slug>/"), views.article, name="article"),
+    path(route("sok/", "search/"), views.search, name="search"),
 ]

@@ -1,9 +1,7 @@
 """Public pages: thin views over prevention.selectors and prevention.search."""
 
-from django.contrib.sitemaps.views import sitemap as sitemap_view
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -14,7 +12,6 @@ from prevention.caching import cached_public_page
 from prevention.forms import SearchForm
 from prevention.models import Article
 from prevention.search import search as search_articles
-from prevention.sitemaps import SITEMAPS
 
 
 def _language() -> str:
@@ -98,23 +95,3 @@ def search(request: HttpRequest) -> HttpResponse:
     response = render(request, "prevention/search.html", {"form": form, "result": result, "read_aloud": False})
     response["X-Robots-Tag"] = "noindex"
     return response
-
-
-@require_http_methods(["GET", "HEAD", "POST"])
-def old_english_address(request: HttpRequest, rest: str) -> HttpResponse:
-    """``/en/kunskap/…`` moved to ``/en/knowledge/…``: a permanent redirect, the rest of the path kept.
-
-    A search form posted from a page cached before the move keeps its POST (308).
-    """
-    if _language() != "en":
-        raise Http404
-    response = HttpResponsePermanentRedirect(f"{reverse('prevention:index')}{rest}")
-    if request.method == "POST":
-        response.status_code = 308
-    return response
-
-
-@require_safe
-@cached_public_page
-def sitemap(request: HttpRequest) -> HttpResponse:
-    return sitemap_view(request, sitemaps=SITEMAPS)

@@ -1,9 +1,10 @@
 from django.urls import path
 
+from bilingual import route
 from privacy import views
 
 app_name = "privacy"
 
 urlpatterns = [
-    path("sakerhet/", views.safety, name="safety"),
+    path(route("sakerhet/", "safety/"), views.safety, name="safety"),
 ]

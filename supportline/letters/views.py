@@ -1,4 +1,4 @@
-"""The young person's letter pages under /chat/brev/ (English: /en/chat/brev/).
+"""The young person's letter pages under /chat/brev/ (English: /en/chat/letters/).
 
 Post/redirect/get throughout, so a reload never sends a letter twice. The
 code is only ever posted in a form body, never put in a URL: the new code

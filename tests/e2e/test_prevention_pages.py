@@ -122,6 +122,42 @@ def test_without_a_voice_a_phone_gets_its_own_help_only(page, asgi_server, seede
     assert links.first.get_attribute("href").startswith("https://support.google.com/accessibility/android/")
 
 
+# The device's own read-aloud help, one vendor page per platform. No test fetches them (no request
+# leaves the test machine): open them by hand at each yearly review of the texts.
+VENDOR_HELP = {
+    # iPhone User Guide: "Hear iPhone speak the screen, selected text and typing feedback" (Speak Screen).
+    "ios": "https://support.apple.com/guide/iphone/iph96b214f0/ios",
+    # Android Accessibility Help: "Select to Speak".
+    "android": "https://support.google.com/accessibility/android/answer/7349565",
+    # Windows: "Complete guide to Narrator".
+    "windows": "https://support.microsoft.com/windows/complete-guide-to-narrator-e4397a0d-ef4f-b386-d8ae-c172f109bdb1",
+    # macOS User Guide: "Have your Mac speak text that's on the screen".
+    "mac": "https://support.apple.com/guide/mac-help/mh27448/mac",
+    # Chromebook Help: "Hear text read aloud" (Select-to-speak).
+    "chromeos": "https://support.google.com/chromebook/answer/9032490",
+}
+
+
+def test_without_a_voice_the_help_is_each_vendors_own_page_and_nothing_is_fetched_from_elsewhere(
+    page, asgi_server, seeded
+):
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.add_init_script(FAKE_SPEECH % "[]")
+    page.goto(asgi_server.url + "/en/knowledge/children/")
+    notice = page.locator("[data-read-aloud-missing]")
+    notice.wait_for(state="visible")
+    items = notice.locator("[data-platform]")
+    help_links = {
+        items.nth(i).get_attribute("data-platform"): items.nth(i).get_by_role("link").get_attribute("href")
+        for i in range(items.count())
+    }
+    assert help_links == VENDOR_HELP
+    # A visitor who follows one tells the vendor nothing about this page.
+    assert {notice.get_by_role("link").nth(i).get_attribute("rel") for i in range(5)} == {"noopener noreferrer"}
+    assert requested and all(url.startswith(asgi_server.url) for url in requested), requested
+
+
 def test_real_headless_chromium_offers_only_what_it_can_do(page, asgi_server, seeded):
     # No stub: whatever this browser has. Headless Chromium usually has no voice at all.
     page.goto(asgi_server.url + "/kunskap/barn/")

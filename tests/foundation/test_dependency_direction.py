@@ -13,11 +13,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Lower numbers are lower floors. Inside the ground floor: resilience < privacy
+# Lower numbers are lower floors. Inside the ground floor: resilience and bilingual < privacy
 # < audit < {retention, staff}; retention and staff stand side by side and know
 # nothing of each other.
 FLOOR = {
     "resilience": 0,
+    "bilingual": 0,
     "privacy": 1,
     "audit": 2,
     "retention": 3,

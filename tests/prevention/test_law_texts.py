@@ -23,7 +23,20 @@ NEVER = {
     "våldtäkt av barn": "våldtäkt mot barn (brottsbalken 6 kap. 4 §)",
     "sexuellt övergrepp av barn": "sexuellt övergrepp mot barn (brottsbalken 6 kap. 6 §)",
     "sexuell posering av barn": "utnyttjande av barn för sexuell posering (brottsbalken 6 kap. 8 §)",
+    "våldtäkt på barn": "våldtäkt mot barn (brottsbalken 6 kap. 4 §)",
+    "i sexuella syften": "kontakt med barn i sexuellt syfte (brottsbalken 6 kap. 10 a §)",
+    "sexuellt antastande": "sexuellt ofredande (brottsbalken 6 kap. 10 §)",
+    "olaga integritetskränkning": "olaga integritetsintrång (brottsbalken 4 kap. 6 c §)",
 }
+# Where the parents' law article's sources place each offence it names: (section as cited, statutory name).
+CITED = [
+    ("4 § våldtäkt mot barn", "våldtäkt mot barn"),
+    ("6 § sexuellt övergrepp mot barn", "sexuellt övergrepp mot barn"),
+    ("8 § utnyttjande av barn för sexuell posering", "utnyttjande av barn för sexuell posering"),
+    ("10 a § kontakt med barn i sexuellt syfte", "kontakt med barn i sexuellt syfte"),
+    ("16 kap. 10 a § (barnpornografibrott)", "barnpornografibrott"),
+    ("6 c §§ (olaga tvång, olaga hot och olaga integritetsintrång)", "olaga integritetsintrång"),
+]
 LAW_ARTICLES = ["08-lagen-unga", "12-lagen-foraldrar"]
 # Words that mean a text states law or facts, so it must name its sources.
 STATES_LAW_OR_FACTS = re.compile(
@@ -56,6 +69,13 @@ def test_the_law_articles_use_the_statutory_name_of_the_grooming_offence(name: s
 def test_the_parents_law_article_cites_the_section():
     assert "(brottsbalken 6 kap. 10 a §)" in _text(CONTENT_DIR / "12-lagen-foraldrar.sv.md")
     assert "(brottsbalken chapter 6, section 10 a)" in _text(CONTENT_DIR / "12-lagen-foraldrar.en.md")
+
+
+@pytest.mark.parametrize(("citation", "name"), CITED)
+def test_the_parents_law_article_cites_each_offence_it_names_at_its_section(citation: str, name: str):
+    text = _text(CONTENT_DIR / "12-lagen-foraldrar.sv.md")
+    body, sources = text.split("## Källor", 1)
+    assert name in body and citation in sources
 
 
 @pytest.mark.parametrize("name", LAW_ARTICLES)

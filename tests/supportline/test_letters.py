@@ -265,8 +265,8 @@ def test_closed_letters_are_purged_after_the_retention_period(client, settings):
 
 
 def test_the_letters_page_is_there_in_english_too(client):
-    assert client.get("/en/chat/brev/").status_code == 200
-    assert "three working days" in client.get("/en/chat/brev/").text
+    assert client.get("/en/chat/letters/").status_code == 200
+    assert "three working days" in client.get("/en/chat/letters/").text
 
 
 def test_the_chat_page_offers_letters_when_closed(client):
