@@ -6,7 +6,10 @@ per event loop also publishes a probe every second, so a process that only
 receives notices an outage too. While the layer is down (and a few seconds
 after it is back, until its subscriptions have surely been restored) every
 watching socket polls the database for new ``seq``s; on recovery each socket
-joins its groups again.
+joins its groups again. Sockets opened during the outage have channels and
+groups that exist only in-process (``resilience.channel_layer``); the probe
+subscribes them at Redis as soon as it answers again, and the layer counts as
+back only once they are.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import logging
 import time
 from collections.abc import Awaitable
 from typing import Any, Protocol
+
+from resilience.channel_layer import restore_subscriptions
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +81,19 @@ class LayerWatch:
                 healthy = True
             except Exception:
                 healthy = False
+            if healthy:
+                healthy = await self._restore()
             await self.report(healthy)
             await asyncio.sleep(PROBE_SECONDS)
+
+    async def _restore(self) -> bool:
+        """Subscribes at Redis what sockets opened during the outage subscribed in-process; True once all are."""
+        try:
+            missing = await restore_subscriptions(self.layer)
+        except Exception as exc:
+            logger.info("channel layer subscriptions not restored yet: %s", type(exc).__name__)
+            return False
+        return missing == 0
 
 
 _watches: dict[asyncio.AbstractEventLoop, LayerWatch] = {}
