@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -26,7 +27,9 @@ from redis.exceptions import RedisError
 logger = logging.getLogger(__name__)
 
 # A subscription that takes longer than this is left for later: the handshake does not wait for Redis.
-SUBSCRIBE_TIMEOUT_SECONDS = 2.0
+# Generous, because a busy process is slow too; after a failure, new channels skip Redis for a while.
+SUBSCRIBE_TIMEOUT_SECONDS = 5.0
+RETRY_AFTER_SECONDS = 1.0
 _UNREACHABLE = (RedisError, OSError, TimeoutError)
 
 
@@ -37,18 +40,23 @@ class ResilientPubSubLoopLayer(RedisPubSubLoopLayer):
         super().__init__(*args, **kwargs)
         # Channel or group-channel names subscribed in-process but not (yet) at Redis.
         self.deferred: set[str] = set()
+        # Until then, new channels do not try Redis (a blackholed Redis would hold each handshake).
+        self.retry_at = 0.0
 
     async def new_channel(self, prefix: str = "specific.") -> str:
         channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
         self.channels[channel] = asyncio.Queue()
-        if not await self._subscribe(channel):
+        if time.monotonic() < self.retry_at:
+            self.deferred.add(channel)
+        elif not await self._subscribe(channel):
             logger.info("channel layer unreachable: a new channel is subscribed when it is back")
         return channel
 
     async def group_add(self, group: str, channel: str) -> None:
         try:
             await super().group_add(group, channel)
-        except _UNREACHABLE:
+        except (*_UNREACHABLE, asyncio.CancelledError):
+            # Cancelled too (a caller's timeout): the subscription may not have reached Redis.
             self.deferred.add(self._get_group_channel_name(group))
             raise
 
@@ -66,8 +74,10 @@ class ResilientPubSubLoopLayer(RedisPubSubLoopLayer):
             await asyncio.wait_for(self._get_shard(name).subscribe(name), SUBSCRIBE_TIMEOUT_SECONDS)
         except _UNREACHABLE:
             self.deferred.add(name)
+            self.retry_at = time.monotonic() + RETRY_AFTER_SECONDS
             return False
         self.deferred.discard(name)
+        self.retry_at = 0.0
         return True
 
 

@@ -27,7 +27,12 @@ logger = logging.getLogger(__name__)
 PROBE_GROUP = "supportline.probe"
 PROBE_SECONDS = 1.0
 PROBE_TIMEOUT_SECONDS = 1.0
-LAYER_CALL_TIMEOUT_SECONDS = 2.0
+# A layer that only answers slowly may be a busy process, not a dead Redis. Declaring
+# it down makes every socket poll the database, which a busy process can least
+# afford (measured: 200 chats at 100 msg/s collapsed that way on a loaded machine).
+# So a refused connection counts at once, silence only after this long.
+SILENT_DOWN_AFTER_SECONDS = 3.0
+LAYER_CALL_TIMEOUT_SECONDS = 5.0
 POLL_SECONDS = 1.5
 # Keep polling this long after the layer is back: resubscribing takes a moment.
 RECOVERY_GRACE_SECONDS = 4.0
@@ -47,6 +52,7 @@ class LayerWatch:
         self.healthy = True
         self.changed_at = time.monotonic()
         self.watchers: set[Watcher] = set()
+        self.silent_since: float | None = None
         self._task: asyncio.Task[None] | None = None
 
     def watch(self, watcher: Watcher) -> None:
@@ -60,12 +66,15 @@ class LayerWatch:
     def recently_recovered(self) -> bool:
         return self.healthy and time.monotonic() - self.changed_at < RECOVERY_GRACE_SECONDS
 
-    async def report(self, healthy: bool) -> None:
+    async def report(self, healthy: bool, reason: str = "") -> None:
         if healthy == self.healthy:
             return
         self.healthy = healthy
         self.changed_at = time.monotonic()
-        logger.warning("channel layer %s", "is back" if healthy else "is down: sockets poll the database")
+        if healthy:
+            logger.warning("channel layer is back")
+        else:
+            logger.warning("channel layer is down (%s): sockets poll the database", reason)
         for watcher in list(self.watchers):
             try:
                 await (watcher.layer_up() if healthy else watcher.layer_down())
@@ -74,16 +83,22 @@ class LayerWatch:
 
     async def _probe(self) -> None:
         while self.watchers:
+            reason = ""
             try:
                 await asyncio.wait_for(
                     self.layer.group_send(PROBE_GROUP, {"type": "layer.probe"}), PROBE_TIMEOUT_SECONDS
                 )
-                healthy = True
-            except Exception:
-                healthy = False
-            if healthy:
+                self.silent_since = None
                 healthy = await self._restore()
-            await self.report(healthy)
+                reason = "subscriptions not restored"
+            except TimeoutError:
+                now = time.monotonic()
+                self.silent_since = self.silent_since or now
+                healthy = now - self.silent_since < SILENT_DOWN_AFTER_SECONDS
+                reason = "no answer"
+            except Exception as exc:
+                healthy, reason = False, type(exc).__name__
+            await self.report(healthy, reason)
             await asyncio.sleep(PROBE_SECONDS)
 
     async def _restore(self) -> bool:
@@ -111,11 +126,19 @@ def layer_watch(layer: Any) -> LayerWatch:
 
 
 async def layer_call(watch: LayerWatch, call: Awaitable[Any]) -> bool:
-    """Awaits a layer call (send, join, leave); on failure reports the layer down. True if it worked."""
+    """Awaits a layer call (send, join, leave); True if it worked.
+
+    An error reports the layer down; a timeout is left to the probe, which
+    tells a busy process from a silent Redis (a join cut short is restored
+    with the others, ``resilience.channel_layer``).
+    """
     try:
         await asyncio.wait_for(call, LAYER_CALL_TIMEOUT_SECONDS)
+    except TimeoutError:
+        logger.info("channel layer call timed out")
+        return False
     except Exception as exc:
         logger.info("channel layer call failed: %s", type(exc).__name__)
-        await watch.report(False)
+        await watch.report(False, type(exc).__name__)
         return False
     return True
