@@ -29,8 +29,9 @@ PROBE_SECONDS = 1.0
 PROBE_TIMEOUT_SECONDS = 1.0
 # A layer that only answers slowly may be a busy process, not a dead Redis. Declaring
 # it down makes every socket poll the database, which a busy process can least
-# afford (measured: 200 chats at 100 msg/s collapsed that way on a loaded machine).
-# So a refused connection counts at once, silence only after this long.
+# afford (measured: 200 and 500 chats collapsed that way on a loaded machine). So a
+# refused connection counts at once, silence only once no layer call of the process
+# (probe, publish, join) has succeeded for this long.
 SILENT_DOWN_AFTER_SECONDS = 3.0
 LAYER_CALL_TIMEOUT_SECONDS = 5.0
 POLL_SECONDS = 1.5
@@ -52,7 +53,7 @@ class LayerWatch:
         self.healthy = True
         self.changed_at = time.monotonic()
         self.watchers: set[Watcher] = set()
-        self.silent_since: float | None = None
+        self.last_answer = time.monotonic()
         self._task: asyncio.Task[None] | None = None
 
     def watch(self, watcher: Watcher) -> None:
@@ -62,6 +63,10 @@ class LayerWatch:
 
     def unwatch(self, watcher: Watcher) -> None:
         self.watchers.discard(watcher)
+
+    def answered(self) -> None:
+        """A layer call succeeded: Redis is there, however slow the process."""
+        self.last_answer = time.monotonic()
 
     def recently_recovered(self) -> bool:
         return self.healthy and time.monotonic() - self.changed_at < RECOVERY_GRACE_SECONDS
@@ -88,13 +93,11 @@ class LayerWatch:
                 await asyncio.wait_for(
                     self.layer.group_send(PROBE_GROUP, {"type": "layer.probe"}), PROBE_TIMEOUT_SECONDS
                 )
-                self.silent_since = None
+                self.answered()
                 healthy = await self._restore()
                 reason = "subscriptions not restored"
             except TimeoutError:
-                now = time.monotonic()
-                self.silent_since = self.silent_since or now
-                healthy = now - self.silent_since < SILENT_DOWN_AFTER_SECONDS
+                healthy = time.monotonic() - self.last_answer < SILENT_DOWN_AFTER_SECONDS
                 reason = "no answer"
             except Exception as exc:
                 healthy, reason = False, type(exc).__name__
@@ -141,4 +144,5 @@ async def layer_call(watch: LayerWatch, call: Awaitable[Any]) -> bool:
         logger.info("channel layer call failed: %s", type(exc).__name__)
         await watch.report(False, type(exc).__name__)
         return False
+    watch.answered()
     return True

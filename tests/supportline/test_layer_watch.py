@@ -22,7 +22,7 @@ class FakeLayer:
         self.mode = "ok"
 
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
-        if self.mode == "slow":
+        if self.mode == "slow" or (self.mode == "busy" and group == outage.PROBE_GROUP):
             await asyncio.sleep(10)
         elif self.mode == "refused":
             raise ConnectionRefusedError("refused")
@@ -73,6 +73,20 @@ async def test_slow_answers_are_not_an_outage_until_they_last(quick):
         layer.mode = "ok"
         await until(lambda: watch.healthy, within=2)
         assert socket.events == ["down", "up"]
+    finally:
+        watch.unwatch(socket)
+
+
+async def test_a_process_whose_calls_get_through_is_not_down_however_slow_its_probe(quick):
+    layer, socket = FakeLayer(), Socket()
+    layer.mode = "busy"  # the probe never answers in time, the sockets' publishes do
+    watch = outage.LayerWatch(layer)
+    watch.watch(socket)
+    try:
+        for _ in range(12):
+            assert await outage.layer_call(watch, layer.group_send("chat", {}))
+            await asyncio.sleep(0.25)
+        assert watch.healthy and socket.events == []
     finally:
         watch.unwatch(socket)
 
