@@ -6,7 +6,10 @@ per event loop also publishes a probe every second, so a process that only
 receives notices an outage too. While the layer is down (and a few seconds
 after it is back, until its subscriptions have surely been restored) every
 watching socket polls the database for new ``seq``s; on recovery each socket
-joins its groups again.
+joins its groups again. Sockets opened during the outage have channels and
+groups that exist only in-process (``resilience.channel_layer``); the probe
+subscribes them at Redis as soon as it answers again, and the layer counts as
+back only once they are.
 """
 
 from __future__ import annotations
@@ -17,12 +20,20 @@ import time
 from collections.abc import Awaitable
 from typing import Any, Protocol
 
+from resilience.channel_layer import restore_subscriptions
+
 logger = logging.getLogger(__name__)
 
 PROBE_GROUP = "supportline.probe"
 PROBE_SECONDS = 1.0
 PROBE_TIMEOUT_SECONDS = 1.0
-LAYER_CALL_TIMEOUT_SECONDS = 2.0
+# A layer that only answers slowly may be a busy process, not a dead Redis. Declaring
+# it down makes every socket poll the database, which a busy process can least
+# afford (measured: 200 and 500 chats collapsed that way on a loaded machine). So a
+# refused connection counts at once, silence only once no layer call of the process
+# (probe, publish, join) has succeeded for this long.
+SILENT_DOWN_AFTER_SECONDS = 3.0
+LAYER_CALL_TIMEOUT_SECONDS = 5.0
 POLL_SECONDS = 1.5
 # Keep polling this long after the layer is back: resubscribing takes a moment.
 RECOVERY_GRACE_SECONDS = 4.0
@@ -42,6 +53,7 @@ class LayerWatch:
         self.healthy = True
         self.changed_at = time.monotonic()
         self.watchers: set[Watcher] = set()
+        self.last_answer = time.monotonic()
         self._task: asyncio.Task[None] | None = None
 
     def watch(self, watcher: Watcher) -> None:
@@ -52,15 +64,22 @@ class LayerWatch:
     def unwatch(self, watcher: Watcher) -> None:
         self.watchers.discard(watcher)
 
+    def answered(self) -> None:
+        """A layer call succeeded: Redis is there, however slow the process."""
+        self.last_answer = time.monotonic()
+
     def recently_recovered(self) -> bool:
         return self.healthy and time.monotonic() - self.changed_at < RECOVERY_GRACE_SECONDS
 
-    async def report(self, healthy: bool) -> None:
+    async def report(self, healthy: bool, reason: str = "") -> None:
         if healthy == self.healthy:
             return
         self.healthy = healthy
         self.changed_at = time.monotonic()
-        logger.warning("channel layer %s", "is back" if healthy else "is down: sockets poll the database")
+        if healthy:
+            logger.warning("channel layer is back")
+        else:
+            logger.warning("channel layer is down (%s): sockets poll the database", reason)
         for watcher in list(self.watchers):
             try:
                 await (watcher.layer_up() if healthy else watcher.layer_down())
@@ -69,15 +88,30 @@ class LayerWatch:
 
     async def _probe(self) -> None:
         while self.watchers:
+            reason = ""
             try:
                 await asyncio.wait_for(
                     self.layer.group_send(PROBE_GROUP, {"type": "layer.probe"}), PROBE_TIMEOUT_SECONDS
                 )
-                healthy = True
-            except Exception:
-                healthy = False
-            await self.report(healthy)
+                self.answered()
+                healthy = await self._restore()
+                reason = "subscriptions not restored"
+            except TimeoutError:
+                healthy = time.monotonic() - self.last_answer < SILENT_DOWN_AFTER_SECONDS
+                reason = "no answer"
+            except Exception as exc:
+                healthy, reason = False, type(exc).__name__
+            await self.report(healthy, reason)
             await asyncio.sleep(PROBE_SECONDS)
+
+    async def _restore(self) -> bool:
+        """Subscribes at Redis what sockets opened during the outage subscribed in-process; True once all are."""
+        try:
+            missing = await restore_subscriptions(self.layer)
+        except Exception as exc:
+            logger.info("channel layer subscriptions not restored yet: %s", type(exc).__name__)
+            return False
+        return missing == 0
 
 
 _watches: dict[asyncio.AbstractEventLoop, LayerWatch] = {}
@@ -95,11 +129,20 @@ def layer_watch(layer: Any) -> LayerWatch:
 
 
 async def layer_call(watch: LayerWatch, call: Awaitable[Any]) -> bool:
-    """Awaits a layer call (send, join, leave); on failure reports the layer down. True if it worked."""
+    """Awaits a layer call (send, join, leave); True if it worked.
+
+    An error reports the layer down; a timeout is left to the probe, which
+    tells a busy process from a silent Redis (a join cut short is restored
+    with the others, ``resilience.channel_layer``).
+    """
     try:
         await asyncio.wait_for(call, LAYER_CALL_TIMEOUT_SECONDS)
+    except TimeoutError:
+        logger.info("channel layer call timed out")
+        return False
     except Exception as exc:
         logger.info("channel layer call failed: %s", type(exc).__name__)
-        await watch.report(False)
+        await watch.report(False, type(exc).__name__)
         return False
+    watch.answered()
     return True

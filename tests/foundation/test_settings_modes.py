@@ -64,7 +64,7 @@ def test_database_and_redis_urls_give_the_services_mode(tmp_path):
     )
     assert found["engine"] == "django.db.backends.postgresql"
     assert found["pool"]["max_size"] >= 1
-    assert found["layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert found["layer"] == "resilience.channel_layer.ResilientPubSubChannelLayer"
     assert found["cache"] == "resilience.cache.ResilientRedisCache"
     assert found["broker"] == found["results"] == "redis://127.0.0.1:6379/1"
     # redis-py 8 defaults (5 s socket timeout, failing pool) are overridden explicitly.

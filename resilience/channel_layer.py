@@ -1,0 +1,106 @@
+"""A Redis pub/sub channel layer on which a socket can open while Redis is down.
+
+Channels gives every consumer a channel with ``new_channel()`` before the
+consumer's own code runs, and channels_redis subscribes it at Redis there and
+then: with Redis unreachable the error ends the handshake with a 500, so no
+young person could start a chat and no counsellor open the console until
+Redis was back, although the chat itself can run on the database alone
+(``supportline/outage.py``). Here ``new_channel()`` always returns a channel
+that works in-process; a subscription that Redis refused (for a channel or a
+group) is remembered and made by :func:`restore_subscriptions` once Redis
+answers again. ``group_add`` still raises, so the caller learns that the
+layer is down and can poll meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from typing import Any
+
+from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
+from channels_redis.utils import _wrap_close
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+# A subscription that takes longer than this is left for later: the handshake does not wait for Redis.
+# Generous, because a busy process is slow too; after a failure, new channels skip Redis for a while.
+SUBSCRIBE_TIMEOUT_SECONDS = 5.0
+RETRY_AFTER_SECONDS = 1.0
+_UNREACHABLE = (RedisError, OSError, TimeoutError)
+
+
+class ResilientPubSubLoopLayer(RedisPubSubLoopLayer):
+    """One event loop's layer: as channels_redis's, remembering the subscriptions Redis refused."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Channel or group-channel names subscribed in-process but not (yet) at Redis.
+        self.deferred: set[str] = set()
+        # Until then, new channels do not try Redis (a blackholed Redis would hold each handshake).
+        self.retry_at = 0.0
+
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
+        self.channels[channel] = asyncio.Queue()
+        if time.monotonic() < self.retry_at:
+            self.deferred.add(channel)
+        elif not await self._subscribe(channel):
+            logger.info("channel layer unreachable: a new channel is subscribed when it is back")
+        return channel
+
+    async def group_add(self, group: str, channel: str) -> None:
+        try:
+            await super().group_add(group, channel)
+        except (*_UNREACHABLE, asyncio.CancelledError):
+            # Cancelled too (a caller's timeout): the subscription may not have reached Redis.
+            self.deferred.add(self._get_group_channel_name(group))
+            raise
+
+    async def restore_subscriptions(self) -> int:
+        """Subscribes at Redis what was subscribed only in-process; returns how many are still missing."""
+        for name in list(self.deferred):
+            if name not in self.channels and name not in self.groups:
+                self.deferred.discard(name)  # its socket has gone meanwhile
+            elif not await self._subscribe(name):
+                break
+        return len(self.deferred)
+
+    async def _subscribe(self, name: str) -> bool:
+        try:
+            await asyncio.wait_for(self._get_shard(name).subscribe(name), SUBSCRIBE_TIMEOUT_SECONDS)
+        except _UNREACHABLE:
+            self.deferred.add(name)
+            self.retry_at = time.monotonic() + RETRY_AFTER_SECONDS
+            return False
+        self.deferred.discard(name)
+        self.retry_at = 0.0
+        return True
+
+
+class ResilientPubSubChannelLayer(RedisPubSubChannelLayer):
+    """``channels_redis.pubsub.RedisPubSubChannelLayer`` with :class:`ResilientPubSubLoopLayer` per loop."""
+
+    _layers: dict[asyncio.AbstractEventLoop, ResilientPubSubLoopLayer]
+
+    def _get_layer(self) -> ResilientPubSubLoopLayer:
+        loop = asyncio.get_running_loop()
+        layer = self._layers.get(loop)
+        if layer is None:
+            layer = ResilientPubSubLoopLayer(*self._args, **self._kwargs, channel_layer=self)
+            self._layers[loop] = layer
+            _wrap_close(self, loop)
+        return layer
+
+    async def restore_subscriptions(self) -> int:
+        return await self._get_layer().restore_subscriptions()
+
+
+async def restore_subscriptions(layer: Any) -> int:
+    """:meth:`ResilientPubSubLoopLayer.restore_subscriptions` for any layer; others have nothing to restore."""
+    if isinstance(layer, ResilientPubSubChannelLayer):
+        return await layer.restore_subscriptions()
+    return 0

@@ -1,0 +1,82 @@
+"""The pub/sub channel layer against a private Redis that is down: channels open, subscriptions follow later."""
+
+import asyncio
+import signal
+import time
+from typing import Any
+
+import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from resilience.channel_layer import ResilientPubSubChannelLayer, restore_subscriptions
+from tests.processes import RedisServer
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture
+def redis_down(tmp_path):
+    """A private redis-server, stopped: ``start()`` brings it back on the same port."""
+    server = RedisServer(tmp_path)
+    server.start()
+    server.stop(signal.SIGKILL)
+    yield server
+    server.stop()
+
+
+def layer_on(server: RedisServer) -> ResilientPubSubChannelLayer:
+    host = {"address": server.url, "socket_connect_timeout": 1, "socket_timeout": None}
+    return ResilientPubSubChannelLayer(hosts=[host], prefix="resilient-test")
+
+
+async def receive(layer: ResilientPubSubChannelLayer, channel: str, timeout: float = 5.0) -> dict[str, Any]:
+    return dict(await asyncio.wait_for(layer.receive(channel), timeout))
+
+
+async def test_a_channel_opens_while_redis_is_down_and_is_subscribed_when_it_is_back(redis_down):
+    layer, sender = layer_on(redis_down), layer_on(redis_down)
+    started = time.monotonic()
+    channel = await layer.new_channel()  # channels_redis's own layer raises ConnectionError here
+    assert time.monotonic() - started < 3
+    with pytest.raises(RedisConnectionError):
+        await layer.group_add("room", channel)  # still raises: the caller learns the layer is down
+    assert await layer.restore_subscriptions() == 2  # the channel and the group, nothing at Redis yet
+
+    await asyncio.to_thread(redis_down.start)
+    assert await restore_subscriptions(layer) == 0
+    await sender.group_send("room", {"type": "room.event", "n": 1})
+    assert (await receive(layer, channel))["n"] == 1
+    await sender.send(channel, {"type": "direct", "n": 2})
+    assert (await receive(layer, channel))["n"] == 2
+    await layer.flush()
+    await sender.flush()
+
+
+async def test_what_left_during_the_outage_is_not_subscribed_afterwards(redis_down):
+    layer = layer_on(redis_down)
+    staying, leaving = await layer.new_channel(), await layer.new_channel()
+    with pytest.raises(RedisConnectionError):
+        await layer.group_add("left-behind", leaving)
+    # A consumer that closes cancels its receive; that releases its channel and groups.
+    pending = asyncio.ensure_future(layer.receive(leaving))
+    await asyncio.sleep(0)
+    pending.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await pending
+    await layer.group_discard("left-behind", leaving)
+
+    await asyncio.to_thread(redis_down.start)
+    assert await layer.restore_subscriptions() == 0
+    client = redis_down.client()
+    try:
+        subscribed = {name.decode() for name in client.pubsub_channels("resilient-test*")}
+    finally:
+        client.close()
+    assert subscribed == {staying}
+    await layer.flush()
+
+
+async def test_other_layers_have_nothing_to_restore():
+    from channels.layers import InMemoryChannelLayer
+
+    assert await restore_subscriptions(InMemoryChannelLayer()) == 0
