@@ -23,8 +23,9 @@ starting one. Asynchronous views still work: Django calls them through
 """
 
 import asyncio
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core import signals
@@ -74,17 +75,13 @@ class ASGIHandler(asgi.ASGIHandler):
 
         async def process_request() -> HttpResponseBase:
             response = await sync_to_async(self._respond, thread_sensitive=True)(scope, body_file)
-            try:
+            with contextlib.suppress(asyncio.CancelledError):  # the client left during the body
                 await self.send_response(response, send)
-            except asyncio.CancelledError:
-                pass  # the client disconnected while the body was being sent
             return response
 
         # Watch for a disconnect while the response is made (as Django does).
-        tasks = [
-            asyncio.create_task(self.listen_for_disconnect(receive)),
-            asyncio.create_task(process_request()),
-        ]
+        responding = asyncio.create_task(process_request())
+        tasks = [asyncio.create_task(self.listen_for_disconnect(receive)), responding]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in tasks:
             if task.done():
@@ -97,12 +94,10 @@ class ASGIHandler(asgi.ASGIHandler):
                     raise
             else:
                 task.cancel()
-                try:
+                with contextlib.suppress(asyncio.CancelledError):
                     await task
-                except asyncio.CancelledError:
-                    pass
         try:
-            response = tasks[1].result()
+            response = responding.result()
         except asyncio.CancelledError:
             # Queued behind the abandoned view on the request's thread, so the
             # thread is free again when this returns.
@@ -114,13 +109,14 @@ class ASGIHandler(asgi.ASGIHandler):
 
     def _respond(self, scope: Any, body_file: Any) -> HttpResponseBase:
         signals.request_started.send(sender=self.__class__, scope=scope)
-        request, response = self.create_request(scope, body_file)
-        if request is not None:
+        request, error_response = self.create_request(scope, body_file)
+        if request is None:
+            response = cast(HttpResponseBase, error_response)  # Django returns one or the other
+        else:
             response = self.get_response(request)
             response._handler_class = self.__class__  # type: ignore[attr-defined]  # as Django's handler sets it
             if isinstance(response, FileResponse):
                 response.block_size = self.chunk_size
-        assert response is not None
         if not response.streaming:
             # The body is in memory: end the request here, not in another hop after sending.
             response.close()
