@@ -5,6 +5,7 @@ Run it with ``uvicorn ecpat_site.asgi:application`` (see README). The outer
 Django or Channels sees the connection.
 """
 
+import gc
 import os
 
 import django
@@ -34,3 +35,9 @@ application = AnonymousScopeMiddleware(
         }
     )
 )
+
+# Everything loaded so far (Django, the apps, their modules: ~130,000 objects)
+# lives as long as the process. Frozen, the garbage collector stops walking it:
+# a full collection cost ~80 ms of CPU with the GIL held, stalling every
+# request in flight, every few seconds under load (docs/benchmarks.md).
+gc.freeze()

@@ -171,3 +171,12 @@ async def test_the_site_answers_through_it_with_its_headers(settings: Any):
     headers = dict(start["headers"])
     assert b"script-src 'self'" in headers[b"Content-Security-Policy"]
     await communicator.wait(5)
+
+
+def test_what_the_site_loads_at_start_is_kept_out_of_garbage_collection():
+    import gc
+
+    import ecpat_site.asgi  # noqa: F401
+
+    # Django and the apps: a full collection walked them all, with the GIL held.
+    assert gc.get_freeze_count() > 50_000
