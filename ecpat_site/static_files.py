@@ -7,7 +7,7 @@ synchronous iterators in order to serve them asynchronously" on every static
 file. This subclass keeps WhiteNoise's file table, headers, compression and
 caching rules and, for a request that came through ASGI, gives the same
 response an asynchronous body, whether the middleware chain runs synchronously
-(as it does here, see ``staff.middleware``) or not. Under WSGI it is WhiteNoise as is.
+(as it does here, see ``ecpat_site.handler``) or not. Under WSGI it is WhiteNoise as is.
 """
 
 import asyncio

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -96,7 +97,12 @@ def _receipt_redirect(code: str | None = None, *, urgent: bool = False) -> HttpR
 def index(request: HttpRequest) -> HttpResponse:
     """The tip form; a valid tip is stored once per form token, then the receipt page shows its code."""
     if request.method != "POST":
-        return _page(request, "hotline/index.html", {"form": TipForm(), "form_token": form_tokens.issue()})
+        # The empty form's fields come from a fragment cached per language; the
+        # form itself (deep copies of every field) is built only when that misses.
+        empty = SimpleLazyObject(TipForm)
+        return _page(
+            request, "hotline/index.html", {"form": empty, "empty_form": True, "form_token": form_tokens.issue()}
+        )
     form = TipForm(request.POST)
     if form.is_honeypot_filled:
         return _page(request, "hotline/thanks.html")

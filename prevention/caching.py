@@ -1,8 +1,10 @@
 """The public pages' cache: one entry per language and path, dropped on every edit.
 
-Every cached page's key carries a *generation* number. The services that write
-articles and topics bump it after their transaction commits, so the next visit
-renders fresh pages; old entries simply expire. Scheduled articles need no
+Every cached page records the *generation* numbers it was rendered under, read
+in the same cache round trip as the page itself. The services that write
+articles and topics bump the number after their transaction commits, so the
+next visit finds a page from an older generation, renders a fresh one and
+replaces it. Scheduled articles need no
 bump: a page is never cached past the next scheduled publication.
 """
 
@@ -29,9 +31,8 @@ def bump_generation() -> None:
     generations.bump(GENERATION_KEY)
 
 
-def page_key(request: HttpRequest, also_keyed_on: tuple[str, ...] = ()) -> str:
-    numbers = generations.current_many([GENERATION_KEY, *also_keyed_on])
-    return f"prevention:page:{':'.join(map(str, numbers))}:{get_language()}:{request.path}"
+def page_key(request: HttpRequest) -> str:
+    return f"prevention:page:{get_language()}:{request.path}"
 
 
 def _valid_until(changes_at: Callable[[], datetime | None] | None = None) -> float:
@@ -57,8 +58,8 @@ def cached_public_page(
 
     For a page that also shows data from outside the articles (the chat's
     opening status on the start page): ``also_keyed_on`` names that data's
-    generation counters (read with the page's own in one round trip; part of
-    the key, so a change makes the entry stale) and
+    generation counters (read with the page's own in one round trip and
+    recorded in the entry, so a change makes the entry stale) and
     ``changes_at`` when it next changes by itself; the entry never outlives it.
     """
     if view is None:
@@ -68,12 +69,17 @@ def cached_public_page(
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method not in ("GET", "HEAD") or request.GET:
             return view(request, *args, **kwargs)
-        key = page_key(request, also_keyed_on)
-        hit = cache.get(key)
+        key = page_key(request)
+        counters = [GENERATION_KEY, *also_keyed_on]
+        # The counters and the page in one round trip: the entry records the
+        # numbers it was made under and counts only while they are still current.
+        found = cache.get_many([*counters, key])
+        numbers = generations.numbers_in(found, counters)
+        hit = found.get(key)
         # The expiry is checked against Django's clock too, so a scheduled
         # article appears on time even where the cache's own TTL is coarse.
-        if hit is not None and timezone.now().timestamp() < hit[2]:
-            content, content_type, _ = hit
+        if hit is not None and hit[3] == numbers and timezone.now().timestamp() < hit[2]:
+            content, content_type, _, _ = hit
             return HttpResponse(content, content_type=content_type)
         response = view(request, *args, **kwargs)
         if response.status_code == 200 and not response.cookies and not getattr(response, "streaming", False):
@@ -81,7 +87,7 @@ def cached_public_page(
                 response.render()
             valid_until = _valid_until(changes_at)
             timeout = max(1, int(valid_until - timezone.now().timestamp()) + 1)
-            cache.set(key, (response.content, response["Content-Type"], valid_until), timeout)
+            cache.set(key, (response.content, response["Content-Type"], valid_until, numbers), timeout)
         return response
 
     return wrapper

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -237,10 +238,7 @@ class Article(models.Model):
         return f"{self.title} ({self.language})"
 
     def get_absolute_url(self) -> str:
-        if translation.get_language() == self.language:  # the usual case: a list in the page's language
-            return reverse("prevention:article", kwargs={"slug": self.slug})
-        with translation.override(self.language):
-            return reverse("prevention:article", kwargs={"slug": self.slug})
+        return _article_url(self.language, self.slug, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
 
     def clean(self) -> None:
         errors: dict[str, Any] = {}
@@ -300,3 +298,18 @@ class SearchWord(models.Model):
 
     def __str__(self) -> str:
         return self.word
+
+
+@functools.lru_cache(maxsize=4096)
+def _article_url(language: str, slug: str, urlconf: str, prefix: str) -> str:
+    """An article's address (a ``reverse`` in its own language), remembered.
+
+    A search page links ten articles and a list page more: each ``reverse`` cost
+    more than the rest of a hit's rendering. The answer depends only on these
+    arguments (the URLconf and script prefix are part of the key because
+    ``reverse`` reads them); addresses hold slugs only, and the cache is bounded.
+    """
+    if translation.get_language() == language:
+        return reverse("prevention:article", kwargs={"slug": slug}, urlconf=urlconf)
+    with translation.override(language):
+        return reverse("prevention:article", kwargs={"slug": slug}, urlconf=urlconf)

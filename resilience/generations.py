@@ -7,6 +7,7 @@ number an older entry could still carry.
 """
 
 import time
+from typing import Any
 
 from django.core.cache import cache
 
@@ -18,7 +19,12 @@ def current(key: str) -> int:
 
 def current_many(keys: list[str]) -> list[int]:
     """Several counters' numbers in one cache round trip (each created from the clock if missing)."""
-    found = cache.get_many(keys)
+    return numbers_in(cache.get_many(keys), keys)
+
+
+def numbers_in(found: dict[str, Any], keys: list[str]) -> list[int]:
+    """The counters' numbers from a ``cache.get_many`` that read them (with other keys, in the
+    same round trip); each missing one is created from the clock."""
     numbers = []
     for key in keys:
         generation = found.get(key)

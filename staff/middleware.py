@@ -19,12 +19,10 @@ class StaffSessionMiddleware:
     timestamps (logged in some other way, or from before this middleware)
     starts its clock at its first request.
 
-    Synchronous only, and last in ``MIDDLEWARE`` on purpose: a synchronous
-    middleware at the bottom makes Django run the whole chain and the view in
-    one thread, one hop from the event loop per request. An async chain would
-    hop to a thread and back for every one of Django's own middleware
-    (``MiddlewareMixin``), several times per request (bench/pages.py measures it).
-    A request without a session cookie has no staff member to check.
+    Synchronous, like all of Django's own middleware: the site's ASGI handler
+    (``ecpat_site.handler``) runs the whole chain and the view in one call on
+    the request's thread. A request without a session cookie has no staff
+    member to check.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

@@ -82,9 +82,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
-    # Ends idle and over-age staff sessions; after authentication and OTP. Last,
-    # and synchronous: so the whole chain and the view run in one thread, one
-    # hop from the event loop per request (staff.middleware says why).
+    # Ends idle and over-age staff sessions; after authentication and OTP. The
+    # chain is synchronous: ecpat_site.handler runs it and the view in one call
+    # on the request's thread, one hop from the event loop per request.
     "staff.middleware.StaffSessionMiddleware",
 ]
 
