@@ -6,3 +6,8 @@ class InsightsConfig(AppConfig):
 
     name = "insights"
     verbose_name = "Statistik"
+
+    # A card on the admin start page linking to each statistics page the member may open.
+    admin_index_panels = [
+        {"template": "admin/insights/index_panel.html", "context": "insights.views.index_panel_context"},
+    ]
