@@ -1,15 +1,585 @@
-"""Placeholder until the aggregation branch (insights-data) lands: the figures each page shows."""
+"""The figures of the insights pages, read from the aggregate tables only.
 
-from insights.figures import Figure, Period
+Every function takes a :class:`~insights.figures.Period` and returns finished,
+suppressed :class:`~insights.figures.Figure` values (``insights.suppression``):
+no row of a chat, letter or tip is ever read here, and nothing that points to
+one contact leaves this module. Prevention is the exception that proves the
+rule: articles are no contacts, so their live state is counted as it is.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import Count, F, FloatField, Q, Sum
+from django.db.models.functions import NullIf
+from django.utils import formats
+from django.utils.translation import gettext as _
+
+from insights import histogram
+from insights.figures import MIN_CELL, Cell, Figure, Period, Row
+from insights.models import DailyCount, SupportHour
+from insights.suppression import share, suppress, suppress_column, suppress_value
+from supportline.models import Classification, Conversation, Feedback, OpeningHours
+
+Metric = DailyCount.Metric
+
+
+# --- Reading the aggregates ---------------------------------------------------------------
+
+
+def _by_group(period: Period, metric: str) -> dict[str, int]:
+    """The period's total of ``metric`` per group."""
+    rows = (
+        DailyCount.objects.filter(metric=metric, day__gte=period.start, day__lte=period.end)
+        .values_list("group")
+        .annotate(n=Sum("count"))
+    )
+    return dict(rows)
+
+
+def _histograms(period: Period, metric: str) -> dict[str, dict[int, int]]:
+    """The period's histogram of ``metric`` per group (bucket -> count)."""
+    rows = (
+        DailyCount.objects.filter(metric=metric, day__gte=period.start, day__lte=period.end)
+        .values_list("group", "bucket")
+        .annotate(n=Sum("count"))
+    )
+    found: dict[str, dict[int, int]] = defaultdict(dict)
+    for group, bucket, n in rows:
+        found[group][bucket] = n
+    return found
+
+
+def _merged(histograms: Iterable[dict[int, int]]) -> dict[int, int]:
+    merged: dict[int, int] = defaultdict(int)
+    for buckets in histograms:
+        for bucket, n in buckets.items():
+            merged[bucket] += n
+    return merged
+
+
+def _by_day(period: Period, metric: str) -> dict[tuple[date, str], int]:
+    rows = (
+        DailyCount.objects.filter(metric=metric, day__gte=period.start, day__lte=period.end)
+        .values_list("day", "group")
+        .annotate(n=Sum("count"))
+    )
+    return {(day, group): n for day, group, n in rows}
+
+
+# --- Periods into bins --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bin:
+    label: str
+    start: date
+    end: date
+
+
+def bins(period: Period) -> list[Bin]:
+    """The period cut into days (up to 31 days), weeks (up to 26 weeks) or months, each clipped to it."""
+    found: list[Bin] = []
+    if period.days <= 31:
+        day = period.start
+        while day <= period.end:
+            found.append(Bin(formats.date_format(day, "j M"), day, day))
+            day += timedelta(days=1)
+        return found
+    if period.days <= 26 * 7:
+        start = period.start - timedelta(days=period.start.weekday())
+        while start <= period.end:
+            end = start + timedelta(days=6)
+            year, week, _weekday = max(start, period.start).isocalendar()
+            found.append(
+                Bin(
+                    _("v. %(week)s %(year)s") % {"week": week, "year": year},
+                    max(start, period.start),
+                    min(end, period.end),
+                )
+            )
+            start = end + timedelta(days=1)
+        return found
+    start = period.start.replace(day=1)
+    while start <= period.end:
+        following = (start + timedelta(days=32)).replace(day=1)
+        found.append(
+            Bin(
+                formats.date_format(start, "M Y"),
+                max(start, period.start),
+                min(following - timedelta(days=1), period.end),
+            )
+        )
+        start = following
+    return found
+
+
+def _binned(period: Period, per_day: dict[tuple[date, str], int], groups: Sequence[str]) -> list[list[int]]:
+    """A bins x groups matrix of counts."""
+    index = {}
+    for position, one in enumerate(bins(period)):
+        day = one.start
+        while day <= one.end:
+            index[day] = position
+            day += timedelta(days=1)
+    matrix = [[0] * len(groups) for _ in bins(period)]
+    column = {group: position for position, group in enumerate(groups)}
+    for (day, group), n in per_day.items():
+        if group in column and day in index:
+            matrix[index[day]][column[group]] += n
+    return matrix
+
+
+# --- Numbers into cells --------------------------------------------------------------------
+
+
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 60, 1)
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600, 1)
+
+
+def _stat(buckets: dict[int, int], fraction: float, unit: Callable[[float | None], float | None]) -> Cell:
+    """A percentile of a histogram, shown only when it stands for at least ``MIN_CELL`` durations."""
+    if histogram.total(buckets) < MIN_CELL:
+        return None
+    return unit(histogram.percentile(buckets, fraction))
+
+
+def _shares_within(buckets: dict[int, int], limits: Sequence[int]) -> list[Cell]:
+    count = histogram.total(buckets)
+    return [
+        share(sum(n for bucket, n in buckets.items() if histogram.EDGES[bucket] < limit), count) for limit in limits
+    ]
+
+
+def _column_figure(
+    key: str,
+    title: str,
+    description: str,
+    labelled: Sequence[tuple[str, str]],
+    counts: dict[str, int],
+    column: str,
+    *,
+    summary_label: str,
+    total: int | None = None,
+    note: str = "",
+) -> Figure:
+    """A bar chart of one column of counts (labelled groups), suppressed, with its total as the headline."""
+    values = suppress_column([counts.get(group, 0) for group, _label in labelled])
+    whole = sum(counts.values()) if total is None else total
+    return Figure(
+        key=key,
+        title=title,
+        description=description,
+        chart="bar",
+        columns=[column],
+        rows=[Row(label, [value]) for (_group, label), value in zip(labelled, values, strict=True)],
+        summary=[(summary_label, suppress_value(whole))],
+        note=note,
+    )
+
+
+WEEKDAYS = [str(label) for _value, label in OpeningHours.Weekday.choices]
+HOURS = [f"{hour:02d}" for hour in range(24)]
+
+
+# --- Support line --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HourOfWeek:
+    contacts: int
+    closed_contacts: int
+    open_minutes: int
+    hours: int
+    duty_hours: float
+    sampled_hours: int
+
+
+def _hour_of_week(period: Period) -> dict[tuple[int, int], HourOfWeek]:
+    """The period's hours summed per (weekday, hour) of the week."""
+    rows = (
+        SupportHour.objects.filter(day__gte=period.start, day__lte=period.end)
+        .values_list("weekday", "hour")
+        .annotate(
+            contacts=Sum(F("chats") + F("letters")),
+            closed_contacts=Sum(F("chats") + F("letters"), filter=Q(open_minutes=0)),
+            open_minutes=Sum("open_minutes"),
+            hours=Count("pk"),
+            # Each hour's mean roster is its counsellor-hours.
+            duty_hours=Sum(F("duty_sum") * 1.0 / NullIf(F("duty_samples"), 0), output_field=FloatField()),
+            sampled_hours=Count("pk", filter=Q(duty_samples__gt=0)),
+        )
+    )
+    return {
+        (weekday, hour): HourOfWeek(contacts, closed or 0, minutes or 0, hours, duty or 0.0, sampled)
+        for weekday, hour, contacts, closed, minutes, hours, duty, sampled in rows
+    }
+
+
+def _heatmap(
+    key: str, title: str, description: str, cells: Callable[[int, int], Cell], *, unit: str, note: str = ""
+) -> Figure:
+    return Figure(
+        key=key,
+        title=title,
+        description=description,
+        chart="heatmap",
+        columns=HOURS,
+        rows=[Row(WEEKDAYS[weekday], [cells(weekday, hour) for hour in range(24)]) for weekday in range(7)],
+        unit=unit,
+        note=note,
+    )
+
+
+def _contact_figures(period: Period) -> list[Figure]:
+    week = _hour_of_week(period)
+    empty = HourOfWeek(0, 0, 0, 0, 0.0, 0)
+    contacts = suppress([[week.get((d, h), empty).contacts for h in range(24)] for d in range(7)])
+    total = sum(cell.contacts for cell in week.values())
+    closed = sum(cell.closed_contacts for cell in week.values())
+    contacts_figure = Figure(
+        key="support_contacts_by_hour",
+        title=_("Kontakter per timme i veckan"),
+        description=_(
+            "Chattar som startade och brev som skrevs, summerade per veckodag och timme under perioden. "
+            "Jämför med öppettiderna och med hur många rådgivare som var i tjänst."
+        ),
+        chart="heatmap",
+        columns=HOURS,
+        rows=[Row(WEEKDAYS[d], contacts[d]) for d in range(7)],
+        unit=_("kontakter"),
+        summary=[
+            (_("Kontakter"), suppress_value(total)),
+            (_("Andel när chatten var stängd (%)"), share(closed, total)),
+        ],
+    )
+
+    def open_share(d: int, h: int) -> Cell:
+        cell = week.get((d, h))
+        return None if cell is None or not cell.hours else round(100 * cell.open_minutes / (60 * cell.hours))
+
+    def on_duty(d: int, h: int) -> Cell:
+        cell = week.get((d, h))
+        return None if cell is None or not cell.sampled_hours else round(cell.duty_hours / cell.sampled_hours, 1)
+
+    def per_counsellor(d: int, h: int) -> Cell:
+        cell = week.get((d, h))
+        if cell is None or contacts[d][h] is None or cell.duty_hours <= 0:
+            return None
+        return round(cell.contacts / cell.duty_hours, 1)
+
+    return [
+        contacts_figure,
+        _heatmap(
+            "support_open_by_hour",
+            _("Öppet per timme i veckan"),
+            _("Hur stor del av varje timme chatten var öppen under perioden, i procent."),
+            open_share,
+            unit="%",
+        ),
+        _heatmap(
+            "support_on_duty_by_hour",
+            _("Rådgivare i tjänst per timme i veckan"),
+            _(
+                "Genomsnittligt antal rådgivare med konsolen öppen, mätt var femte minut. "
+                "Ingen enskild rådgivare visas."
+            ),
+            on_duty,
+            unit=_("rådgivare"),
+            note=_("Tom ruta: ingen mätning den timmen."),
+        ),
+        _heatmap(
+            "support_contacts_per_counsellor_hour",
+            _("Kontakter per rådgivartimme i veckan"),
+            _(
+                "Kontakter delat med rådgivartimmar i tjänst, per veckodag och timme: "
+                "höga värden visar var efterfrågan inte möts."
+            ),
+            per_counsellor,
+            unit=_("kontakter per rådgivartimme"),
+            note=_("Tom ruta: färre än 5 kontakter eller ingen rådgivare i tjänst."),
+        ),
+    ]
+
+
+PLACE_BANDS = [("1", "1"), ("2", "2"), ("3", "3–4"), ("4", "5–8"), ("5", "9+")]  # noqa: RUF001
+
+
+def _wait_figures(period: Period) -> list[Figure]:
+    per_day = _histogram_by_day(period, Metric.WAIT, "answered")
+    rows = []
+    for one in bins(period):
+        buckets = _merged(b for day, b in per_day.items() if one.start <= day <= one.end)
+        rows.append(Row(one.label, [_stat(buckets, 0.5, _minutes), _stat(buckets, 0.9, _minutes)]))
+    waits = _histograms(period, Metric.WAIT)
+    answered, left = waits.get("answered", {}), waits.get("left", {})
+    n_answered, n_left = histogram.total(answered), histogram.total(left)
+    waits_figure = Figure(
+        key="support_waits",
+        title=_("Väntetid i kön"),
+        description=_(
+            "Tid från att den unga ställde sig i kön tills en rådgivare svarade: median och 90:e percentil "
+            "per dag, vecka eller månad."
+        ),
+        chart="line",
+        columns=[_("Median"), _("90:e percentilen")],
+        rows=rows,
+        unit=_("minuter"),
+        summary=[
+            (_("Median (min)"), _stat(answered, 0.5, _minutes)),
+            (_("90:e percentilen (min)"), _stat(answered, 0.9, _minutes)),
+            (_("Besvarade chattar"), suppress_value(n_answered)),
+            (_("Andel som lämnade kön innan svar (%)"), share(n_left, n_answered + n_left)),
+        ],
+        note=_("Tom punkt: färre än 5 besvarade chattar."),
+    )
+    by_place = _histograms(period, Metric.WAIT_BY_PLACE)
+    counts = suppress(
+        [
+            [histogram.total(by_place.get(f"{band}:answered", {})), histogram.total(by_place.get(f"{band}:left", {}))]
+            for band, _label in PLACE_BANDS
+        ]
+    )
+    place_rows = []
+    for (band, label), (shown_answered, shown_left) in zip(PLACE_BANDS, counts, strict=True):
+        answered_here = by_place.get(f"{band}:answered", {})
+        left_here = histogram.total(by_place.get(f"{band}:left", {}))
+        place_rows.append(
+            Row(
+                label,
+                [
+                    shown_answered,
+                    _stat(answered_here, 0.5, _minutes) if shown_answered is not None else None,
+                    _stat(answered_here, 0.9, _minutes) if shown_answered is not None else None,
+                    shown_left,
+                    share(left_here, histogram.total(answered_here) + left_here),
+                ],
+            )
+        )
+    place_figure = Figure(
+        key="support_waits_by_place",
+        title=_("Väntetid efter plats i kön"),
+        description=_(
+            "Väntetid och andel som lämnade kön, efter vilken plats i kön den unga fick när hen ställde sig där."
+        ),
+        chart="table",
+        columns=[
+            _("Besvarade"),
+            _("Median (min)"),
+            _("90:e percentilen (min)"),
+            _("Lämnade kön"),
+            _("Andel som lämnade (%)"),
+        ],
+        rows=place_rows,
+    )
+    return [waits_figure, place_figure]
+
+
+def _histogram_by_day(period: Period, metric: str, group: str) -> dict[date, dict[int, int]]:
+    rows = DailyCount.objects.filter(
+        metric=metric, group=group, day__gte=period.start, day__lte=period.end
+    ).values_list("day", "bucket", "count")
+    found: dict[date, dict[int, int]] = defaultdict(dict)
+    for day, bucket, n in rows:
+        found[day][bucket] = n
+    return found
+
+
+def _volume_figures(period: Period) -> list[Figure]:
+    chats = _by_day(period, Metric.CHATS)
+    letters = _by_day(period, Metric.LETTERS)
+    per_day = {(day, "chats"): n for (day, _g), n in chats.items()} | {
+        (day, "letters"): n for (day, _g), n in letters.items()
+    }
+    matrix = _binned(period, per_day, ["chats", "letters"])
+    shown = suppress(matrix)
+    volume = Figure(
+        key="support_volume",
+        title=_("Chattar och brev"),
+        description=_("Hur många chattar som startade och hur många brev som skrevs, per dag, vecka eller månad."),
+        chart="stacked_bar",
+        columns=[_("Chattar"), _("Brev")],
+        rows=[Row(one.label, values) for one, values in zip(bins(period), shown, strict=True)],
+        summary=[
+            (_("Chattar"), suppress_value(sum(chats.values()))),
+            (_("Brev"), suppress_value(sum(letters.values()))),
+        ],
+    )
+    duration = _merged(_histograms(period, Metric.DURATION).values())
+    duration_rows = _duration_rows(duration)
+    duration_figure = Figure(
+        key="support_duration",
+        title=_("Samtalens längd"),
+        description=_(
+            "Tid från att en rådgivare svarade tills chatten avslutades, för chattar som avslutades under perioden."
+        ),
+        chart="histogram",
+        columns=[_("Chattar")],
+        rows=duration_rows,
+        summary=[
+            (_("Median (min)"), _stat(duration, 0.5, _minutes)),
+            (_("90:e percentilen (min)"), _stat(duration, 0.9, _minutes)),
+        ],
+    )
+    return [volume, duration_figure, _per_counsellor_hour_figure(period)]
+
+
+# Shown duration classes: (label, lower edge, upper edge in seconds); edges from insights.histogram.
+DURATION_CLASSES = [
+    ("< 5 min", 0, 5 * 60),
+    ("5–10 min", 5 * 60, 10 * 60),  # noqa: RUF001
+    ("10–20 min", 10 * 60, 20 * 60),  # noqa: RUF001
+    ("20–30 min", 20 * 60, 30 * 60),  # noqa: RUF001
+    ("30–45 min", 30 * 60, 45 * 60),  # noqa: RUF001
+    ("45–60 min", 45 * 60, 60 * 60),  # noqa: RUF001
+    ("1–2 h", 60 * 60, 2 * 60 * 60),  # noqa: RUF001
+    ("≥ 2 h", 2 * 60 * 60, None),
+]
+
+
+def _duration_rows(buckets: dict[int, int]) -> list[Row]:
+    counts = [
+        sum(
+            n
+            for bucket, n in buckets.items()
+            if low <= histogram.EDGES[bucket] and (high is None or histogram.EDGES[bucket] < high)
+        )
+        for _label, low, high in DURATION_CLASSES
+    ]
+    shown = suppress_column(counts)
+    return [Row(label, [value]) for (label, _low, _high), value in zip(DURATION_CLASSES, shown, strict=True)]
+
+
+def _per_counsellor_hour_figure(period: Period) -> Figure:
+    answered = _histogram_by_day(period, Metric.WAIT, "answered")
+    duty = dict(
+        SupportHour.objects.filter(day__gte=period.start, day__lte=period.end)
+        .values_list("day")
+        .annotate(hours=Sum(F("duty_sum") * 1.0 / NullIf(F("duty_samples"), 0), output_field=FloatField()))
+    )
+    rows = []
+    total_chats = 0
+    total_hours = 0.0
+    for one in bins(period):
+        chats = sum(histogram.total(b) for day, b in answered.items() if one.start <= day <= one.end)
+        hours = sum(h or 0.0 for day, h in duty.items() if one.start <= day <= one.end)
+        total_chats += chats
+        total_hours += hours
+        shown = suppress_value(chats)
+        rows.append(
+            Row(
+                one.label,
+                [shown, round(hours, 1), round(chats / hours, 2) if shown is not None and hours > 0 else None],
+            )
+        )
+    return Figure(
+        key="support_chats_per_counsellor_hour",
+        title=_("Chattar per rådgivartimme"),
+        description=_(
+            "Besvarade chattar delat med rådgivartimmar i tjänst (rådgivare med konsolen öppen, mätt var femte "
+            "minut). Visar arbetsbördan för hela gruppen, aldrig för en enskild rådgivare."
+        ),
+        chart="line",
+        columns=[_("Besvarade chattar"), _("Rådgivartimmar"), _("Chattar per rådgivartimme")],
+        rows=rows,
+        summary=[
+            (
+                _("Chattar per rådgivartimme"),
+                round(total_chats / total_hours, 2) if total_chats >= MIN_CELL and total_hours > 0 else None,
+            ),
+            (_("Rådgivartimmar"), round(total_hours, 1)),
+        ],
+    )
+
+
+def _choices(choices: Iterable[tuple[str, object]], *, unknown: bool = True) -> list[tuple[str, str]]:
+    labelled = [(str(value), str(label)) for value, label in choices]
+    if unknown:
+        labelled.append(("unknown", _("Inte angivet")))
+    return labelled
+
+
+def _classification_figures(period: Period) -> list[Figure]:
+    outcomes = _by_group(period, Metric.OUTCOME)
+    classified = sum(outcomes.values())
+    risk = _by_group(period, Metric.RISK)
+    risk_rows = [("imminent_risk", _("Markerad akut risk"))] + [
+        (f"step:{value}", str(label)) for value, label in Conversation.EscalationStep.choices
+    ]
+    feedback = _by_group(period, Metric.FEEDBACK)
+    return [
+        _column_figure(
+            "support_categories",
+            _("Ämnen enligt klassificeringen"),
+            _("Vad chattarna handlade om enligt rådgivarens klassificering efteråt. En chatt kan ha flera ämnen."),
+            _choices(Classification.Category.choices, unknown=False),
+            _by_group(period, Metric.CATEGORY),
+            _("Chattar"),
+            summary_label=_("Klassificerade chattar"),
+            total=classified,
+        ),
+        _column_figure(
+            "support_outcomes",
+            _("Utfall"),
+            _("Hur chattarna slutade enligt rådgivarens klassificering."),
+            _choices(Classification.Outcome.choices),
+            outcomes,
+            _("Chattar"),
+            summary_label=_("Klassificerade chattar"),
+        ),
+        _column_figure(
+            "support_age_bands",
+            _("Ålder"),
+            _("Den ålder den unga valde när chatten startade eller brevet skrevs."),
+            _choices(Conversation.AgeBand.choices),
+            _by_group(period, Metric.AGE_BAND),
+            _("Kontakter"),
+            summary_label=_("Kontakter"),
+        ),
+        _column_figure(
+            "support_topics",
+            _("Ämne när kontakten startade"),
+            _("Det ämne den unga valde när chatten startade eller brevet skrevs."),
+            _choices(Conversation.Topic.choices),
+            _by_group(period, Metric.TOPIC),
+            _("Kontakter"),
+            summary_label=_("Kontakter"),
+        ),
+        _column_figure(
+            "support_risk",
+            _("Akut risk och vidtagna steg"),
+            _("Chattar och brev som markerades med akut risk, och de steg som rådgivaren bockade av."),
+            risk_rows,
+            risk,
+            _("Kontakter"),
+            summary_label=_("Markerad akut risk"),
+            total=risk.get("imminent_risk", 0),
+        ),
+        _column_figure(
+            "support_feedback",
+            _("Återkoppling efter chatten"),
+            _("Svaren på frågan om chatten hjälpte. Svaren är anonyma och inte kopplade till någon chatt."),
+            _choices(Feedback.Answer.choices, unknown=False),
+            feedback,
+            _("Svar"),
+            summary_label=_("Svar"),
+        ),
+    ]
 
 
 def support_figures(period: Period) -> list[Figure]:
-    return []
-
-
-def hotline_figures(period: Period) -> list[Figure]:
-    return []
-
-
-def prevention_figures(period: Period) -> list[Figure]:
-    return []
+    """The support line's figures for ``period``: contacts by hour of week, waits, volume, classification."""
+    return [
+        *_contact_figures(period),
+        *_wait_figures(period),
+        *_volume_figures(period),
+        *_classification_figures(period),
+    ]
