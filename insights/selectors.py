@@ -19,10 +19,12 @@ from django.db.models.functions import NullIf
 from django.utils import formats
 from django.utils.translation import gettext as _
 
+from hotline.models import Tip
 from insights import histogram
 from insights.figures import MIN_CELL, Cell, Figure, Period, Row
 from insights.models import DailyCount, SupportHour
 from insights.suppression import share, suppress, suppress_column, suppress_value
+from prevention.models import Article, Topic
 from supportline.models import Classification, Conversation, Feedback, OpeningHours
 
 Metric = DailyCount.Metric
@@ -582,4 +584,263 @@ def support_figures(period: Period) -> list[Figure]:
         *_wait_figures(period),
         *_volume_figures(period),
         *_classification_figures(period),
+    ]
+
+
+# --- Hotline -------------------------------------------------------------------------------
+
+
+def _tips_figure(period: Period) -> Figure:
+    categories = _choices(Tip.Category.choices, unknown=False)
+    per_day = _by_day(period, Metric.TIPS)
+    shown = suppress(_binned(period, per_day, [group for group, _label in categories]))
+    priorities = _by_group(period, Metric.TIPS_PRIORITY)
+    return Figure(
+        key="hotline_tips",
+        title=_("Tips per kategori"),
+        description=_("Tips som kom in, per kategori som den som tipsade valde, per dag, vecka eller månad."),
+        chart="stacked_bar",
+        columns=[label for _group, label in categories],
+        rows=[Row(one.label, values) for one, values in zip(bins(period), shown, strict=True)],
+        summary=[
+            (_("Tips"), suppress_value(sum(per_day.values()))),
+            (_("Akuta tips"), suppress_value(priorities.get("urgent", 0))),
+        ],
+        note=_("Hur den som tipsade hittade materialet frågar tipsformuläret inte efter, så det kan inte visas här."),
+    )
+
+
+def _assessment_figures(period: Period) -> list[Figure]:
+    assessed = _by_group(period, Metric.ASSESSED)
+    total = sum(assessed.values())
+    outcomes = _column_figure(
+        "hotline_assessed",
+        _("Bedömningar"),
+        _("Tips som bedömdes under perioden, efter utfall."),
+        _choices(Tip.Outcome.choices),
+        assessed,
+        _("Tips"),
+        summary_label=_("Bedömda tips"),
+    )
+    outcomes.summary.append((_("Andel bedömda som olagliga (%)"), share(assessed.get("illegal", 0), total)))
+    first = _histograms(period, Metric.FIRST_ASSESSMENT)
+    groups = [("urgent", _("Akuta")), ("normal", _("Övriga"))]
+    counts = suppress_column([histogram.total(first.get(group, {})) for group, _label in groups])
+    everyone = _merged(first.values())
+    rows = [
+        Row(
+            label,
+            [
+                count,
+                _stat(first.get(group, {}), 0.5, _hours) if count is not None else None,
+                _stat(first.get(group, {}), 0.9, _hours) if count is not None else None,
+            ],
+        )
+        for (group, label), count in zip(groups, counts, strict=True)
+    ]
+    rows.append(
+        Row(
+            _("Alla"),
+            [suppress_value(histogram.total(everyone)), _stat(everyone, 0.5, _hours), _stat(everyone, 0.9, _hours)],
+        )
+    )
+    timing = Figure(
+        key="hotline_time_to_assessment",
+        title=_("Tid till första bedömning"),
+        description=_(
+            "Tid från att tipset kom in tills en analytiker började bedöma det, "
+            "för bedömningar som började under perioden."
+        ),
+        chart="table",
+        columns=[_("Tips"), _("Median (h)"), _("90:e percentilen (h)")],
+        rows=rows,
+        unit=_("timmar"),
+        summary=[(_("Median (h)"), _stat(everyone, 0.5, _hours))],
+    )
+    return [outcomes, timing]
+
+
+def _handoff_figures(period: Period) -> list[Figure]:
+    handoffs = _by_group(period, Metric.HANDOFF)
+    delivery = _merged(_histograms(period, Metric.HANDOFF_DELIVERY).values())
+    urgent = _merged(_histograms(period, Metric.URGENT_HANDOFF).values())
+    figure = _column_figure(
+        "hotline_handoffs",
+        _("Överlämningar till polisen"),
+        _(
+            "Överlämningar som levererades eller gav upp under perioden: levererade vid första försöket, "
+            "levererade efter nya försök, och misslyckade."
+        ),
+        [
+            ("delivered", _("Levererade direkt")),
+            ("delivered_after_retry", _("Levererade efter nya försök")),
+            ("failed", _("Misslyckade")),
+        ],
+        handoffs,
+        _("Överlämningar"),
+        summary_label=_("Överlämningar"),
+    )
+    figure.summary.extend(
+        [
+            (_("Från beslut till leverans, median (min)"), _stat(delivery, 0.5, _minutes)),
+            (_("Från beslut till leverans, 90:e percentilen (min)"), _stat(delivery, 0.9, _minutes)),
+        ]
+    )
+    urgent_figure = Figure(
+        key="hotline_urgent_to_handoff",
+        title=_("Akuta tips: tid till polisen"),
+        description=_(
+            "För akuta tips: tid från att tipset kom in tills överlämningen till polisen levererades, "
+            "för leveranser under perioden."
+        ),
+        chart="table",
+        columns=[_("Överlämnade"), _("Median (min)"), _("90:e percentilen (min)")],
+        rows=[
+            Row(
+                _("Akuta tips"),
+                [suppress_value(histogram.total(urgent)), _stat(urgent, 0.5, _minutes), _stat(urgent, 0.9, _minutes)],
+            )
+        ],
+        unit=_("minuter"),
+        summary=[(_("Median (min)"), _stat(urgent, 0.5, _minutes))],
+    )
+    return [figure, urgent_figure]
+
+
+# Shown as separate rows: the largest groups; the rest are added up under "others".
+MAX_TAKEDOWN_ROWS = 15
+WITHIN = (histogram.DAY, 3 * histogram.DAY, 7 * histogram.DAY)
+
+
+def _removal_row(label: str, buckets: dict[int, int], count: Cell) -> Row:
+    if count is None:
+        return Row(label, [None] * 6)
+    return Row(
+        label,
+        [count, _stat(buckets, 0.5, _hours), _stat(buckets, 0.9, _hours), *_shares_within(buckets, WITHIN)],
+    )
+
+
+def _removal_figure(period: Period, metric: str, key: str, title: str) -> Figure:
+    groups = _histograms(period, metric)
+    ranked = sorted(groups.items(), key=lambda item: (-histogram.total(item[1]), item[0]))
+    shown_groups = [
+        (group, buckets)
+        for group, buckets in ranked[:MAX_TAKEDOWN_ROWS]
+        if group != "unknown" and histogram.total(buckets) >= MIN_CELL
+    ]
+    kept = {group for group, _buckets in shown_groups}
+    others = _merged(buckets for group, buckets in groups.items() if group not in kept)
+    labelled = [(group, buckets) for group, buckets in shown_groups]
+    if histogram.total(others):
+        labelled.append((_("Övriga och okända"), others))
+    counts = suppress_column([histogram.total(buckets) for _label, buckets in labelled])
+    everyone = _merged(groups.values())
+    return Figure(
+        key=key,
+        title=title,
+        description=_(
+            "Tid från att begäran om borttagning skickades tills borttagningen registrerades, för "
+            "borttagningar under perioden: median, 90:e percentil och andel inom 24 timmar, 72 timmar och 7 dagar."
+        ),
+        chart="table",
+        columns=[
+            _("Borttagna"),
+            _("Median (h)"),
+            _("90:e percentilen (h)"),
+            _("Inom 24 h (%)"),
+            _("Inom 72 h (%)"),
+            _("Inom 7 d (%)"),
+        ],
+        rows=[_removal_row(label, buckets, count) for (label, buckets), count in zip(labelled, counts, strict=True)],
+        unit=_("timmar"),
+        summary=[
+            (_("Borttagna"), suppress_value(histogram.total(everyone))),
+            (_("Median (h)"), _stat(everyone, 0.5, _hours)),
+            (_("90:e percentilen (h)"), _stat(everyone, 0.9, _hours)),
+            *zip(
+                [_("Inom 24 h (%)"), _("Inom 72 h (%)"), _("Inom 7 d (%)")],
+                _shares_within(everyone, WITHIN),
+                strict=True,
+            ),
+        ],
+        note=_(
+            "Från begäranden om borttagning per adress; för äldre tips utan sådana, från tipsets egna "
+            "uppgifter om borttagning (land okänt)."
+        ),
+    )
+
+
+def hotline_figures(period: Period) -> list[Figure]:
+    """The hotline's figures for ``period``: tips, assessments, police hand-offs and takedown times."""
+    return [
+        _tips_figure(period),
+        *_assessment_figures(period),
+        *_handoff_figures(period),
+        _removal_figure(
+            period,
+            Metric.REMOVAL_PROVIDER,
+            "hotline_removal_by_provider",
+            _("Tid till borttagning per leverantör"),
+        ),
+        _removal_figure(
+            period, Metric.REMOVAL_COUNTRY, "hotline_removal_by_country", _("Tid till borttagning per land")
+        ),
+    ]
+
+
+# --- Prevention ----------------------------------------------------------------------------
+
+
+def prevention_figures(period: Period) -> list[Figure]:
+    """The prevention articles as they stand now (no aggregation: articles are not contacts).
+
+    Published articles per topic and audience, and how many are due for a new
+    fact-check. Search terms are never stored, so there is no search figure.
+    """
+    audiences = list(Article.Audience)
+    published = Article.objects.published()
+    counts: dict[tuple[int | None, str], int] = defaultdict(int)
+    for audience in audiences:
+        field = Article.AUDIENCE_FIELDS[audience]
+        for topic_id, n in (
+            published.filter(**{field: True}).values_list("topics").annotate(n=Count("pk", distinct=True))
+        ):
+            counts[(topic_id, audience.value)] = n
+    topics = list(Topic.objects.order_by("position", "name_sv").values_list("pk", "name_sv"))
+    rows = [Row(name, [counts.get((pk, a.value), 0) for a in audiences]) for pk, name in topics]
+    rows.append(Row(_("Utan ämne"), [counts.get((None, a.value), 0) for a in audiences]))
+    start, end = period.start, period.end
+    new = published.filter(publish_at__date__gte=start, publish_at__date__lte=end).count()
+    due = Article.objects.exclude(status=Article.Status.ARCHIVED).review_due()
+    no_search = _("Sökord sparas aldrig, därför finns det ingen statistik över sökningar.")
+    return [
+        Figure(
+            key="prevention_articles",
+            title=_("Publicerade artiklar per ämne och målgrupp"),
+            description=_(
+                "Artiklar som är publicerade nu, per ämne och målgrupp. En artikel kan ha flera ämnen och målgrupper."
+            ),
+            chart="stacked_bar",
+            columns=[str(a.label) for a in audiences],
+            rows=rows,
+            unit=_("artiklar"),
+            summary=[
+                (_("Publicerade artiklar"), published.count()),
+                (_("Publicerade under perioden"), new),
+                (_("Behöver faktagranskas"), due.count()),
+            ],
+            note=no_search,
+        ),
+        Figure(
+            key="prevention_review_due",
+            title=_("Artiklar som behöver faktagranskas"),
+            description=_("Artiklar (utom arkiverade) vars faktagranskning är äldre än ett år, per målgrupp."),
+            chart="bar",
+            columns=[_("Artiklar")],
+            rows=[Row(str(a.label), [due.for_audience(a.value).count()]) for a in audiences],
+            unit=_("artiklar"),
+            summary=[(_("Behöver faktagranskas"), due.count())],
+            note=no_search,
+        ),
     ]
