@@ -31,7 +31,7 @@ from insights.figures import Cell, Figure
 
 SUPPRESSED = "< 5"
 # Bump when the drawing changes, so cached charts are drawn anew.
-CHART_VERSION = 1
+CHART_VERSION = 2
 CHART_CACHE_SECONDS = 24 * 60 * 60
 WIDTH = 800
 HEIGHT = 360
@@ -99,6 +99,7 @@ def _draw(figure: Figure) -> str:
         "x_labels_major_every": math.ceil(len(figure.rows) / MAX_X_LABELS) if many else None,
         "print_values": False,
         "margin": 12,
+        "no_data_text": _("Inga tal att visa"),
     }
     if figure.chart == "line":
         config.update(show_dots=not many, include_x_axis=True)

@@ -66,7 +66,7 @@ def test_a_chart_runs_no_script_and_needs_no_inline_style(kind):
 @pytest.mark.parametrize("kind", ["bar", "stacked_bar", "line", "histogram"])
 def test_a_chart_shows_no_text_that_is_not_in_the_figure(kind):
     fig = figure(kind, key=f"t-{kind}")
-    allowed = {fig.title, *fig.columns, *(row.label for row in fig.rows)}
+    allowed = {fig.title, *fig.columns, *(row.label for row in fig.rows), "Inga tal att visa"}
     for text in texts(str(charts.chart_svg(fig))):
         if text.startswith(fig.description):
             continue
@@ -81,6 +81,11 @@ def test_a_suppressed_cell_is_drawn_as_no_bar():
     legend_boxes = len(fig.columns)
     assert len(bars) - legend_boxes == shown
     assert "Värden under 5 visas inte." in root[1].text
+
+
+def test_a_chart_with_every_cell_suppressed_says_so_in_swedish():
+    fig = figure("bar", key="empty", rows=[Row("v. 1", [None, None]), Row("v. 2", [None, None])])
+    assert "Inga tal att visa" in texts(str(charts.chart_svg(fig)))
 
 
 def test_a_long_period_writes_only_some_day_labels():
