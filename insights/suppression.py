@@ -5,8 +5,9 @@ suppression then makes sure a hidden cell cannot be worked out from the shown
 totals: in every row (and column) whose total is shown, a lone hidden cell
 takes the smallest shown cell of that row (or column) with it. Hiding one cell
 can leave another line with a lone hidden cell, so this repeats until nothing
-changes. Afterwards each line with a shown total hides either none or at least
-two of its cells.
+changes. Afterwards each line of two or more cells hides either none or at
+least two of them. (A line of one cell has that cell as its total: show the
+total only where the cell is shown.)
 """
 
 from __future__ import annotations
@@ -65,8 +66,13 @@ def suppress_column(values: Sequence[int]) -> list[Cell]:
 
 
 def share(part: int, whole: int) -> float | None:
-    """``part`` of ``whole`` in percent (one decimal); None unless ``part`` and the rest
-    (``whole - part``) each stand for at least ``MIN_CELL``, so neither can be derived."""
-    if part < MIN_CELL or whole - part < MIN_CELL:
+    """``part`` of ``whole`` in percent (one decimal), or None when it would give away a small count.
+
+    Shown only when ``whole`` stands for at least ``MIN_CELL`` contacts and
+    neither ``part`` nor the rest (``whole - part``) is a small count other than
+    zero: 0 % and 100 % say nothing about anyone, 97 % of 100 would say "3".
+    """
+    rest = whole - part
+    if whole < MIN_CELL or 0 < part < MIN_CELL or 0 < rest < MIN_CELL:
         return None
     return round(100 * part / whole, 1)
