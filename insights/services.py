@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -370,6 +371,7 @@ def aggregate_days(*, now: datetime | None = None, since: date | None = None) ->
         if settled >= first and (state.settled_through is None or settled > state.settled_through):
             state.settled_through = settled
         state.computed_at = now
+        state.generation = uuid.uuid4()
         state.save()
     return AggregationResult(first=first, last=today, settled_through=state.settled_through, rows=rows)
 

@@ -174,3 +174,17 @@ def test_roles_hold_exactly_their_insights_permissions():
         "view_prevention_insights",
     }
     assert held(Role.COUNSELLOR) == set()
+
+
+def test_cached_figures_are_replaced_by_the_next_run():
+    make_support_day()
+    period = Period(DAY, DAY)
+    with time_machine.travel(at(12, day=DAY + timedelta(days=1)), tick=False):
+        services.aggregate_days()
+        assert dict(selectors.support_figures(period)[0].summary)["Kontakter"] == 16
+        for minute in range(5):
+            with time_machine.travel(at(19, minute), tick=False):
+                Feedback.objects.create(answer="no")
+        assert dict(selectors.support_figures(period)[-1].summary)["Svar"] == 7  # until the job runs
+        services.aggregate_days(since=DAY)
+        assert dict(selectors.support_figures(period)[-1].summary)["Svar"] == 12
