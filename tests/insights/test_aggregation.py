@@ -1,6 +1,7 @@
 """The beat job: idempotent, settles days once they are over, and its numbers survive retention purges."""
 
 from datetime import datetime, time, timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -9,7 +10,7 @@ from django.utils import timezone
 
 from hotline.models import Tip
 from insights import selectors, services
-from insights.figures import Period
+from insights.figures import Figure, Period
 from insights.models import AggregationState, DailyCount, DutySample, SupportHour
 from insights.tasks import aggregate_daily_figures, sample_counsellors_on_duty
 from retention.models import RetentionRun
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.django_db
 TZ = timezone.get_current_timezone()
 
 
-def snapshot() -> tuple[list[tuple], list[tuple]]:
+def snapshot() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     daily = list(
         DailyCount.objects.order_by("metric", "day", "group", "bucket").values_list(
             "metric", "day", "group", "bucket", "count"
@@ -40,7 +41,7 @@ def snapshot() -> tuple[list[tuple], list[tuple]]:
     return daily, hourly
 
 
-def everything(period: Period) -> list:
+def everything(period: Period) -> list[Figure]:
     return [*selectors.support_figures(period), *selectors.hotline_figures(period)]
 
 
@@ -140,7 +141,7 @@ def test_a_failing_aggregation_fails_the_purge_visibly(settings, monkeypatch):
 
 
 def test_the_on_duty_roster_is_sampled_once_per_slot_by_number_only():
-    counsellors = [StaffUserFactory(role=Role.COUNSELLOR) for _ in range(3)]
+    counsellors: list[Any] = [StaffUserFactory(role=Role.COUNSELLOR) for _ in range(3)]
     StaffUserFactory(role=Role.ANALYST)
     moment = datetime.combine(DAY, time(18, 7), tzinfo=TZ)
     with time_machine.travel(moment, tick=False):
