@@ -67,7 +67,10 @@ class DailyCount(models.Model):
             ("view_prevention_insights", "Can view prevention insights"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["metric", "day", "group", "bucket"], name="insights_dailycount_unique"),
+            # Covers the pages' reads (by metric and days), so they never touch the table itself.
+            models.UniqueConstraint(
+                fields=["metric", "day", "group", "bucket"], include=["count"], name="insights_dailycount_unique"
+            ),
         ]
         verbose_name = _("daglig siffra")
         verbose_name_plural = _("dagliga siffror")
@@ -125,6 +128,8 @@ class AggregationState(models.Model):
 
     settled_through = models.DateField(null=True, blank=True)
     computed_at = models.DateTimeField(null=True, blank=True)
+    # New on every run: cached figures are keyed on it (insights.selectors).
+    generation = models.UUIDField(null=True, blank=True)
 
     class Meta:
         default_permissions = ()

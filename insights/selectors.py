@@ -9,20 +9,24 @@ rule: articles are no contacts, so their live state is counted as it is.
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
-from django.db.models import Count, F, FloatField, Q, Sum
-from django.db.models.functions import NullIf
+from django.core.cache import cache
+from django.db.models import Count, DateField, F, FloatField, Q, Sum
+from django.db.models.functions import NullIf, TruncMonth, TruncWeek
 from django.utils import formats
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from hotline.models import Tip
 from insights import histogram
 from insights.figures import MIN_CELL, Cell, Figure, Period, Row
-from insights.models import DailyCount, SupportHour
+from insights.models import AggregationState, DailyCount, SupportHour
 from insights.suppression import share, suppress, suppress_column, suppress_value
 from prevention.models import Article, Topic
 from supportline.models import Classification, Conversation, Feedback, OpeningHours
@@ -62,15 +66,6 @@ def _merged(histograms: Iterable[dict[int, int]]) -> dict[int, int]:
         for bucket, n in buckets.items():
             merged[bucket] += n
     return merged
-
-
-def _by_day(period: Period, metric: str) -> dict[tuple[date, str], int]:
-    rows = (
-        DailyCount.objects.filter(metric=metric, day__gte=period.start, day__lte=period.end)
-        .values_list("day", "group")
-        .annotate(n=Sum("count"))
-    )
-    return {(day, group): n for day, group, n in rows}
 
 
 # --- Periods into bins --------------------------------------------------------------------
@@ -120,20 +115,47 @@ def bins(period: Period) -> list[Bin]:
     return found
 
 
-def _binned(period: Period, per_day: dict[tuple[date, str], int], groups: Sequence[str]) -> list[list[int]]:
-    """A bins x groups matrix of counts."""
-    index = {}
-    for position, one in enumerate(bins(period)):
-        day = one.start
-        while day <= one.end:
-            index[day] = position
-            day += timedelta(days=1)
-    matrix = [[0] * len(groups) for _ in bins(period)]
-    column = {group: position for position, group in enumerate(groups)}
-    for (day, group), n in per_day.items():
-        if group in column and day in index:
-            matrix[index[day]][column[group]] += n
-    return matrix
+def _bin_level(period: Period) -> str:
+    if period.days <= 31:
+        return "day"
+    return "week" if period.days <= 26 * 7 else "month"
+
+
+def _per_bin(period: Period, metric: str, key: str, *, group: str | None = None) -> dict[tuple[int, Any], int]:
+    """The period's counts of ``metric`` summed per (bin, ``key``), where ``key`` is "group" or "bucket".
+
+    The database groups by week or month, so a long period reads a few hundred rows, not one per day.
+    """
+    level = _bin_level(period)
+    truncated = {
+        "day": F("day"),
+        "week": TruncWeek("day", output_field=DateField()),
+        "month": TruncMonth("day", output_field=DateField()),
+    }[level]
+    found = DailyCount.objects.filter(metric=metric, day__gte=period.start, day__lte=period.end)
+    if group is not None:
+        found = found.filter(group=group)
+    rows = found.annotate(bin=truncated).values_list("bin", key).annotate(n=Sum("count"))
+    starts = [one.start for one in bins(period)]
+    counts: dict[tuple[int, Any], int] = defaultdict(int)
+    for start, value, n in rows:
+        index = bisect.bisect_right(starts, max(start, period.start)) - 1
+        counts[(index, value)] += n
+    return counts
+
+
+def _binned(period: Period, metric: str, groups: Sequence[str]) -> list[list[int]]:
+    """A bins x groups matrix of the counts of ``metric``."""
+    counts = _per_bin(period, metric, "group")
+    return [[counts.get((index, group), 0) for group in groups] for index in range(len(bins(period)))]
+
+
+def _histograms_per_bin(period: Period, metric: str, group: str) -> list[dict[int, int]]:
+    counts = _per_bin(period, metric, "bucket", group=group)
+    found: list[dict[int, int]] = [{} for _bin in bins(period)]
+    for (index, bucket), n in counts.items():
+        found[index][bucket] = n
+    return found
 
 
 # --- Numbers into cells --------------------------------------------------------------------
@@ -316,11 +338,10 @@ PLACE_BANDS = [("1", "1"), ("2", "2"), ("3", "3–4"), ("4", "5–8"), ("5", "9+
 
 
 def _wait_figures(period: Period) -> list[Figure]:
-    per_day = _histogram_by_day(period, Metric.WAIT, "answered")
-    rows = []
-    for one in bins(period):
-        buckets = _merged(b for day, b in per_day.items() if one.start <= day <= one.end)
-        rows.append(Row(one.label, [_stat(buckets, 0.5, _minutes), _stat(buckets, 0.9, _minutes)]))
+    rows = [
+        Row(one.label, [_stat(buckets, 0.5, _minutes), _stat(buckets, 0.9, _minutes)])
+        for one, buckets in zip(bins(period), _histograms_per_bin(period, Metric.WAIT, "answered"), strict=True)
+    ]
     waits = _histograms(period, Metric.WAIT)
     answered, left = waits.get("answered", {}), waits.get("left", {})
     n_answered, n_left = histogram.total(answered), histogram.total(left)
@@ -385,23 +406,10 @@ def _wait_figures(period: Period) -> list[Figure]:
     return [waits_figure, place_figure]
 
 
-def _histogram_by_day(period: Period, metric: str, group: str) -> dict[date, dict[int, int]]:
-    rows = DailyCount.objects.filter(
-        metric=metric, group=group, day__gte=period.start, day__lte=period.end
-    ).values_list("day", "bucket", "count")
-    found: dict[date, dict[int, int]] = defaultdict(dict)
-    for day, bucket, n in rows:
-        found[day][bucket] = n
-    return found
-
-
 def _volume_figures(period: Period) -> list[Figure]:
-    chats = _by_day(period, Metric.CHATS)
-    letters = _by_day(period, Metric.LETTERS)
-    per_day = {(day, "chats"): n for (day, _g), n in chats.items()} | {
-        (day, "letters"): n for (day, _g), n in letters.items()
-    }
-    matrix = _binned(period, per_day, ["chats", "letters"])
+    chats = _per_bin(period, Metric.CHATS, "group")
+    letters = _per_bin(period, Metric.LETTERS, "group")
+    matrix = [[chats.get((index, ""), 0), letters.get((index, ""), 0)] for index in range(len(bins(period)))]
     shown = suppress(matrix)
     volume = Figure(
         key="support_volume",
@@ -461,20 +469,20 @@ def _duration_rows(buckets: dict[int, int]) -> list[Row]:
 
 
 def _per_counsellor_hour_figure(period: Period) -> Figure:
-    answered = _histogram_by_day(period, Metric.WAIT, "answered")
+    answered = _per_bin(period, Metric.WAIT, "group", group="answered")
     duty = dict(
         SupportHour.objects.filter(day__gte=period.start, day__lte=period.end)
         .values_list("day")
         .annotate(hours=Sum(F("duty_sum") * 1.0 / NullIf(F("duty_samples"), 0), output_field=FloatField()))
     )
+    hours_per_bin = [0.0 for _bin in bins(period)]
+    starts = [one.start for one in bins(period)]
+    for day, hours in duty.items():
+        hours_per_bin[bisect.bisect_right(starts, day) - 1] += hours or 0.0
     rows = []
-    total_chats = 0
-    total_hours = 0.0
-    for one in bins(period):
-        chats = sum(histogram.total(b) for day, b in answered.items() if one.start <= day <= one.end)
-        hours = sum(h or 0.0 for day, h in duty.items() if one.start <= day <= one.end)
-        total_chats += chats
-        total_hours += hours
+    for index, one in enumerate(bins(period)):
+        chats = answered.get((index, "answered"), 0)
+        hours = hours_per_bin[index]
         shown = suppress_value(chats)
         rows.append(
             Row(
@@ -482,6 +490,8 @@ def _per_counsellor_hour_figure(period: Period) -> Figure:
                 [shown, round(hours, 1), round(chats / hours, 2) if shown is not None and hours > 0 else None],
             )
         )
+    total_chats = sum(answered.values())
+    total_hours = sum(hours_per_bin)
     return Figure(
         key="support_chats_per_counsellor_hour",
         title=_("Chattar per rådgivartimme"),
@@ -577,8 +587,31 @@ def _classification_figures(period: Period) -> list[Figure]:
     ]
 
 
+# --- Cached per run of the job ------------------------------------------------------------
+
+# The aggregates change only when the job runs, so finished figures are kept until it runs again.
+FIGURES_CACHE_SECONDS = 60 * 60
+
+
+def _cached(name: str, period: Period, build: Callable[[Period], list[Figure]]) -> list[Figure]:
+    """``build(period)``, kept in the cache under the job's latest run and the language."""
+    generation = AggregationState.objects.filter(pk=1).values_list("generation", flat=True).first()
+    if generation is None:  # nothing aggregated yet
+        return build(period)
+    key = f"insights:{name}:{period.start}:{period.end}:{get_language()}:{generation}"
+    figures: list[Figure] | None = cache.get(key)
+    if figures is None:
+        figures = build(period)
+        cache.set(key, figures, FIGURES_CACHE_SECONDS)
+    return figures
+
+
 def support_figures(period: Period) -> list[Figure]:
     """The support line's figures for ``period``: contacts by hour of week, waits, volume, classification."""
+    return _cached("support", period, _support_figures)
+
+
+def _support_figures(period: Period) -> list[Figure]:
     return [
         *_contact_figures(period),
         *_wait_figures(period),
@@ -592,8 +625,8 @@ def support_figures(period: Period) -> list[Figure]:
 
 def _tips_figure(period: Period) -> Figure:
     categories = _choices(Tip.Category.choices, unknown=False)
-    per_day = _by_day(period, Metric.TIPS)
-    shown = suppress(_binned(period, per_day, [group for group, _label in categories]))
+    matrix = _binned(period, Metric.TIPS, [group for group, _label in categories])
+    shown = suppress(matrix)
     priorities = _by_group(period, Metric.TIPS_PRIORITY)
     return Figure(
         key="hotline_tips",
@@ -603,7 +636,7 @@ def _tips_figure(period: Period) -> Figure:
         columns=[label for _group, label in categories],
         rows=[Row(one.label, values) for one, values in zip(bins(period), shown, strict=True)],
         summary=[
-            (_("Tips"), suppress_value(sum(per_day.values()))),
+            (_("Tips"), suppress_value(sum(map(sum, matrix)))),
             (_("Akuta tips"), suppress_value(priorities.get("urgent", 0))),
         ],
         note=_("Hur den som tipsade hittade materialet frågar tipsformuläret inte efter, så det kan inte visas här."),
@@ -773,6 +806,10 @@ def _removal_figure(period: Period, metric: str, key: str, title: str) -> Figure
 
 def hotline_figures(period: Period) -> list[Figure]:
     """The hotline's figures for ``period``: tips, assessments, police hand-offs and takedown times."""
+    return _cached("hotline", period, _hotline_figures)
+
+
+def _hotline_figures(period: Period) -> list[Figure]:
     return [
         _tips_figure(period),
         *_assessment_figures(period),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -77,6 +78,12 @@ def _local(moment: datetime) -> datetime:
     return timezone.localtime(moment)
 
 
+def _hour_key(moment: datetime) -> datetime:
+    """The UTC start of the hour ``moment`` falls in (local hours are whole UTC hours in Sweden),
+    so the repeated hour when daylight saving ends stays two hours."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
 def _span(earlier: datetime | None, later: datetime | None) -> int:
     """The histogram bucket of the time from ``earlier`` to ``later`` (the queries exclude missing ends)."""
     if earlier is None or later is None:
@@ -102,7 +109,7 @@ def _support_counts(first: date, last: date, counts: Counter[Key], hours: dict[d
             counts[(metric, _local(moment).date(), group, bucket)] += 1
 
     def hour_of(moment: datetime) -> SupportHour | None:
-        return hours.get(_local(moment).replace(minute=0, second=0, microsecond=0))
+        return hours.get(_hour_key(moment))
 
     for created, age_band, topic in Conversation.objects.filter(created_at__gte=start, created_at__lt=end).values_list(
         "created_at", "age_band", "topic"
@@ -208,26 +215,27 @@ def _empty_hours(first: date, last: date) -> dict[datetime, SupportHour]:
     special = {s.date: s for s in SpecialDay.objects.filter(date__gte=first - timedelta(days=1), date__lte=last)}
     intervals = [i for day in _days(first - timedelta(days=1), last) for i in _open_intervals(day, weekly, special)]
     hours: dict[datetime, SupportHour] = {}
-    moment = day_start(first)
-    end = day_start(last + timedelta(days=1))
+    # In UTC steps: adding an hour to a local time would skip or repeat one on daylight-saving days.
+    moment = day_start(first).astimezone(UTC)
+    end = day_start(last + timedelta(days=1)).astimezone(UTC)
     while moment < end:
         local = _local(moment)
         following = moment + timedelta(hours=1)
         open_seconds = sum(
             max(0.0, (min(following, close) - max(moment, opens)).total_seconds()) for opens, close in intervals
         )
-        hours[local] = SupportHour(
+        hours[moment] = SupportHour(
             start=moment,
             day=local.date(),
             weekday=local.weekday(),
             hour=local.hour,
             open_minutes=min(60, round(open_seconds / 60)),
         )
-        moment = following  # in UTC steps, so a daylight-saving day has 23 or 25 hours
+        moment = following
     for slot, on_duty in DutySample.objects.filter(slot__gte=day_start(first), slot__lt=end).values_list(
         "slot", "on_duty"
     ):
-        row = hours.get(_local(slot).replace(minute=0, second=0, microsecond=0))
+        row = hours.get(_hour_key(slot))
         if row is not None:
             row.duty_samples += 1
             row.duty_sum += on_duty
@@ -363,6 +371,7 @@ def aggregate_days(*, now: datetime | None = None, since: date | None = None) ->
         if settled >= first and (state.settled_through is None or settled > state.settled_through):
             state.settled_through = settled
         state.computed_at = now
+        state.generation = uuid.uuid4()
         state.save()
     return AggregationResult(first=first, last=today, settled_through=state.settled_through, rows=rows)
 

@@ -31,7 +31,7 @@ def by_key(figures: list[Figure]) -> dict[str, Figure]:
     return {figure.key: figure for figure in figures}
 
 
-def rows(figure: Figure) -> dict[str, list]:
+def rows(figure: Figure) -> dict[str, list[int | float | None]]:
     return {row.label: row.values for row in figure.rows}
 
 
