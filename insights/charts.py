@@ -163,7 +163,10 @@ class HeatRow:
 
 
 def heat_rows(figure: Figure) -> list[HeatRow]:
-    """A heat map's rows (weekdays) and cells (hours), each with a shade proportional to the busiest cell."""
+    """A heat map's rows (weekdays) and cells (hours), each with a shade proportional to the busiest cell.
+
+    Cells hold bare numbers: 168 of them cannot each repeat the unit, which the page writes once.
+    """
     numbers = [value for row in figure.rows for value in row.values if value is not None]
     peak = max(numbers, default=0)
 
@@ -175,6 +178,6 @@ def heat_rows(figure: Figure) -> list[HeatRow]:
         return max(1, math.ceil(HEAT_LEVELS * value / peak))
 
     return [
-        HeatRow(label=row.label, cells=[HeatCell(text=format_cell(v, figure.unit), level=level(v)) for v in row.values])
+        HeatRow(label=row.label, cells=[HeatCell(text=format_cell(v), level=level(v)) for v in row.values])
         for row in figure.rows
     ]

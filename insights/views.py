@@ -76,7 +76,8 @@ SECTIONS = {
             roles=(Role.EDITOR, Role.ADMINISTRATOR),
             selector="prevention_figures",
             notice=_(
-                "Sökord sparas aldrig, varken i databasen eller i loggar. Därför finns det ingen statistik över sökningar."
+                "Sökord sparas aldrig, varken i databasen eller i loggar. "
+                "Därför finns det ingen statistik över sökningar."
             ),
         ),
     )
