@@ -41,8 +41,13 @@ def administrator_page(browser, asgi_server):
     page = context.new_page()
     page.add_init_script(WATCH_CSP)
     console_errors: list[str] = []
-    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
-    page.console_errors = console_errors  # type: ignore[attr-defined]
+
+    def on_console(message) -> None:
+        if message.type == "error":
+            console_errors.append(message.text)
+
+    page.on("console", on_console)
+    page.console_errors = console_errors
     yield page
     context.close()
 

@@ -1,6 +1,7 @@
 """The insights pages: who may open each, what the page and its CSV show, and bad input answered in Swedish."""
 
 from datetime import date
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -69,7 +70,7 @@ def figures(monkeypatch):
 
 def member(role: Role | None = None, verified: bool = True) -> Client:
     client = Client()
-    user = StaffUserFactory(role=role)
+    user: Any = StaffUserFactory(role=role)
     if verified:
         login_verified(client, user)
     else:
