@@ -53,7 +53,9 @@ def format_cell(value: Cell, unit: str = "") -> str:
     if value is None:
         return SUPPRESSED
     if isinstance(value, float) and not value.is_integer():
-        text = number_format(value, decimal_pos=1, use_l10n=True, force_grouping=True)
+        # Ratios below one (0.21 chats per counsellor hour) keep a second decimal.
+        places = 2 if abs(value) < 1 else 1
+        text = number_format(value, decimal_pos=places, use_l10n=True, force_grouping=True)
     else:
         text = number_format(int(value), use_l10n=True, force_grouping=True)
     return f"{text} {unit}" if unit else text

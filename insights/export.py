@@ -37,10 +37,11 @@ def figures_csv(
     writer.writerow([_("Jämförs med"), previous.start.isoformat(), previous.end.isoformat()])
     if comparisons:
         writer.writerow([])
-        writer.writerow([_("Sammanfattning"), _("Perioden"), _("Föregående period"), _("Förändring")])
+        writer.writerow([_("Figur"), _("Mått"), _("Perioden"), _("Föregående period"), _("Förändring")])
         for comparison in comparisons:
             writer.writerow(
                 [
+                    _text(comparison.figure),
                     _text(comparison.label),
                     _cell(comparison.current),
                     _cell(comparison.previous),

@@ -10,6 +10,7 @@ from insights.figures import Cell, Figure
 
 @dataclass(frozen=True)
 class Comparison:
+    figure: str
     label: str
     current: Cell
     previous: Cell
@@ -30,10 +31,19 @@ class Comparison:
 
 
 def comparisons(figures: Sequence[Figure], previous_figures: Sequence[Figure]) -> list[Comparison]:
-    """Each figure's summary numbers, matched by figure and label to the previous period's."""
+    """Each figure's summary numbers, matched by figure and label to the previous period's.
+
+    A number that several figures repeat (the same label and values, such as the
+    contacts behind both the age and the topic charts) is listed once, under the first.
+    """
     before = {(figure.key, label): value for figure in previous_figures for label, value in figure.summary}
-    return [
-        Comparison(label=label, current=value, previous=before.get((figure.key, label)))
-        for figure in figures
-        for label, value in figure.summary
-    ]
+    found: list[Comparison] = []
+    seen: set[tuple[str, Cell, Cell]] = set()
+    for figure in figures:
+        for label, value in figure.summary:
+            previous = before.get((figure.key, label))
+            if (label, value, previous) in seen:
+                continue
+            seen.add((label, value, previous))
+            found.append(Comparison(figure=figure.title, label=label, current=value, previous=previous))
+    return found

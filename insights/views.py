@@ -103,6 +103,7 @@ class FigureView:
 
 @dataclass(frozen=True)
 class ComparisonRow:
+    figure: str
     label: str
     current: str
     previous: str
@@ -120,6 +121,7 @@ def _comparison_row(comparison: summary.Comparison) -> ComparisonRow:
         if percent is not None:
             change_text += f" ({sign}{charts.format_cell(round(percent, 1) * 1.0)} %)"
     return ComparisonRow(
+        figure=comparison.figure,
         label=comparison.label,
         current=charts.format_cell(comparison.current),
         previous=charts.format_cell(comparison.previous),

@@ -134,8 +134,8 @@ def test_the_csv_holds_the_same_suppressed_numbers(figures):
     text = response.content.decode("utf-8")
     assert text.startswith("\ufeffHotline\r\n")
     lines = text.splitlines()
-    assert "Chattar,200,160,40" in lines
-    assert "Brev,< 5,< 5," in lines
+    assert "Chattar och brev,Chattar,200,160,40" in lines
+    assert "Chattar och brev,Brev,< 5,< 5," in lines
     assert ",Chattar,Brev" in lines
     assert "v. 1,100,< 5" in lines
     assert "'=HYPERLINK(),12,9" in lines  # no formula runs in a spreadsheet
@@ -185,3 +185,20 @@ def test_each_page_renders_from_the_real_selectors(name):
     assert response.status_code == 200
     csv = member(Role.ADMINISTRATOR).get(PAGES[name], {"period": "90", "format": "csv"})
     assert csv.status_code == 200
+
+
+def test_the_summary_compares_by_figure_lists_a_repeated_number_once_and_never_a_change_from_a_small_cell():
+    from insights.summary import comparisons
+
+    def figs(chats: int | None, contacts: int) -> list[Figure]:
+        return [
+            Figure("a", "Ålder", "", "bar", ["Kontakter"], [], summary=[("Kontakter", contacts), ("Chattar", chats)]),
+            Figure("t", "Ämne", "", "bar", ["Kontakter"], [], summary=[("Kontakter", contacts)]),
+        ]
+
+    found = comparisons(figs(None, 120), figs(40, 100))
+    assert [(c.figure, c.label, c.current, c.previous, c.change) for c in found] == [
+        ("Ålder", "Kontakter", 120, 100, 20),
+        ("Ålder", "Chattar", None, 40, None),
+    ]
+    assert found[0].change_percent == 20.0

@@ -123,6 +123,7 @@ def test_cells_are_written_the_swedish_way():
     assert charts.format_cell(12345) == "12\xa0345"
     assert charts.format_cell(12.25, "min") == "12,2 min"
     assert charts.format_cell(7.0, "%") == "7 %"
+    assert charts.format_cell(0.214) == "0,21"
 
 
 def test_a_heat_map_or_table_has_no_svg():
