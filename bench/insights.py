@@ -20,6 +20,7 @@ The database must already hold the data and its name must contain "bench"
 730 days, then aggregated)::
 
     createdb -h 127.0.0.1 -U postgres ecpat_bench_insights
+    export FIELD_ENCRYPTION_KEYS=...  # one Fernet key, the same for the data and the benchmark
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/ecpat_bench_insights REDIS_URL=redis://127.0.0.1:6379/4
     DJANGO_SETTINGS_MODULE=ecpat_site.settings.test .venv/bin/python manage.py migrate
     DJANGO_SETTINGS_MODULE=ecpat_site.settings.test .venv/bin/python manage.py generate_insights_demo_data --yes-i-know
@@ -49,13 +50,15 @@ from bench.chat_e2e import BIN, ROOT, Environment, HarnessError, Server, percent
 TARGET_P95_MS = 300.0
 
 MAKE_SESSION = """
+import uuid
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from staff.models import StaffTOTPDevice
 
-user, _ = get_user_model().objects.get_or_create(username="bench-insights", defaults={"is_staff": True})
+user = get_user_model().objects.create(username="bench-insights-" + uuid.uuid4().hex[:8], is_staff=True)
 user.groups.add(Group.objects.get(name="administrator"))
 device = StaffTOTPDevice.objects.filter(user=user, confirmed=True).first() or StaffTOTPDevice.objects.create(
     user=user, name="bench", confirmed=True
@@ -77,7 +80,18 @@ def pages(year: int) -> dict[str, str]:
     return found
 
 
-def make_session(env: dict[str, str]) -> str:
+def prepare(env: dict[str, str]) -> str:
+    """Collects the static files (the production profile serves them from a manifest); returns a verified session."""
+    collected = subprocess.run(
+        [str(BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if collected.returncode != 0:
+        raise HarnessError(f"collectstatic failed:\n{collected.stderr}")
     done = subprocess.run(
         [str(BIN / "python"), "manage.py", "shell", "-c", MAKE_SESSION],
         cwd=ROOT,
@@ -114,8 +128,11 @@ def main() -> None:
     year = date.today().year - 1  # noqa: DTZ011 - a calendar year to ask for, not a moment
     with tempfile.TemporaryDirectory(prefix="bench-insights-") as tmp:
         environment = Environment.from_os(Path(tmp), message_limit=1000)
+        # The pages read tips and articles the demo data wrote, encrypted with this key.
+        if os.environ.get("FIELD_ENCRYPTION_KEYS"):
+            environment.secrets["FIELD_ENCRYPTION_KEYS"] = os.environ["FIELD_ENCRYPTION_KEYS"]
         site = environment.site()
-        cookie = make_session(site)
+        cookie = prepare(site)
         server = Server("site", "ecpat_site.asgi:application", site, workers=1, log_path=Path(tmp) / "site.log")
         server.start()
         flush = redis.Redis.from_url(environment.redis_url).flushdb if args.cold else None
@@ -133,6 +150,9 @@ def main() -> None:
                         if flush is not None and name != "baseline":
                             flush()
                         samples[name].append(get(client, paths[name]))
+        except HarnessError:
+            print(server.log_tail(), file=sys.stderr)
+            raise
         finally:
             server.stop()
 
