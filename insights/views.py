@@ -96,7 +96,7 @@ class FigureView:
 
     figure: Figure
     svg: SafeString | None
-    heat: list[charts.HeatRow] | None
+    heat: SafeString | None
     table: list[TableRow]
     suppressed: bool
 
@@ -133,7 +133,7 @@ def _figure_view(figure: Figure) -> FigureView:
     return FigureView(
         figure=figure,
         svg=charts.chart_svg(figure) if charts.has_chart(figure) else None,
-        heat=charts.heat_rows(figure) if figure.chart == "heatmap" else None,
+        heat=charts.heat_cells_html(figure) if figure.chart == "heatmap" else None,
         table=[
             TableRow(label=row.label, cells=[charts.format_cell(value, figure.unit) for value in row.values])
             for row in figure.rows

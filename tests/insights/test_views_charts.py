@@ -129,3 +129,13 @@ def test_cells_are_written_the_swedish_way():
 def test_a_heat_map_or_table_has_no_svg():
     with pytest.raises(ValueError, match="heatmap"):
         charts.chart_svg(figure("heatmap"))
+
+
+def test_a_heat_map_table_has_headers_for_every_row_and_column():
+    fig = figure(
+        "heatmap", key="heat-html", columns=["00", "01"], rows=[Row("Måndag", [None, 40]), Row("<b>", [6, 12])]
+    )
+    html = str(charts.heat_cells_html(fig))
+    assert html.count('<th scope="col">') == 3  # the corner and two hours
+    assert '<th scope="row">Måndag</th><td class="heat-suppressed">&lt; 5</td><td class="heat-5">40</td>' in html
+    assert "&lt;b&gt;" in html and "<b>" not in html
