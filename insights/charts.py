@@ -32,12 +32,13 @@ from insights.figures import Cell, Figure
 
 SUPPRESSED = "< 5"
 # Bump when the drawing changes, so cached charts are drawn anew.
-CHART_VERSION = 2
+CHART_VERSION = 3
 CHART_CACHE_SECONDS = 24 * 60 * 60
 WIDTH = 800
 HEIGHT = 360
-# More x labels than this and only every n-th is written, so they stay legible.
+# More x labels than fit (never more than this) and only every n-th is written, so they stay legible.
 MAX_X_LABELS = 14
+PLOT_WIDTH = 700
 HEAT_LEVELS = 5
 
 _PYGAL_CHARTS: dict[str, Any] = {
@@ -84,7 +85,10 @@ def chart_svg(figure: Figure) -> SafeString:
 
 
 def _draw(figure: Figure) -> str:
-    many = len(figure.rows) > MAX_X_LABELS
+    # As many x labels as fit side by side at about 7.5 units a character ("v. 36 2026" fits eight times).
+    longest = max((len(row.label) for row in figure.rows), default=1)
+    fit = max(2, min(MAX_X_LABELS, int(PLOT_WIDTH // (longest * 7.5 + 12))))
+    many = len(figure.rows) > fit
     config: dict[str, Any] = {
         "js": [],
         "css": [],
@@ -99,7 +103,7 @@ def _draw(figure: Figure) -> str:
         "truncate_legend": -1,
         "value_formatter": lambda value: format_cell(value),
         "show_minor_x_labels": not many,
-        "x_labels_major_every": math.ceil(len(figure.rows) / MAX_X_LABELS) if many else None,
+        "x_labels_major_every": math.ceil(len(figure.rows) / fit) if many else None,
         "print_values": False,
         "margin": 12,
         "no_data_text": _("Inga tal att visa"),

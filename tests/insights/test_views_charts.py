@@ -83,6 +83,13 @@ def test_a_suppressed_cell_is_drawn_as_no_bar():
     assert "Värden under 5 visas inte." in str(root[1].text)
 
 
+def test_long_labels_are_thinned_so_they_do_not_overlap():
+    rows = [Row(f"v. {week} 2026", [week * 10]) for week in range(36, 49)]
+    svg = str(charts.chart_svg(figure("line", key="weeks", rows=rows, columns=("Median",))))
+    written = [text for text in texts(svg) if text.startswith("v. ")]
+    assert 2 <= len(written) <= 8
+
+
 def test_a_chart_with_every_cell_suppressed_says_so_in_swedish():
     fig = figure("bar", key="empty", rows=[Row("v. 1", [None, None]), Row("v. 2", [None, None])])
     assert "Inga tal att visa" in texts(str(charts.chart_svg(fig)))
