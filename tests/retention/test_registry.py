@@ -101,9 +101,14 @@ def test_a_hold_another_app_declares_keeps_the_cutoff_back(monkeypatch):
 
     config = apps.get_app_config("insights")
     monkeypatch.setattr(config, "retention_holds", {"feedback": "tests.retention.test_registry.hold_in_2020"})
-    seen = []
-    run_retention("feedback", lambda cutoff: seen.append(cutoff) or 0)
-    run_retention("letters", lambda cutoff: seen.append(cutoff) or 0)
+    seen: list[datetime] = []
+
+    def purge(cutoff: datetime) -> int:
+        seen.append(cutoff)
+        return 0
+
+    run_retention("feedback", purge)
+    run_retention("letters", purge)
     assert seen[0] == HELD_UNTIL and seen[1] > HELD_UNTIL
     monkeypatch.setattr(config, "retention_holds", {"feedback": "tests.retention.nowhere.hold"})
     assert [message.id for message in check_retention_policies()] == ["retention.E005"]
