@@ -212,3 +212,15 @@ def test_only_the_fixed_vocabulary_is_counted():
         services.aggregate_days()
     groups = set(DailyCount.objects.filter(metric=DailyCount.Metric.CATEGORY).values_list("group", flat=True))
     assert groups == {"grooming"}
+
+
+def test_daylight_saving_days_keep_every_hour_once():
+    spring, autumn = DAY.replace(month=3, day=29), DAY.replace(month=10, day=25)
+    for day in (spring, autumn):
+        with time_machine.travel(at(2, 30, day) + timedelta(hours=1), tick=False):
+            Feedback.objects.create(answer="yes")  # in the hour after 02:00 local: repeated in autumn
+        with time_machine.travel(at(12, day=day + timedelta(days=1)), tick=False):
+            services.aggregate_days(since=day)
+    assert SupportHour.objects.filter(day=spring).count() == 23
+    assert SupportHour.objects.filter(day=autumn).count() == 25
+    assert list(SupportHour.objects.filter(day=autumn, hour=2).values_list("weekday", flat=True)) == [6, 6]
