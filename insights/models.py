@@ -67,10 +67,8 @@ class DailyCount(models.Model):
             ("view_prevention_insights", "Can view prevention insights"),
         ]
         constraints = [
-            # Covers the pages' reads (by metric and days), so they never touch the table itself.
-            models.UniqueConstraint(
-                fields=["metric", "day", "group", "bucket"], include=["count"], name="insights_dailycount_unique"
-            ),
+            # Also the index of the pages' reads (by metric, then days).
+            models.UniqueConstraint(fields=["metric", "day", "group", "bucket"], name="insights_dailycount_unique"),
         ]
         verbose_name = _("daglig siffra")
         verbose_name_plural = _("dagliga siffror")

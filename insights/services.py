@@ -54,6 +54,9 @@ _NOTHING_SETTLED = datetime(1970, 1, 1, tzinfo=UTC)
 
 Key = tuple[str, date, str, int]
 
+KNOWN_CATEGORIES = {str(value) for value in Classification.Category.values}
+KNOWN_STEPS = {str(value) for value in Conversation.EscalationStep.values}
+
 
 class _Add(Protocol):
     """The local ``add`` helpers: count one event of ``metric`` at ``moment``."""
@@ -138,8 +141,9 @@ def _support_counts(first: date, last: date, counts: Counter[Key], hours: dict[d
     for created, categories, outcome in Classification.objects.filter(
         created_at__gte=start, created_at__lt=end
     ).values_list("created_at", "categories", "outcome"):
-        for category in set(categories or []):
-            add(Metric.CATEGORY, created, str(category))
+        # Only the fixed vocabulary is counted, never whatever else a JSON list might hold.
+        for category in set(categories or []) & KNOWN_CATEGORIES:
+            add(Metric.CATEGORY, created, category)
         add(Metric.OUTCOME, created, outcome or "unknown")
 
     for model in (Conversation, Letter):
@@ -147,7 +151,7 @@ def _support_counts(first: date, last: date, counts: Counter[Key], hours: dict[d
             imminent_risk=True, risk_marked_at__gte=start, risk_marked_at__lt=end
         ).values_list("risk_marked_at", "escalation_steps"):
             add(Metric.RISK, marked, "imminent_risk")
-            for step in set(steps or []):
+            for step in set(steps or []) & KNOWN_STEPS:
                 add(Metric.RISK, marked, f"step:{step}")
 
     for created, answer in Feedback.objects.filter(created_at__gte=start, created_at__lt=end).values_list(

@@ -18,7 +18,7 @@ from retention.tasks import run_retention_policy
 from staff.roles import Role
 from supportline import services as supportline_services
 from supportline.letters.models import Letter
-from supportline.models import Feedback
+from supportline.models import Classification, Feedback
 from tests.factories import StaffUserFactory
 from tests.insights.fixtures import DAY, at, make_hotline_day, make_support_day
 
@@ -86,7 +86,13 @@ def test_only_unsettled_days_are_recomputed():
 
 def test_figures_survive_the_retention_purges(settings):
     """Data -> aggregate -> past every retention period -> the real purges -> the same figures."""
-    settings.RETENTION_DAYS = {**settings.RETENTION_DAYS, "feedback": 30, "letters": 30, "closed_tips": 30}
+    settings.RETENTION_DAYS = {
+        **settings.RETENTION_DAYS,
+        "transcripts": 30,
+        "feedback": 30,
+        "letters": 30,
+        "closed_tips": 30,
+    }
     make_support_day()
     make_hotline_day()
     Letter.objects.update(status=Letter.Status.CLOSED, closed_at=at(11))
@@ -96,6 +102,7 @@ def test_figures_survive_the_retention_purges(settings):
         services.aggregate_days()
         before = everything(period)
     with time_machine.travel(at(12, day=DAY + timedelta(days=400)), tick=False):
+        run_retention_policy("transcripts")
         assert run_retention_policy("feedback") == 7
         assert run_retention_policy("letters") == 0  # no messages, but the threads go
         assert run_retention_policy("closed_tips") == 12
@@ -189,3 +196,31 @@ def test_cached_figures_are_replaced_by_the_next_run():
         assert dict(selectors.support_figures(period)[-1].summary)["Svar"] == 7  # until the job runs
         services.aggregate_days(since=DAY)
         assert dict(selectors.support_figures(period)[-1].summary)["Svar"] == 12
+
+
+def test_beat_runs_the_job_and_the_sampler(settings):
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    assert schedule["insights-aggregate-daily-figures"]["task"] == aggregate_daily_figures.name
+    assert schedule["insights-sample-counsellors-on-duty"]["task"] == sample_counsellors_on_duty.name
+    assert schedule["insights-sample-counsellors-on-duty"]["schedule"] == services.DUTY_SAMPLE_MINUTES * 60
+
+
+def test_only_the_fixed_vocabulary_is_counted():
+    make_support_day()
+    Classification.objects.update(categories=["grooming", "Kalle på Storgatan 3"])
+    with time_machine.travel(at(12, day=DAY + timedelta(days=1)), tick=False):
+        services.aggregate_days()
+    groups = set(DailyCount.objects.filter(metric=DailyCount.Metric.CATEGORY).values_list("group", flat=True))
+    assert groups == {"grooming"}
+
+
+def test_daylight_saving_days_keep_every_hour_once():
+    spring, autumn = DAY.replace(month=3, day=29), DAY.replace(month=10, day=25)
+    for day in (spring, autumn):
+        with time_machine.travel(at(2, 30, day) + timedelta(hours=1), tick=False):
+            Feedback.objects.create(answer="yes")  # in the hour after 02:00 local: repeated in autumn
+        with time_machine.travel(at(12, day=day + timedelta(days=1)), tick=False):
+            services.aggregate_days(since=day)
+    assert SupportHour.objects.filter(day=spring).count() == 23
+    assert SupportHour.objects.filter(day=autumn).count() == 25
+    assert list(SupportHour.objects.filter(day=autumn, hour=2).values_list("weekday", flat=True)) == [6, 6]
