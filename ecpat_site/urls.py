@@ -11,6 +11,8 @@ from privacy.views import quick_exit
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("exit/", quick_exit, name="quick-exit"),
+    # Statistics pages behind the admin site's two-factor login (insights/urls.py).
+    path("admin/statistik/", include("insights.urls")),
     path("admin/", admin.site.urls),
     path("sitemap.xml", views.sitemap, name="sitemap"),
     # The partner feed: bearer tokens only, never a cookie (docs/partner-feed.md).

@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
-from retention.registry import retention_policies
+from retention.registry import retention_holds, retention_policies
 
 
 @register()
@@ -30,6 +30,11 @@ def check_retention_policies(app_configs: Any = None, **kwargs: Any) -> list[Che
                 Error(f"Retention kind {policy.kind!r}: every_seconds must be a positive int.", id="retention.E004")
             )
     declared = {policy.kind for policy in policies}
+    for kind in declared:
+        try:
+            retention_holds(kind)
+        except ImportError as exc:
+            messages.append(Error(f"A retention hold for {kind!r} does not import: {exc}", id="retention.E005"))
     for kind in settings.RETENTION_DAYS:
         if kind not in declared:
             messages.append(

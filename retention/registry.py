@@ -21,6 +21,11 @@ all running ``retention.tasks.run_retention_policy`` with the kind as its only
 argument; ``RetentionConfig.ready`` adds them to ``CELERY_BEAT_SCHEDULE``.
 ``manage.py check`` reports a policy without a period, a period without a
 policy, and a purge path that does not import.
+
+An app may also hold other apps' purges back, again as plain data:
+``retention_holds = {kind: "dotted.path"}`` names ``hold(kind) -> datetime``,
+and a purge of that kind never deletes from that moment on (``insights``
+counts rows into its aggregates before they may go).
 """
 
 from collections.abc import Callable, Mapping
@@ -53,6 +58,16 @@ def retention_policies() -> list[RetentionPolicy]:
         for config in apps.get_app_configs()
         for kind, spec in getattr(config, "retention_policies", {}).items()
     ]
+
+
+def retention_holds(kind: str) -> list[Callable[[str], datetime]]:
+    """The hold functions any app declares for ``kind`` (``AppConfig.retention_holds``)."""
+    holds: list[Callable[[str], datetime]] = [
+        import_string(getattr(config, "retention_holds", {})[kind])
+        for config in apps.get_app_configs()
+        if kind in getattr(config, "retention_holds", {})
+    ]
+    return holds
 
 
 def retention_policy(kind: str) -> RetentionPolicy:

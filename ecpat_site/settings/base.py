@@ -589,4 +589,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "audit-write-checkpoint": {"task": "audit.tasks.write_audit_checkpoint", "schedule": AUDIT_CHECKPOINT_SECONDS},
     "prevention-publish-due-articles": {"task": "prevention.tasks.publish_due_articles", "schedule": 60},
     "supportline-sweep-abandoned": {"task": "supportline.tasks.sweep_abandoned", "schedule": 60},
+    # Insights: the daily aggregates (docs/insights.md), and the on-duty roster's size every 5 minutes.
+    "insights-aggregate-daily-figures": {"task": "insights.tasks.aggregate_daily_figures", "schedule": 15 * 60},
+    "insights-sample-counsellors-on-duty": {"task": "insights.tasks.sample_counsellors_on_duty", "schedule": 5 * 60},
 }

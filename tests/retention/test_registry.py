@@ -1,6 +1,6 @@
 """The retention registry: what the apps declare is what beat runs, and nothing else decides it."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.apps import apps
@@ -85,3 +85,30 @@ def test_the_check_is_registered():
 def test_each_policy_runs_more_often_than_its_period():
     for policy in retention_policies():
         assert timedelta(seconds=policy.every_seconds) < timedelta(days=django_settings.RETENTION_DAYS[policy.kind])
+
+
+HELD_UNTIL = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def hold_in_2020(kind: str) -> datetime:
+    return HELD_UNTIL
+
+
+@pytest.mark.django_db
+def test_a_hold_another_app_declares_keeps_the_cutoff_back(monkeypatch):
+    """Retention knows holds only as declared data (AppConfig.retention_holds), never by import."""
+    from retention.services import run_retention
+
+    config = apps.get_app_config("insights")
+    monkeypatch.setattr(config, "retention_holds", {"feedback": "tests.retention.test_registry.hold_in_2020"})
+    seen: list[datetime] = []
+
+    def purge(cutoff: datetime) -> int:
+        seen.append(cutoff)
+        return 0
+
+    run_retention("feedback", purge)
+    run_retention("letters", purge)
+    assert seen[0] == HELD_UNTIL and seen[1] > HELD_UNTIL
+    monkeypatch.setattr(config, "retention_holds", {"feedback": "tests.retention.nowhere.hold"})
+    assert [message.id for message in check_retention_policies()] == ["retention.E005"]
