@@ -28,11 +28,10 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from insights.figures import Cell, Figure
+from insights.figures import SUPPRESSED, Cell, Figure
 
-SUPPRESSED = "< 5"
 # Bump when the drawing changes, so cached charts are drawn anew.
-CHART_VERSION = 3
+CHART_VERSION = 4
 CHART_CACHE_SECONDS = 24 * 60 * 60
 WIDTH = 800
 HEIGHT = 360
@@ -50,10 +49,10 @@ _PYGAL_CHARTS: dict[str, Any] = {
 _DROPPED_TAGS = {"style", "script", "desc", "title"}
 
 
-def format_cell(value: Cell, unit: str = "") -> str:
-    """A cell as staff read it: Swedish digits, "< 5" when suppressed."""
+def format_cell(value: Cell, unit: str = "", empty: str = SUPPRESSED) -> str:
+    """A cell as staff read it: Swedish digits, ``empty`` ("< 5", suppressed) when None."""
     if value is None:
-        return SUPPRESSED
+        return empty
     if isinstance(value, float) and not value.is_integer():
         # Ratios below one (0.21 chats per counsellor hour) keep a second decimal.
         places = 2 if abs(value) < 1 else 1
@@ -68,7 +67,7 @@ def has_chart(figure: Figure) -> bool:
 
 
 def has_suppressed_cells(figure: Figure) -> bool:
-    return any(value is None for row in figure.rows for value in row.values)
+    return figure.suppressed
 
 
 def chart_svg(figure: Figure) -> SafeString:
@@ -101,7 +100,7 @@ def _draw(figure: Figure) -> str:
         "legend_at_bottom_columns": min(len(figure.columns), 4) or None,
         "truncate_label": -1,
         "truncate_legend": -1,
-        "value_formatter": lambda value: format_cell(value),
+        "value_formatter": lambda value: format_cell(value, empty=figure.empty_label),
         "show_minor_x_labels": not many,
         "x_labels_major_every": math.ceil(len(figure.rows) / fit) if many else None,
         "print_values": False,
@@ -185,7 +184,10 @@ def heat_rows(figure: Figure) -> list[HeatRow]:
         return max(1, math.ceil(HEAT_LEVELS * value / peak))
 
     return [
-        HeatRow(label=row.label, cells=[HeatCell(text=format_cell(v), level=level(v)) for v in row.values])
+        HeatRow(
+            label=row.label,
+            cells=[HeatCell(text=format_cell(v, empty=figure.empty_label), level=level(v)) for v in row.values],
+        )
         for row in figure.rows
     ]
 

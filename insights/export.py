@@ -14,8 +14,7 @@ from collections.abc import Sequence
 
 from django.utils.translation import gettext as _
 
-from insights.charts import SUPPRESSED
-from insights.figures import Cell, Figure, Period
+from insights.figures import SUPPRESSED, Cell, Figure, Period
 from insights.summary import Comparison
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -55,15 +54,15 @@ def figures_csv(
             writer.writerow([_("Enhet"), _text(figure.unit)])
         writer.writerow(["", *(_text(column) for column in figure.columns)])
         for row in figure.rows:
-            writer.writerow([_text(row.label), *(_cell(value) for value in row.values)])
+            writer.writerow([_text(row.label), *(_cell(value, figure.empty_label) for value in row.values)])
         if figure.note:
             writer.writerow([_text(figure.note)])
     return out.getvalue()
 
 
-def _cell(value: Cell) -> str:
+def _cell(value: Cell, empty: str = SUPPRESSED) -> str:
     if value is None:
-        return SUPPRESSED
+        return empty
     if isinstance(value, float):
         return f"{value:.1f}" if not value.is_integer() else str(int(value))
     return str(value)

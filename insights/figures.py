@@ -2,7 +2,8 @@
 
 A figure is already aggregated and already suppressed: a cell is ``None`` when it
 stands for fewer than ``MIN_CELL`` contacts (or was suppressed so that it cannot be
-derived from totals). Views and charts only draw what they get; they never see a
+derived from totals), or, in a figure whose ``empty_label`` is ``NOT_MEASURED``,
+when nothing was measured. Views and charts only draw what they get; they never see a
 row of the underlying data.
 """
 
@@ -14,6 +15,9 @@ from typing import Literal
 
 # Every shown number stands for at least this many contacts; smaller cells read "< 5".
 MIN_CELL = 5
+SUPPRESSED = "< 5"
+# What an empty cell reads as in a figure that counts no contacts (nothing measured that hour).
+NOT_MEASURED = "–"  # noqa: RUF001
 
 ChartKind = Literal["heatmap", "bar", "stacked_bar", "line", "histogram", "table"]
 Cell = int | float | None
@@ -59,3 +63,12 @@ class Figure:
     unit: str = ""
     summary: list[tuple[str, Cell]] = field(default_factory=list)
     note: str = ""
+    # How a ``None`` cell reads: suppressed ("< 5"), or for a figure of something
+    # other than contacts (opening hours, counsellors on duty) NOT_MEASURED, with
+    # the note saying what an empty cell means.
+    empty_label: str = SUPPRESSED
+
+    @property
+    def suppressed(self) -> bool:
+        """True when some cell is hidden because it stands for fewer than MIN_CELL contacts."""
+        return self.empty_label == SUPPRESSED and any(value is None for row in self.rows for value in row.values)

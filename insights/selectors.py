@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from hotline.models import Tip
 from insights import histogram
-from insights.figures import MIN_CELL, Cell, Figure, Period, Row
+from insights.figures import MIN_CELL, NOT_MEASURED, SUPPRESSED, Cell, Figure, Period, Row
 from insights.models import AggregationState, DailyCount, SupportHour
 from insights.suppression import share, suppress, suppress_column, suppress_value
 from prevention.models import Article, Topic
@@ -249,7 +249,14 @@ def _hour_of_week(period: Period) -> dict[tuple[int, int], HourOfWeek]:
 
 
 def _heatmap(
-    key: str, title: str, description: str, cells: Callable[[int, int], Cell], *, unit: str, note: str = ""
+    key: str,
+    title: str,
+    description: str,
+    cells: Callable[[int, int], Cell],
+    *,
+    unit: str,
+    note: str = "",
+    empty_label: str = SUPPRESSED,
 ) -> Figure:
     return Figure(
         key=key,
@@ -260,6 +267,7 @@ def _heatmap(
         rows=[Row(WEEKDAYS[weekday], [cells(weekday, hour) for hour in range(24)]) for weekday in range(7)],
         unit=unit,
         note=note,
+        empty_label=empty_label,
     )
 
 
@@ -308,6 +316,8 @@ def _contact_figures(period: Period) -> list[Figure]:
             _("Hur stor del av varje timme chatten var öppen under perioden, i procent."),
             open_share,
             unit="%",
+            note=_("–: ingen mätning den timmen."),  # noqa: RUF001
+            empty_label=NOT_MEASURED,
         ),
         _heatmap(
             "support_on_duty_by_hour",
@@ -318,7 +328,8 @@ def _contact_figures(period: Period) -> list[Figure]:
             ),
             on_duty,
             unit=_("rådgivare"),
-            note=_("Tom ruta: ingen mätning den timmen."),
+            note=_("–: ingen mätning den timmen."),  # noqa: RUF001
+            empty_label=NOT_MEASURED,
         ),
         _heatmap(
             "support_contacts_per_counsellor_hour",
@@ -329,7 +340,8 @@ def _contact_figures(period: Period) -> list[Figure]:
             ),
             per_counsellor,
             unit=_("kontakter per rådgivartimme"),
-            note=_("Tom ruta: färre än 5 kontakter eller ingen rådgivare i tjänst."),
+            note=_("–: färre än 5 kontakter eller ingen rådgivare i tjänst den timmen."),  # noqa: RUF001
+            empty_label=NOT_MEASURED,
         ),
     ]
 
@@ -487,7 +499,7 @@ def _per_counsellor_hour_figure(period: Period) -> Figure:
         rows.append(
             Row(
                 one.label,
-                [shown, round(hours, 1), round(chats / hours, 2) if shown is not None and hours > 0 else None],
+                [round(chats / hours, 2) if shown is not None and hours > 0 else None],
             )
         )
     total_chats = sum(answered.values())
@@ -499,16 +511,20 @@ def _per_counsellor_hour_figure(period: Period) -> Figure:
             "Besvarade chattar delat med rådgivartimmar i tjänst (rådgivare med konsolen öppen, mätt var femte "
             "minut). Visar arbetsbördan för hela gruppen, aldrig för en enskild rådgivare."
         ),
+        # One measure on the axis: the counts it is made of would flatten the ratio near zero.
         chart="line",
-        columns=[_("Besvarade chattar"), _("Rådgivartimmar"), _("Chattar per rådgivartimme")],
+        columns=[_("Chattar per rådgivartimme")],
         rows=rows,
         summary=[
             (
                 _("Chattar per rådgivartimme"),
                 round(total_chats / total_hours, 2) if total_chats >= MIN_CELL and total_hours > 0 else None,
             ),
+            (_("Besvarade chattar"), suppress_value(total_chats)),
             (_("Rådgivartimmar"), round(total_hours, 1)),
         ],
+        note=_("Tom punkt: färre än 5 besvarade chattar eller ingen rådgivare i tjänst."),
+        empty_label=NOT_MEASURED,
     )
 
 
@@ -850,7 +866,6 @@ def prevention_figures(period: Period) -> list[Figure]:
     start, end = period.start, period.end
     new = published.filter(publish_at__date__gte=start, publish_at__date__lte=end).count()
     due = Article.objects.exclude(status=Article.Status.ARCHIVED).review_due()
-    no_search = _("Sökord sparas aldrig, därför finns det ingen statistik över sökningar.")
     return [
         Figure(
             key="prevention_articles",
@@ -867,7 +882,6 @@ def prevention_figures(period: Period) -> list[Figure]:
                 (_("Publicerade under perioden"), new),
                 (_("Behöver faktagranskas"), due.count()),
             ],
-            note=no_search,
         ),
         Figure(
             key="prevention_review_due",
@@ -878,6 +892,5 @@ def prevention_figures(period: Period) -> list[Figure]:
             rows=[Row(str(a.label), [due.for_audience(a.value).count()]) for a in audiences],
             unit=_("artiklar"),
             summary=[(_("Behöver faktagranskas"), due.count())],
-            note=no_search,
         ),
     ]

@@ -135,7 +135,10 @@ def _figure_view(figure: Figure) -> FigureView:
         svg=charts.chart_svg(figure) if charts.has_chart(figure) else None,
         heat=charts.heat_cells_html(figure) if figure.chart == "heatmap" else None,
         table=[
-            TableRow(label=row.label, cells=[charts.format_cell(value, figure.unit) for value in row.values])
+            TableRow(
+                label=row.label,
+                cells=[charts.format_cell(value, figure.unit, figure.empty_label) for value in row.values],
+            )
             for row in figure.rows
         ],
         suppressed=charts.has_suppressed_cells(figure),

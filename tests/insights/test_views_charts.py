@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from insights import charts
-from insights.figures import Figure, Row
+from insights.figures import NOT_MEASURED, Figure, Row
 
 SVG = "{http://www.w3.org/2000/svg}"
 NUMBER = re.compile(r"[\N{MINUS SIGN}\-+]?[\d\s\u00a0]+(,\d+)?( min| %)?")
@@ -146,3 +146,19 @@ def test_a_heat_map_table_has_headers_for_every_row_and_column():
     assert html.count('<th scope="col">') == 3  # the corner and two hours
     assert '<th scope="row">Måndag</th><td class="heat-suppressed">&lt; 5</td><td class="heat-5">40</td>' in html
     assert "&lt;b&gt;" in html and "<b>" not in html
+
+
+def test_an_empty_cell_of_a_figure_that_counts_no_contacts_reads_not_measured_not_suppressed():
+    """Opening hours and counsellors on duty are not contacts: an empty hour was not measured, not hidden."""
+    fig = Figure(
+        key="on-duty",
+        title="Rådgivare i tjänst",
+        description="Genomsnitt per timme.",
+        chart="heatmap",
+        columns=["00", "01"],
+        rows=[Row("Måndag", [None, 2.5])],
+        empty_label=NOT_MEASURED,
+    )
+    assert [cell.text for cell in charts.heat_rows(fig)[0].cells] == ["–", "2,5"]  # noqa: RUF001
+    assert not fig.suppressed and not charts.has_suppressed_cells(fig)
+    assert figure().suppressed  # the default figure's None cells are suppressed contacts
