@@ -63,7 +63,7 @@ class Tip(models.Model):
         MESSAGE = "message", _("I en chatt eller ett meddelande")
         SHARED = "shared", _("Någon delade en länk eller fil")
         WEBSITE = "website", _("På en webbplats eller i ett forum")
-        OTHER = "other", _("På något annat sätt")
+        OTHER = "other", _("På ett annat sätt")
         RATHER_NOT_SAY = "rather_not_say", _("Jag vill inte säga")
 
     received_at = models.DateTimeField(default=timezone.now, db_index=True)

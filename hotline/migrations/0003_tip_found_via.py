@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='tip',
             name='found_via',
-            field=models.CharField(blank=True, choices=[('search_engine', 'Via en sökmotor, till exempel Google'), ('social_media', 'I sociala medier'), ('message', 'I en chatt eller ett meddelande'), ('shared', 'Någon delade en länk eller fil'), ('website', 'På en webbplats eller i ett forum'), ('other', 'På något annat sätt'), ('rather_not_say', 'Jag vill inte säga')], max_length=20),
+            field=models.CharField(blank=True, choices=[('search_engine', 'Via en sökmotor, till exempel Google'), ('social_media', 'I sociala medier'), ('message', 'I en chatt eller ett meddelande'), ('shared', 'Någon delade en länk eller fil'), ('website', 'På en webbplats eller i ett forum'), ('other', 'På ett annat sätt'), ('rather_not_say', 'Jag vill inte säga')], max_length=20),
         ),
     ]

@@ -156,7 +156,7 @@ def test_tips_by_how_the_reporter_found_it(hotline):
         "I en chatt eller ett meddelande",
         "Någon delade en länk eller fil",
         "På en webbplats eller i ett forum",
-        "På något annat sätt",
+        "På ett annat sätt",
         "Jag vill inte säga",
         "Inte angivet",
     ]
