@@ -156,6 +156,18 @@ class TipForm(forms.Form):
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
     )
+    found_via = forms.ChoiceField(
+        label=_("Hur hittade du det? (frivilligt)"),
+        help_text=_(
+            "Du behöver inte svara. Svaret hjälper oss att se var sådant här sprids, "
+            "och räknas bara ihop med andras svar."
+        ),
+        choices=Tip.FoundVia.choices,
+        required=False,
+        widget=forms.RadioSelect,
+        # Never echo the posted value back: only a tampered form can send one that is not in the list.
+        error_messages={"invalid_choice": _("Välj ett av svaren i listan, eller hoppa över frågan.")},
+    )
     category = forms.ChoiceField(
         label=_("Vad handlar det om?"),
         choices=Tip.Category.choices,
@@ -199,7 +211,7 @@ class TipForm(forms.Form):
 
     # The form's steps, in order: the step's legend and its fields (for the error summary).
     STEPS = (
-        (_("Steg 1 av 4: Var såg du det?"), ("urls", "place")),
+        (_("Steg 1 av 4: Var såg du det?"), ("urls", "place", "found_via")),
         (_("Steg 2 av 4: Vad handlar det om?"), ("category", "urgent")),
         (_("Steg 3 av 4: När och vad?"), ("occurred", "description")),
         (_("Steg 4 av 4: Vill du att vi kan fråga dig något?"), ("contact",)),

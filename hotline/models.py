@@ -55,11 +55,24 @@ class Tip(models.Model):
         URGENT = 1, _("Akut: ett barn är i fara")
         NORMAL = 2, _("Normal")
 
+    class FoundVia(models.TextChoices):
+        """How the reporter came across the material: a fixed list, never free text, so it identifies no one."""
+
+        SEARCH_ENGINE = "search_engine", _("Via en sökmotor, till exempel Google")
+        SOCIAL_MEDIA = "social_media", _("I sociala medier")
+        MESSAGE = "message", _("I en chatt eller ett meddelande")
+        SHARED = "shared", _("Någon delade en länk eller fil")
+        WEBSITE = "website", _("På en webbplats eller i ett forum")
+        OTHER = "other", _("På ett annat sätt")
+        RATHER_NOT_SAY = "rather_not_say", _("Jag vill inte säga")
+
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     category = models.CharField(max_length=20, choices=Category.choices)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED, db_index=True)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    # Blank: the reporter skipped the question (the form has it as optional).
+    found_via = models.CharField(max_length=20, choices=FoundVia.choices, blank=True)
 
     place = EncryptedTextField(blank=True)
     occurred = EncryptedTextField(blank=True)

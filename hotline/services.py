@@ -74,6 +74,7 @@ def tip_submit(
     description: str,
     contact: str,
     urgent: bool,
+    found_via: str = "",
 ) -> SubmittedTip:
     """Stores a new tip (``urls`` already normalised) and returns it with its one-time receipt code.
 
@@ -87,6 +88,7 @@ def tip_submit(
                 with transaction.atomic():
                     tip = Tip.objects.create(
                         category=category,
+                        found_via=found_via,
                         priority=Tip.Priority.URGENT if urgent else Tip.Priority.NORMAL,
                         place=place,
                         occurred=occurred,

@@ -128,6 +128,7 @@ def index(request: HttpRequest) -> HttpResponse:
     try:
         submitted = services.tip_submit(
             category=data["category"],
+            found_via=data["found_via"],
             urls=data["urls"],
             place=data["place"],
             occurred=data["occurred"],

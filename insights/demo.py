@@ -194,6 +194,8 @@ def _hotline(rng: random.Random, first: date, days: int, tips: int) -> None:
         providers.append(provider)
     categories = [str(v) for v in Tip.Category.values]
     outcomes = [str(v) for v in Tip.Outcome.values]
+    # Blank first: many reporters skip the optional question.
+    ways = ["", *(str(v) for v in Tip.FoundVia.values)]
     rows = []
     for _n in range(tips):
         received = _moment(rng, first, days)
@@ -205,6 +207,7 @@ def _hotline(rng: random.Random, first: date, days: int, tips: int) -> None:
             Tip(
                 received_at=received,
                 category=_pick(rng, categories, [55, 15, 15, 5, 10]),
+                found_via=_pick(rng, ways, [30, 10, 20, 15, 10, 8, 4, 3]),
                 priority=Tip.Priority.URGENT if urgent else Tip.Priority.NORMAL,
                 status=Tip.Status.CLOSED,
                 outcome=outcome,

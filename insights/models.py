@@ -35,9 +35,11 @@ class DailyCount(models.Model):
         OUTCOME = "outcome", _("utfall")
         RISK = "risk", _("risk")
         FEEDBACK = "feedback", _("återkoppling")
-        # Hotline. Tips by the day they came in, group: category / priority.
+        # Hotline. Tips by the day they came in, group: category / priority / how found.
         TIPS = "tips", _("tips")
         TIPS_PRIORITY = "tips_priority", _("tips efter prioritet")
+        # group: how the reporter found it ("unknown" when the question was skipped).
+        TIPS_FOUND_VIA = "tips_found_via", _("tips efter hur det hittades")
         # group: outcome, by the day of the assessment.
         ASSESSED = "assessed", _("bedömda tips")
         # group: priority, bucket: received -> assessment started.

@@ -655,7 +655,27 @@ def _tips_figure(period: Period) -> Figure:
             (_("Tips"), suppress_value(sum(map(sum, matrix)))),
             (_("Akuta tips"), suppress_value(priorities.get("urgent", 0))),
         ],
-        note=_("Hur den som tipsade hittade materialet frågar tipsformuläret inte efter, så det kan inte visas här."),
+    )
+
+
+def _tips_by_found_via_figure(period: Period) -> Figure:
+    ways = _choices(Tip.FoundVia.choices)
+    matrix = _binned(period, Metric.TIPS_FOUND_VIA, [group for group, _label in ways])
+    return Figure(
+        key="hotline_tips_by_found_via",
+        title=_("Tips efter hur materialet hittades"),
+        description=_(
+            "Tips som kom in, efter hur den som tipsade svarade på frågan hur hen hittade materialet, "
+            "per dag, vecka eller månad."
+        ),
+        chart="stacked_bar",
+        columns=[label for _group, label in ways],
+        rows=[Row(one.label, values) for one, values in zip(bins(period), suppress(matrix), strict=True)],
+        summary=[(_("Tips"), suppress_value(sum(map(sum, matrix))))],
+        note=_(
+            "Frågan är frivillig. ”Inte angivet” är tips där den som tipsade hoppade över den, "
+            "och tips som kom in innan formuläret frågade."
+        ),
     )
 
 
@@ -828,6 +848,7 @@ def hotline_figures(period: Period) -> list[Figure]:
 def _hotline_figures(period: Period) -> list[Figure]:
     return [
         _tips_figure(period),
+        _tips_by_found_via_figure(period),
         *_assessment_figures(period),
         *_handoff_figures(period),
         _removal_figure(

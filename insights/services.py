@@ -259,11 +259,12 @@ def _hotline_counts(first: date, last: date, counts: Counter[Key]) -> None:
     def priority(value: int) -> str:
         return "urgent" if value == Tip.Priority.URGENT else "normal"
 
-    for received, category, prio in Tip.objects.filter(received_at__gte=start, received_at__lt=end).values_list(
-        "received_at", "category", "priority"
-    ):
+    for received, category, prio, found_via in Tip.objects.filter(
+        received_at__gte=start, received_at__lt=end
+    ).values_list("received_at", "category", "priority", "found_via"):
         add(Metric.TIPS, received, category)
         add(Metric.TIPS_PRIORITY, received, priority(prio))
+        add(Metric.TIPS_FOUND_VIA, received, found_via or "unknown")
     for assessed, outcome in Tip.objects.filter(assessed_at__gte=start, assessed_at__lt=end).values_list(
         "assessed_at", "outcome"
     ):

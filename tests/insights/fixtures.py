@@ -10,7 +10,8 @@ Support line, chat open Wednesdays 18-22:
 
 Hotline:
 * 12 tips received at 09:00 (10 abuse material, 2 grooming), all normal priority, each assessment
-  started 2 hours later and finished 3 hours later: 6 illegal, 6 not illegal;
+  started 2 hours later and finished 3 hours later: 6 illegal, 6 not illegal; found via a search
+  engine (6), social media (5), and one where the reporter skipped the question;
 * the 6 illegal ones forwarded at 12:00: 5 delivered on the first attempt 2 minutes later,
   1 after a retry 10 minutes later;
 * 10 takedown notices to one provider (SE) sent at 14:00: 5 removed after 10 hours, 5 after 48 hours.
@@ -96,6 +97,12 @@ def make_support_day(day: date = DAY) -> None:
         _created(Feedback, at(18, 30 + i, day), answer=answer)
 
 
+def _found_via(i: int) -> str:
+    if i < 6:
+        return Tip.FoundVia.SEARCH_ENGINE
+    return Tip.FoundVia.SOCIAL_MEDIA if i < 11 else ""
+
+
 def make_hotline_day(day: date = DAY) -> None:
     provider = Provider.objects.create(name="Exempelhost AB", country="se", abuse_email="abuse@example.org")
     tips = []
@@ -106,6 +113,7 @@ def make_hotline_day(day: date = DAY) -> None:
             Tip.objects.create(
                 received_at=received,
                 category=Tip.Category.GROOMING if i >= 10 else Tip.Category.ABUSE_MATERIAL,
+                found_via=_found_via(i),
                 receipt_lookup=secrets.token_hex(32),
                 receipt_verifier="test",
                 status=Tip.Status.FORWARDED if illegal else Tip.Status.CLOSED,

@@ -14,12 +14,13 @@ from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from hotline.models import Tip
 from insights import selectors
 from insights.figures import Figure, Period
 from insights.models import DailyCount
 from insights.services import aggregate_days
 from prevention.models import Article, Topic
-from tests.insights.fixtures import DAY, WEDNESDAY, make_hotline_day, make_support_day
+from tests.insights.fixtures import DAY, WEDNESDAY, at, make_hotline_day, make_support_day
 
 pytestmark = pytest.mark.django_db
 
@@ -140,6 +141,7 @@ def test_tips_and_assessments(hotline):
     assert tips.columns[0] == "Bilder eller filmer på sexuella övergrepp mot barn"
     assert [row.values for row in tips.rows] == [[10, None, None, None, None]]
     assert dict(tips.summary) == {"Tips": 12, "Akuta tips": None}
+    assert not tips.note
     assessed = hotline["hotline_assessed"]
     assert rows(assessed)["Olagligt"] == [6] and rows(assessed)["Inte olagligt"] == [6]
     assert dict(assessed.summary) == {"Bedömda tips": 12, "Andel bedömda som olagliga (%)": 50.0}
@@ -148,6 +150,45 @@ def test_tips_and_assessments(hotline):
     assert timing["Alla"] == [12, 3.0, 3.8]
     # No urgent tip: 0 is hidden, so "Övriga" (= Alla - 0) is hidden with it.
     assert timing["Akuta"] == [None, None, None] and timing["Övriga"] == [None, None, None]
+
+
+def test_tips_by_how_the_reporter_found_it(hotline):
+    figure = hotline["hotline_tips_by_found_via"]
+    assert figure.chart == "stacked_bar"
+    assert figure.columns == [
+        "Via en sökmotor, till exempel Google",
+        "I sociala medier",
+        "I en chatt eller ett meddelande",
+        "Någon delade en länk eller fil",
+        "På en webbplats eller i ett forum",
+        "På ett annat sätt",
+        "Jag vill inte säga",
+        "Inte angivet",
+    ]
+    # 6 by search engine, 5 in social media; the one skipped question and every empty way read "< 5".
+    assert [row.values for row in figure.rows] == [[6, 5, None, None, None, None, None, None]]
+    assert dict(figure.summary) == {"Tips": 12}
+
+
+def test_a_small_way_takes_its_neighbour_in_the_same_column_with_it(hotline):
+    # The next day: 3 by search engine, 5 in social media. Search engine reads [6, 3] over the
+    # two days: the 3 is hidden, and the 6 with it, or the column's total would give it away.
+    following = DAY + timedelta(days=1)
+    for i, way in enumerate([Tip.FoundVia.SEARCH_ENGINE] * 3 + [Tip.FoundVia.SOCIAL_MEDIA] * 5):
+        Tip.objects.create(
+            received_at=at(9, i, following),
+            category=Tip.Category.OTHER,
+            found_via=way,
+            receipt_lookup=f"found-via-{i}",
+            receipt_verifier="test",
+        )
+    aggregate_days(now=AFTERWARDS, since=DAY)
+    figure = by_key(selectors.hotline_figures(Period(DAY, following)))["hotline_tips_by_found_via"]
+    assert [row.values for row in figure.rows] == [
+        [None, 5, None, None, None, None, None, None],
+        [None, 5, None, None, None, None, None, None],
+    ]
+    assert dict(figure.summary) == {"Tips": 20}
 
 
 def test_police_handoffs(hotline):
