@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import connections
+from django.utils import translation
 
 from tests.processes import (
     CHROMIUM,
@@ -27,6 +28,18 @@ REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
 def services_available() -> bool:
     return settings.DATABASES["default"]["ENGINE"].endswith("postgresql") and bool(settings.REDIS_URL)
+
+
+@pytest.fixture(autouse=True)
+def _site_language() -> Iterator[None]:
+    """Every test starts in the site's language, whatever an earlier test's request activated.
+
+    Django's LocaleMiddleware activates a request's language in the thread and
+    leaves it there, so a request to /en/ would make later tests read English.
+    """
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
