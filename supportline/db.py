@@ -210,8 +210,15 @@ async def finish_anyway[R](work: Coroutine[Any, Any, R]) -> R:
     """
     task = asyncio.get_running_loop().create_task(work)
     _finishing.add(task)
-    task.add_done_callback(_finishing.discard)
+    task.add_done_callback(_finished)
     return await asyncio.shield(task)
 
 
 _finishing: set[asyncio.Task[Any]] = set()
+
+
+def _finished(task: asyncio.Task[Any]) -> None:
+    _finishing.discard(task)
+    if not task.cancelled():
+        # Retrieved, so that a failure nobody awaited any more is not logged with its details.
+        task.exception()

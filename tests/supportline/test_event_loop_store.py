@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
 def _active_conversation() -> tuple[int, Any]:
-    counsellor = StaffUserFactory(role=Role.COUNSELLOR)
+    counsellor: Any = StaffUserFactory(role=Role.COUNSELLOR)
     conversation = Conversation.objects.create(
         token_hash=selectors.token_hash(str(time.monotonic())),
         queued_at=timezone.now(),
@@ -42,11 +42,12 @@ def _active_conversation() -> tuple[int, Any]:
 
 
 async def _stored(conversation_id: int) -> list[tuple[int, str]]:
-    return await database_sync_to_async(
-        lambda: list(
-            Message.objects.filter(conversation_id=conversation_id).order_by("seq").values_list("seq", "client_id")
-        )
-    )()
+    def rows() -> list[tuple[int, str]]:
+        stored = Message.objects.filter(conversation_id=conversation_id).order_by("seq")
+        return [(message.seq, message.client_id) for message in stored.only("seq", "client_id")]
+
+    stored: list[tuple[int, str]] = await database_sync_to_async(rows)()
+    return stored
 
 
 async def test_racing_senders_and_resends_on_both_paths_get_gapless_seqs_and_each_client_id_once(settings):
@@ -132,7 +133,7 @@ def test_the_embedded_store_is_gapless_and_stores_a_client_id_once():
     first = store(conversation_id, Message.Sender.VISITOR, "a", "hej", None, now)
     assert first is not None and (first.seq, first.text) == (1, "hej")
     assert store(conversation_id, Message.Sender.VISITOR, "a", "hej", None, now) is None  # the checked path decides
-    other = StaffUserFactory(role=Role.COUNSELLOR)
+    other: Any = StaffUserFactory(role=Role.COUNSELLOR)
     assert store(conversation_id, Message.Sender.COUNSELLOR, "b", "hej", other, now) is None
     second = store(conversation_id, Message.Sender.COUNSELLOR, "b", "hej", counsellor, now)
     assert second is not None and second.seq == 2
