@@ -24,6 +24,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from ecpat_site.lifespan import lifespan  # noqa: E402
 from ecpat_site.routing import websocket_urlpatterns  # noqa: E402
 from privacy.asgi import AnonymousScopeMiddleware  # noqa: E402
 
@@ -32,6 +33,7 @@ application = AnonymousScopeMiddleware(
         {
             "http": django_asgi_app,
             "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+            "lifespan": lifespan,
         }
     )
 )

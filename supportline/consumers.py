@@ -312,15 +312,16 @@ class VisitorChatConsumer(_ChatSocket):
         )
         if not allowed:
             raise ChatError("rate_limited", retry_after_ms=_next_second_ms())
-        message, created = await run_db(
-            services.message_post,
+        message, created = await services.amessage_post(
             conversation_id=conversation_id,
             sender=Message.Sender.VISITOR,
             client_id=frame.client_id,
             text=frame.text,
         )
-        if created:
-            await self.publish(*services.message_event(message))
+        # A resend is announced again: the first announcement may never have
+        # gone out (the socket went away after the commit); receivers that
+        # have the message drop it by its seq without reading.
+        await self.publish(*services.message_event(message))
         await self.send_json({"type": "ack", "client_id": message.client_id, "seq": message.seq})
         if created and message.seq == self.last_sent + 1:
             # The echo comes from memory: what was just written is not read back.
@@ -389,7 +390,7 @@ class VisitorChatConsumer(_ChatSocket):
 
     async def _catch_up(self) -> None:
         conversation_id = self._require_conversation()
-        await self._send_new(await run_db(selectors.message_frames_after, conversation_id, self.last_sent))
+        await self._send_new(await selectors.amessage_frames_after(conversation_id, self.last_sent))
 
     async def _send_new(self, new: list[dict[str, Any]]) -> None:
         for frame in new:
@@ -565,16 +566,14 @@ class CounsellorConsumer(_ChatSocket):
     async def handle_message(self, frame: frames.StaffMessage) -> None:
         conversation_id = self._opened_id(frame.conversation_id)
         self.check_message_rate()
-        message, created = await run_db(
-            services.message_post,
+        message, created = await services.amessage_post(
             conversation_id=conversation_id,
             sender=Message.Sender.COUNSELLOR,
             client_id=frame.client_id,
             text=frame.text,
             author=self.user,
         )
-        if created:
-            await self.publish(*services.message_event(message))
+        await self.publish(*services.message_event(message))  # a resend too (see the visitor's)
         await self.send_json(
             {"type": "ack", "conversation_id": conversation_id, "client_id": message.client_id, "seq": message.seq}
         )
@@ -702,7 +701,7 @@ class CounsellorConsumer(_ChatSocket):
     async def _catch_up(self, conversation_id: int) -> None:
         last = self.opened[conversation_id]
         await self._send_new(
-            conversation_id, await run_db(selectors.message_frames_after, conversation_id, last, for_staff=True)
+            conversation_id, await selectors.amessage_frames_after(conversation_id, last, for_staff=True)
         )
 
     async def _send_new(self, conversation_id: int, new: list[dict[str, Any]]) -> None:

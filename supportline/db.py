@@ -12,6 +12,14 @@ Broadcasts a service schedules for after its commit
 channel layer a new Redis connection, for every event. The thread collects
 them instead, and :func:`run_db` publishes them from the socket's event loop
 once the call has returned, that is after the commit.
+
+On PostgreSQL the two statements of every chat message (the sender's store,
+each receiver's read of the new rows) do not hop to a thread at all: they run
+on the socket's event loop through psycopg's async API, on a small pool of
+connections per event loop (:func:`on_event_loop`,
+``SUPPORTLINE_ASYNC_DB_CONNECTIONS``, closed on shutdown by
+:func:`close_async_pools`). Everything else, and everything on SQLite, stays on
+the threads.
 """
 
 from __future__ import annotations
@@ -20,13 +28,16 @@ import asyncio
 import contextvars
 import functools
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import psycopg
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 
 from supportline import outage
 
@@ -106,3 +117,108 @@ async def _publish(events: list[tuple[str, dict[str, Any]]]) -> None:
     watch = outage.layer_watch(layer)
     for group, event in events:
         await outage.layer_call(watch, layer.group_send(group, event))
+
+
+# --- The event loop's own connections (PostgreSQL) ---------------------------------
+
+_async_pools: dict[asyncio.AbstractEventLoop, asyncio.Task[AsyncConnectionPool]] = {}
+
+
+def async_path() -> bool:
+    """Whether chat messages are stored and read on the event loop (PostgreSQL and ``SUPPORTLINE_ASYNC_DB``)."""
+    return bool(settings.SUPPORTLINE_ASYNC_DB) and connections["default"].vendor == "postgresql"
+
+
+def _connection_kwargs() -> dict[str, Any]:
+    # Django's own parameters (database, credentials, its UTC timestamp loaders);
+    # its cursor class is a synchronous one, and the pool is this module's.
+    params = dict(connections["default"].get_connection_params())
+    params.pop("cursor_factory", None)
+    # A single statement is its own transaction: no BEGIN/COMMIT round trips.
+    params["autocommit"] = True
+    # Only the statements executed with prepare=True are prepared.
+    params["prepare_threshold"] = None
+    return params
+
+
+async def _open_pool() -> AsyncConnectionPool:
+    timeout = float(settings.SUPPORTLINE_ASYNC_DB_TIMEOUT)
+    pool: AsyncConnectionPool = AsyncConnectionPool(
+        kwargs=_connection_kwargs(),
+        min_size=1,
+        max_size=max(1, int(settings.SUPPORTLINE_ASYNC_DB_CONNECTIONS)),
+        timeout=timeout,
+        # A failed connection attempt is not retried in the background (with a
+        # backoff that outlasts a short outage): the next message asks for a
+        # connection again, so the chat comes back as soon as PostgreSQL does.
+        reconnect_timeout=0,
+        name="supportline-async",
+        open=False,
+    )
+    # Not waiting for the first connection: while PostgreSQL is down the
+    # message itself waits at most ``timeout`` for one.
+    await pool.open(wait=False)
+    return pool
+
+
+async def on_event_loop[R](work: Callable[[AsyncConnection[Any]], Awaitable[R]]) -> R:
+    """Awaits ``work(connection)`` on a connection of this event loop's pool (autocommit).
+
+    Waiting for a connection and the work together are bounded by
+    ``SUPPORTLINE_ASYNC_DB_TIMEOUT``; a connection left mid-statement by the
+    bound is discarded by the pool, never reused. A connection that
+    PostgreSQL has closed meanwhile (a restart) fails the work once, which
+    then runs again on another: ``work`` must be safe to repeat (the store is,
+    by ``client_id``).
+    """
+    loop = asyncio.get_running_loop()
+    opening = _async_pools.get(loop)
+    if opening is None or (opening.done() and (opening.cancelled() or opening.exception() is not None)):
+        opening = _async_pools[loop] = loop.create_task(_open_pool())
+    pool = await opening
+    async with asyncio.timeout(float(settings.SUPPORTLINE_ASYNC_DB_TIMEOUT)):
+        for attempt in range(2):
+            async with pool.connection() as connection:
+                try:
+                    return await work(connection)
+                except psycopg.OperationalError:
+                    if attempt or not connection.broken:
+                        raise
+        raise AssertionError("unreachable")
+
+
+async def close_async_pools() -> None:
+    """Closes the pool of the running event loop (server shutdown, end of a test), and forgets closed loops'."""
+    loop = asyncio.get_running_loop()
+    for other in [other for other in _async_pools if other.is_closed()]:
+        del _async_pools[other]
+    opening = _async_pools.pop(loop, None)
+    if opening is None:
+        return
+    try:
+        pool = await opening
+    except Exception:
+        return
+    await pool.close()
+
+
+async def finish_anyway[R](work: Coroutine[Any, Any, R]) -> R:
+    """Awaits ``work``, which runs to its end even when the caller is cancelled (a socket went away).
+
+    A statement cut off mid-way would cost its connection; its outcome is
+    known to the client anyway through ``client_id`` on the resend.
+    """
+    task = asyncio.get_running_loop().create_task(work)
+    _finishing.add(task)
+    task.add_done_callback(_finished)
+    return await asyncio.shield(task)
+
+
+_finishing: set[asyncio.Task[Any]] = set()
+
+
+def _finished(task: asyncio.Task[Any]) -> None:
+    _finishing.discard(task)
+    if not task.cancelled():
+        # Retrieved, so that a failure nobody awaited any more is not logged with its details.
+        task.exception()

@@ -8,6 +8,7 @@ import json
 import logging
 import math
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
@@ -20,9 +21,11 @@ from django.db.models import Count, Q, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from psycopg import AsyncConnection
 
 from staff.roles import Role, has_role
 from staff.types import StaffUser
+from supportline import db
 from supportline.models import (
     CannedResponse,
     Classification,
@@ -486,20 +489,16 @@ def message_frame(message: Message, *, for_staff: bool = False) -> dict[str, Any
     return frame
 
 
-def message_frames_after(conversation_id: int, after_seq: int, *, for_staff: bool = False) -> list[dict[str, Any]]:
-    """Every message after ``after_seq``, in order, as ``message`` frames (one query)."""
-    # Every receiver runs this for every message: one hand-written statement
-    # (building and compiling the equivalent queryset cost more CPU than
-    # PostgreSQL spends answering it), plain rows, and the text field's own
-    # converter to decrypt.
-    text_field = Message._meta.get_field("text")
-    sql = (
+def _message_frames_sql() -> str:
+    return (
         f"SELECT seq, sender, client_id, text, created_at FROM {Message._meta.db_table} "  # noqa: S608 (model name)
         "WHERE conversation_id = %s AND seq > %s ORDER BY seq"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [conversation_id, after_seq])
-        rows = cursor.fetchall()
+
+
+def _message_frames(rows: Sequence[tuple[Any, ...]], conversation_id: int, *, for_staff: bool) -> list[dict[str, Any]]:
+    # Plain rows, and the text field's own converter to decrypt.
+    text_field = Message._meta.get_field("text")
     frames = []
     for seq, sender, client_id, stored_text, created_at in rows:
         if created_at.tzinfo is None:  # SQLite hands back naive UTC
@@ -516,6 +515,37 @@ def message_frames_after(conversation_id: int, after_seq: int, *, for_staff: boo
             frame["conversation_id"] = conversation_id
         frames.append(frame)
     return frames
+
+
+def message_frames_after(conversation_id: int, after_seq: int, *, for_staff: bool = False) -> list[dict[str, Any]]:
+    """Every message after ``after_seq``, in order, as ``message`` frames (one query)."""
+    # Every receiver runs this for every message: one hand-written statement
+    # (building and compiling the equivalent queryset cost more CPU than
+    # PostgreSQL spends answering it).
+    with connection.cursor() as cursor:
+        cursor.execute(_message_frames_sql(), [conversation_id, after_seq])
+        rows = cursor.fetchall()
+    return _message_frames(rows, conversation_id, for_staff=for_staff)
+
+
+async def amessage_frames_after(
+    conversation_id: int, after_seq: int, *, for_staff: bool = False
+) -> list[dict[str, Any]]:
+    """:func:`message_frames_after` from a socket's event loop.
+
+    On PostgreSQL one prepared statement on the event loop's own connection
+    (``supportline.db.on_event_loop``), no thread hop; otherwise on the
+    database threads.
+    """
+    if not db.async_path():
+        return await db.run_db(message_frames_after, conversation_id, after_seq, for_staff=for_staff)
+
+    async def read(conn: AsyncConnection[Any]) -> list[tuple[Any, ...]]:
+        cursor = await conn.execute(_message_frames_sql(), (conversation_id, after_seq), prepare=True)
+        return await cursor.fetchall()
+
+    rows = await db.on_event_loop(read)
+    return _message_frames(rows, conversation_id, for_staff=for_staff)
 
 
 def can_write(user: StaffUser, conversation: Conversation) -> bool:

@@ -15,19 +15,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from audit.services import record_event
 from resilience.on_commit import run_after_commit
 from staff.roles import Role, has_role
 from staff.types import StaffUser
-from supportline import selectors
+from supportline import db, selectors
 from supportline.db import defer_to_event_loop
 from supportline.models import (
     Classification,
@@ -157,6 +159,20 @@ def counsellor_off_duty(*, user_id: int) -> None:
 # --- Messages ------------------------------------------------------------------------
 
 
+def _checked_message(sender: Message.Sender | str, client_id: str, text: str) -> Message.Sender:
+    """Refuses what no chat would store; returns the sender."""
+    if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
+        raise ChatError("invalid_client_id")
+    if not isinstance(text, str) or not text.strip():
+        raise ChatError("empty_text")
+    if len(text) > settings.SUPPORTLINE_MAX_MESSAGE_LENGTH:
+        raise ChatError("text_too_long")
+    try:
+        return Message.Sender(sender)  # (Sender.values builds a new list on every call)
+    except ValueError:
+        raise ChatError("forbidden") from None
+
+
 def message_post(
     *,
     conversation_id: int,
@@ -176,63 +192,98 @@ def message_post(
     :func:`message_event` once this returned (the transaction has committed).
     The returned message holds the text as sent, so nothing is decrypted.
     """
-    if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
-        raise ChatError("invalid_client_id")
-    if not isinstance(text, str) or not text.strip():
-        raise ChatError("empty_text")
-    if len(text) > settings.SUPPORTLINE_MAX_MESSAGE_LENGTH:
-        raise ChatError("text_too_long")
-    if sender not in Message.Sender.values:
-        raise ChatError("forbidden")
-    sender = Message.Sender(sender)
+    sender = _checked_message(sender, client_id, text)
     message = _message_insert(conversation_id, sender, client_id, text, author)
     if message is not None:
         return message, True
     return _message_post_checked(conversation_id, sender, client_id, text, author)
 
 
+async def amessage_post(
+    *,
+    conversation_id: int,
+    sender: Message.Sender | str,
+    client_id: str,
+    text: str,
+    author: StaffUser | None = None,
+) -> tuple[Message, bool]:
+    """:func:`message_post` from a socket's event loop.
+
+    On PostgreSQL the common case is one statement on the event loop's own
+    connection (``supportline.db.on_event_loop``): no thread hop, no
+    Django cursor. A resend or a refusal, and everything on SQLite, goes to
+    the database threads and :func:`message_post`'s checked path. The
+    statement runs to its end even if the socket goes away meanwhile.
+    """
+    if not db.async_path():
+        return await db.run_db(
+            message_post,
+            conversation_id=conversation_id,
+            sender=sender,
+            client_id=client_id,
+            text=text,
+            author=author,
+        )
+    sender = _checked_message(sender, client_id, text)
+    message = await db.finish_anyway(_amessage_insert(conversation_id, sender, client_id, text, author))
+    if message is not None:
+        return message, True
+    return await db.run_db(_message_post_checked, conversation_id, sender, client_id, text, author)
+
+
 class _NotFastPath(Exception):
     """Rolls the fast path's transaction back; the checked path decides."""
 
 
-def _message_insert(
-    conversation_id: int, sender: Message.Sender, client_id: str, text: str, author: StaffUser | None
-) -> Message | None:
-    """The common case in one statement and one transaction; None when the checked path must decide.
+def _message_insert_statement(
+    conversation_id: int,
+    sender: Message.Sender,
+    client_id: str,
+    stored_text: str,
+    now: datetime,
+    author: StaffUser | None,
+) -> tuple[str, list[Any]] | None:
+    """The common case as one PostgreSQL statement: the counter bump and the insert, or nothing at all.
 
-    The conversation's counter is bumped (which locks its row) and the message
-    inserted with that ``seq`` in one round trip, only if the chat accepts the
-    sender. No row back means the chat refused it or does not exist: the whole
-    transaction, counter bump included, is rolled back and the checked path
-    decides. So is a duplicate ``client_id`` (no savepoint: seq stays gapless).
+    The counter is bumped (which locks the row) only if the chat accepts the
+    sender, and the message inserted with that ``seq``; a duplicate
+    ``client_id`` fails the whole statement. Either way no row back means
+    nothing changed, so the statement is a transaction of its own and
+    ``seq`` stays gapless. None: this sender cannot take the fast path.
     """
     if sender == Message.Sender.COUNSELLOR:
         if author is None:
             return None
-        accepts, accepts_params = "c.status = %s AND c.counsellor_id = %s", [Conversation.Status.ACTIVE, author.pk]
+        accepts, accepts_params = "status = %s AND counsellor_id = %s", [str(Conversation.Status.ACTIVE), author.pk]
     else:
-        accepts, accepts_params = "c.status <> %s", [Conversation.Status.ENDED]
-    now = timezone.now()
-    # Encrypted here, once, by the field itself.
-    stored_text = Message._meta.get_field("text").get_db_prep_save(text, connection)
+        accepts, accepts_params = "status <> %s", [str(Conversation.Status.ENDED)]
     author_id = author.pk if sender == Message.Sender.COUNSELLOR and author is not None else None
     conversations, messages = Conversation._meta.db_table, Message._meta.db_table
     sql = (
-        f"WITH c AS (UPDATE {conversations} SET last_seq = last_seq + 1 WHERE id = %s "  # noqa: S608 (model names)
-        "RETURNING id, last_seq, status, counsellor_id) "
+        f"WITH c AS (UPDATE {conversations} SET last_seq = last_seq + 1 "  # noqa: S608 (model names)
+        f"WHERE id = %s AND {accepts} RETURNING id, last_seq) "
         f"INSERT INTO {messages} (conversation_id, seq, client_id, sender, author_id, text, created_at) "
-        f"SELECT c.id, c.last_seq, %s, %s, %s, %s, %s FROM c WHERE {accepts} RETURNING id, seq"
+        "SELECT c.id, c.last_seq, %s::varchar, %s::varchar, %s::bigint, %s::text, %s::timestamptz FROM c "
+        "RETURNING id, seq"
     )
-    params = [conversation_id, client_id, str(sender), author_id, stored_text, now, *accepts_params]
-    try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                row = cursor.fetchone()
-            if row is None:
-                raise _NotFastPath
-    except (_NotFastPath, IntegrityError):
-        return None
+    return sql, [conversation_id, *accepts_params, client_id, str(sender), author_id, stored_text, now]
+
+
+def _stored_text(text: str) -> str:
+    # Encrypted here, once, by the field itself.
+    return str(Message._meta.get_field("text").get_prep_value(text))
+
+
+def _message_from(
+    row: tuple[int, int],
+    conversation_id: int,
+    sender: Message.Sender,
+    client_id: str,
+    text: str,
+    author: StaffUser | None,
+    now: datetime,
+) -> Message:
+    """The message just stored, from memory: its text is the one sent, nothing is decrypted."""
     pk, seq = row
     return Message(
         pk=pk,
@@ -240,10 +291,92 @@ def _message_insert(
         seq=seq,
         client_id=client_id,
         sender=sender,
-        author_id=author_id,
+        author_id=author.pk if sender == Message.Sender.COUNSELLOR and author is not None else None,
         text=text,
         created_at=now,
     )
+
+
+async def _amessage_insert(
+    conversation_id: int, sender: Message.Sender, client_id: str, text: str, author: StaffUser | None
+) -> Message | None:
+    """:func:`_message_insert` on the event loop's connection; None when the checked path must decide."""
+    now = timezone.now()
+    statement = _message_insert_statement(conversation_id, sender, client_id, _stored_text(text), now, author)
+    if statement is None:
+        return None
+    sql, params = statement
+
+    async def store(conn: psycopg.AsyncConnection[Any]) -> tuple[int, int] | None:
+        try:
+            cursor = await conn.execute(sql, params, prepare=True)
+        except psycopg.errors.UniqueViolation:
+            return None
+        return await cursor.fetchone()
+
+    row = await db.on_event_loop(store)
+    if row is None:
+        return None
+    return _message_from(row, conversation_id, sender, client_id, text, author, now)
+
+
+def _message_insert(
+    conversation_id: int, sender: Message.Sender, client_id: str, text: str, author: StaffUser | None
+) -> Message | None:
+    """The common case in one statement and one transaction; None when the checked path must decide.
+
+    No row back means the chat refused the sender, does not exist, or already
+    holds the ``client_id``: nothing was changed, and the checked path decides.
+    """
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        return _message_insert_portable(conversation_id, sender, client_id, text, author, now)
+    statement = _message_insert_statement(conversation_id, sender, client_id, _stored_text(text), now, author)
+    if statement is None:
+        return None
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(*statement)
+            row = cursor.fetchone()
+    except IntegrityError:
+        return None
+    if row is None:
+        return None
+    return _message_from(row, conversation_id, sender, client_id, text, author, now)
+
+
+def _message_insert_portable(
+    conversation_id: int,
+    sender: Message.Sender,
+    client_id: str,
+    text: str,
+    author: StaffUser | None,
+    now: datetime,
+) -> Message | None:
+    """:func:`_message_insert` for SQLite (embedded mode), which has no UPDATE inside WITH: three statements."""
+    accepting = Conversation.objects.filter(pk=conversation_id)
+    if sender == Message.Sender.COUNSELLOR:
+        if author is None:
+            return None
+        accepting = accepting.filter(status=Conversation.Status.ACTIVE, counsellor_id=author.pk)
+    else:
+        accepting = accepting.exclude(status=Conversation.Status.ENDED)
+    try:
+        with transaction.atomic():
+            if not accepting.update(last_seq=F("last_seq") + 1):
+                raise _NotFastPath
+            seq = Conversation.objects.filter(pk=conversation_id).values_list("last_seq", flat=True).get()
+            message = Message.objects.create(
+                conversation_id=conversation_id,
+                seq=seq,
+                client_id=client_id,
+                sender=sender,
+                author_id=author.pk if sender == Message.Sender.COUNSELLOR and author is not None else None,
+                text=text,
+            )
+    except (_NotFastPath, IntegrityError):
+        return None
+    return message
 
 
 def _message_post_checked(

@@ -553,6 +553,12 @@ SUPPORTLINE_ABANDON_MINUTES: int = env.int("SUPPORTLINE_ABANDON_MINUTES", defaul
 SUPPORTLINE_MIN_BLOCK_HOURS: int = env.int("SUPPORTLINE_MIN_BLOCK_HOURS", default=24)
 # Threads (each with its own database connection) for the chat sockets' queries.
 SUPPORTLINE_DB_THREADS: int = env.int("SUPPORTLINE_DB_THREADS", default=8)
+# PostgreSQL only: the sockets store and read chat messages on the event loop (psycopg's async API, a pool
+# per web process) instead of on the database threads. Off: every query goes through the threads.
+SUPPORTLINE_ASYNC_DB: bool = env.bool("SUPPORTLINE_ASYNC_DB", default=True)
+# That pool's connections per web process, and how long (seconds) a message waits for one or for PostgreSQL.
+SUPPORTLINE_ASYNC_DB_CONNECTIONS: int = env.int("SUPPORTLINE_ASYNC_DB_CONNECTIONS", default=4)
+SUPPORTLINE_ASYNC_DB_TIMEOUT: float = env.float("SUPPORTLINE_ASYNC_DB_TIMEOUT", default=5.0)
 
 # --- supportline: letters (Brevlådan) ------------------------------------------
 # The answer time promised on the letters page, in working days (Monday to Friday).

@@ -3,6 +3,7 @@ import time
 import pytest
 
 from resilience import generations
+from supportline import db
 from supportline.selectors import OPENING_GENERATION_KEY
 from tests.processes import AsgiServer, database_url_for_subprocess, service_env
 
@@ -12,6 +13,14 @@ def _fresh_opening_generation():
     # A test rolled back at its end never commits, so its opening hours never move the
     # generation on; without this, the next test could meet the start page cached for them.
     generations.bump(OPENING_GENERATION_KEY)
+
+
+@pytest.fixture(autouse=True)
+async def _chat_connections_closed():
+    # Each test's event loop gets its own pool of the sockets' connections;
+    # closed with it, so none outlives the test (or keeps the test database).
+    yield
+    await db.close_async_pools()
 
 
 def _server(env):

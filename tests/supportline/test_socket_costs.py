@@ -4,11 +4,13 @@ The sockets run in this process against the real Redis layer and PostgreSQL,
 so the executor, the transactions, the pool and the cipher can be counted.
 """
 
+import asyncio
 import logging
 import threading
 from collections import Counter
 from typing import Any
 
+import psycopg
 import pytest
 from asgiref.sync import AsyncToSync, SyncToAsync
 from channels.db import database_sync_to_async
@@ -16,6 +18,7 @@ from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgresWrapper
 from django.db.backends.utils import CursorWrapper
+from psycopg_pool import AsyncConnectionPool
 
 import privacy.crypto
 import privacy.fields
@@ -35,14 +38,22 @@ def _many_starts(settings):
 
 
 class Costs:
-    """Counts thread hops, pool checkouts, commits, statements and cipher calls, by hop."""
+    """Counts thread hops, pool checkouts, commits, statements and cipher calls, by hop.
+
+    Work on the event loop itself (no hop) is also listed in order in
+    ``on_loop``: checkouts of the sockets' async pool, each statement with
+    whether its connection was in autocommit (so it was a transaction of its
+    own, with no BEGIN or COMMIT), and the cipher.
+    """
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.hops: list[str] = []
         self.by_hop: dict[str, Counter[str]] = {}
+        self.on_loop: list[str] = []
         self.commits = 0
         self.checkouts = 0
         self._current = threading.local()
+        real_getconn, real_async_execute = AsyncConnectionPool.getconn, psycopg.AsyncCursor.execute
         real_call, real_commit = db.call_in_thread, BaseDatabaseWrapper.commit
         real_connect = PostgresWrapper.get_new_connection
         real_execute = CursorWrapper.execute
@@ -86,6 +97,17 @@ class Costs:
             self.hops.append(f"sync_to_async:{getattr(wrapper.func, '__name__', repr(wrapper.func))}")
             return await real_sync_to_async_call(wrapper, *args, **kwargs)
 
+        async def getconn(pool, timeout=None):
+            self.on_loop.append("checkout")
+            return await real_getconn(pool, timeout)
+
+        async def async_execute(cursor, query, params=None, **kwargs):
+            autocommit = "autocommit" if cursor.connection.autocommit else "in a transaction"
+            self.on_loop.append(f"{str(query).split()[0].upper()} ({autocommit})")
+            return await real_async_execute(cursor, query, params, **kwargs)
+
+        monkeypatch.setattr(AsyncConnectionPool, "getconn", getconn)
+        monkeypatch.setattr(psycopg.AsyncCursor, "execute", async_execute)
         monkeypatch.setattr(db, "call_in_thread", call)
         monkeypatch.setattr(SyncToAsync, "__call__", any_other_hop)
         monkeypatch.setattr(BaseDatabaseWrapper, "commit", commit)
@@ -95,8 +117,19 @@ class Costs:
         monkeypatch.setattr(privacy.fields, "decrypt", decrypt)
 
     def _count(self, what: str) -> None:
-        hop = getattr(self._current, "name", None) or "outside"
-        self.by_hop.setdefault(hop, Counter())[what] += 1
+        hop = getattr(self._current, "name", None)
+        if hop is None and _on_event_loop():
+            self.on_loop.append(what)
+            return
+        self.by_hop.setdefault(hop or "outside", Counter())[what] += 1
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 async def claimed_in_process() -> tuple[InProcessSocket, InProcessSocket, int]:
@@ -118,7 +151,53 @@ async def claimed_in_process() -> tuple[InProcessSocket, InProcessSocket, int]:
     return visitor, console, conversation_id
 
 
-async def test_one_visitor_message_costs_one_hop_one_transaction_one_encrypt_and_one_read_per_receiver(monkeypatch):
+async def test_one_visitor_message_costs_no_hop_one_statement_one_encrypt_and_one_read_per_receiver(monkeypatch):
+    visitor, console, _ = await claimed_in_process()
+    try:
+        costs = Costs(monkeypatch)
+        round_trips: list[str] = []
+        real_acount = ratelimit.acount
+
+        async def counted(name: str, ttl: int) -> int:
+            round_trips.append(name)
+            return await real_acount(name, ttl)
+
+        monkeypatch.setattr(ratelimit, "acount", counted)
+        await visitor.send(type="message", client_id="m1", text="Hej, jag behöver hjälp")
+        assert await visitor.frame() == {"type": "ack", "client_id": "m1", "seq": 1}
+        echo = await visitor.frame()
+        assert (echo["type"], echo["seq"], echo["text"]) == ("message", 1, "Hej, jag behöver hjälp")
+        received = await console.frame_of("message")
+        assert (received["seq"], received["text"]) == (1, "Hej, jag behöver hjälp")
+        assert await visitor.drain(0.5) == []  # its own event does not make the sender read again
+
+        # No thread hop at all: both statements run on the event loop (supportline.db.on_event_loop).
+        assert costs.hops == []
+        assert costs.checkouts == 0 and costs.commits == 0 and costs.by_hop == {}
+        assert costs.on_loop == [
+            # Sender: one encryption, one checkout, one statement that is its own transaction
+            # (WITH c AS (UPDATE … RETURNING) INSERT … SELECT … FROM c), no decryption.
+            "encrypt",
+            "checkout",
+            "WITH (autocommit)",
+            # Receiver (the console): one checkout, one read of the new rows, one decryption.
+            "checkout",
+            "SELECT (autocommit)",
+            "decrypt",
+        ]
+        # The per-token limit is decided in memory (reconciled with Redis in batches): no round trip per message.
+        assert round_trips == []
+    finally:
+        await visitor.disconnect()
+        await console.disconnect()
+        await database_sync_to_async(lambda: connection.close())()
+
+
+async def test_without_the_event_loop_path_a_message_costs_one_hop_for_the_sender_and_one_per_receiver(
+    monkeypatch, settings
+):
+    # SQLite (embedded mode) or SUPPORTLINE_ASYNC_DB=false: the database threads.
+    settings.SUPPORTLINE_ASYNC_DB = False
     visitor, console, _ = await claimed_in_process()
     try:
         costs = Costs(monkeypatch)
