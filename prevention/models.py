@@ -238,7 +238,7 @@ class Article(models.Model):
         return f"{self.title} ({self.language})"
 
     def get_absolute_url(self) -> str:
-        return _article_url(self.language, self.slug, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+        return article_url(self.language, self.slug)
 
     def clean(self) -> None:
         errors: dict[str, Any] = {}
@@ -298,6 +298,11 @@ class SearchWord(models.Model):
 
     def __str__(self) -> str:
         return self.word
+
+
+def article_url(language: str, slug: str) -> str:
+    """The address of the article with this language and slug (for rows read without a model instance)."""
+    return _article_url(language, slug, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
 
 
 @functools.lru_cache(maxsize=4096)

@@ -13,16 +13,17 @@ or stored (see docs/prevention.md).
 
 import difflib
 import functools
+import html
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection
 from django.db.models import Field
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from prevention.models import Article, SearchWord, public_rule
+from prevention.models import Article, SearchWord, article_url, public_rule
 from prevention.synonyms import synonyms_of
 
 MAX_QUERY_LENGTH = 200
@@ -36,8 +37,8 @@ CONFIGS = {"sv": "ecpat_swedish", "en": "ecpat_english"}
 # pg_trgm similarity a word needs to be offered as "Menade du …?"; difflib's ratio on SQLite.
 TRIGRAM_THRESHOLD = 0.4
 FALLBACK_SIMILARITY = 0.75
-# Private-use characters mark highlights, so the snippet can be escaped first
-# and the marks put back afterwards (rendering.plain_text strips them from bodies).
+# Private-use characters reserved as highlight marks: rendering.plain_text strips
+# them from bodies, so no article text or vocabulary word carries one.
 MARK_START = "\ue000"
 MARK_STOP = "\ue001"
 # Words the vocabulary keeps: long enough to be worth suggesting, short enough to be words.
@@ -81,8 +82,32 @@ _LETTERS = re.compile(r"[^\W\d_]+")
 
 
 @dataclass(frozen=True)
+class FoundArticle:
+    """What a hit shows of an article: plain values read once, not a model instance per search."""
+
+    id: int
+    language: str
+    slug: str
+    title: str
+    summary: str
+    body_text: str
+
+    def get_absolute_url(self) -> str:
+        return article_url(self.language, self.slug)
+
+    @functools.cached_property
+    def heading_html(self) -> str:
+        # Escaped once per row version (the instance is remembered, see _found_articles).
+        return f'<h3><a href="{{url}}">{html.escape(self.title)}</a></h3>\n      <p>{html.escape(self.summary)}</p>'
+
+    @classmethod
+    def of(cls, article: Article) -> "FoundArticle":
+        return cls(article.pk, article.language, article.slug, article.title, article.summary, article.body_text)
+
+
+@dataclass(frozen=True)
 class SearchHit:
-    article: Article
+    article: FoundArticle
     snippet: SafeString
 
 
@@ -98,6 +123,16 @@ class SearchResult:
     hits: list[SearchHit] = field(default_factory=list)
     suggestion: str | None = None
     showing_suggestion: bool = False
+
+    @property
+    def items_html(self) -> SafeString:
+        """The result list's items, built here: the same loop in the template cost more than the search."""
+        items = []
+        for hit in self.hits:
+            heading = hit.article.heading_html.replace("{url}", html.escape(hit.article.get_absolute_url()), 1)
+            snippet = f'\n      <p class="meta">{hit.snippet}</p>' if hit.snippet else ""
+            items.append(f'<li class="article-item">\n      {heading}{snippet}\n    </li>')
+        return mark_safe("\n    ".join(items))  # noqa: S308 - every value in it was escaped
 
 
 def search(query: str, *, language: str) -> SearchResult:
@@ -177,40 +212,52 @@ def _search_words(words: list[str], language: str) -> list[SearchHit]:
     return _fallback(words, language)
 
 
-def highlight(snippet: str) -> SafeString:
-    """Escapes a snippet, then turns the private marks into ``<mark>`` tags."""
-    opened = False
-    parts: list[str] = []
-    for piece in re.split(f"([{MARK_START}{MARK_STOP}])", snippet):
-        if piece == MARK_START and not opened:
-            parts.append("<mark>")
-            opened = True
-        elif piece == MARK_STOP and opened:
-            parts.append("</mark>")
-            opened = False
-        elif piece not in (MARK_START, MARK_STOP):
-            parts.append(str(escape(piece)))
-    if opened:
-        parts.append("</mark>")
-    return mark_safe("".join(parts))  # noqa: S308 - every piece was escaped above
-
-
 def _full_text(words: list[str], language: str) -> list[SearchHit]:
     # One hand-written statement: building and compiling the same query through
     # the ORM (a tree of SearchQuery, SearchRank, RawSQL and the public rule)
     # cost more CPU per search than PostgreSQL took to answer it.
+    # It reads only each hit's id and row version; the rest comes from _found_articles.
     query_sql, query_params = _tsquery(words, language)
     rule_sql, rule_params = _public_rule_sql()
-    articles = Article.objects.raw(
-        f"SELECT {_COLUMNS} FROM {_TABLE} AS article"  # noqa: S608 - names and shapes only; values are parameters
-        f" CROSS JOIN ({query_sql}) AS wanted"
-        f" WHERE article.language = %s AND {rule_sql} AND article.search_document @@ wanted.query"
-        " ORDER BY ts_rank(article.search_document, wanted.query) DESC, article.publish_at DESC LIMIT %s",
-        [*query_params, language, *rule_params, RESULT_LIMIT],
-    )
+    params: list[Any] = [*query_params, language, *rule_params, RESULT_LIMIT]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT article.id, article.xmin::text FROM {_TABLE} AS article"  # noqa: S608 - names and shapes only; values are parameters
+            f" CROSS JOIN ({query_sql}) AS wanted"
+            f" WHERE article.language = %s AND {rule_sql} AND article.search_document @@ wanted.query"
+            " ORDER BY ts_rank(article.search_document, wanted.query) DESC, article.publish_at DESC LIMIT %s",
+            params,
+        )
+        articles = _found_articles(cursor, cursor.fetchall())
     # Snippets in Python: ts_headline re-parses every body and cost more than the search itself.
     terms = _snippet_terms(words, language)
     return [SearchHit(article=article, snippet=snippet(article.body_text, terms)) for article in articles]
+
+
+# The articles hits showed, by id, with the row version they were read at
+# (PostgreSQL's ``xmin``, new with every UPDATE however it is made: admin, service,
+# migration or a hand-made fix). Article texts only, never anything about a query;
+# bounded, and emptied when full.
+_FOUND: dict[int, tuple[str, FoundArticle]] = {}
+_FOUND_LIMIT = 4096
+
+
+def _found_articles(cursor: Any, rows: list[tuple[int, str]]) -> list[FoundArticle]:
+    """The hits' articles in ``rows``' order; reads only those not remembered at their current version."""
+    known = {pk: entry for pk, version in rows if (entry := _FOUND.get(pk)) is not None and entry[0] == version}
+    missing = [pk for pk, _ in rows if pk not in known]
+    fresh: dict[int, tuple[str, FoundArticle]] = {}
+    if missing:
+        cursor.execute(
+            f"SELECT article.xmin::text, {_COLUMNS} FROM {_TABLE} AS article WHERE article.id = ANY(%s)",  # noqa: S608 - names only; values are parameters
+            [missing],
+        )
+        fresh = {row[1]: (row[0], FoundArticle(*row[1:])) for row in cursor.fetchall()}
+        if len(_FOUND) + len(fresh) > _FOUND_LIMIT:
+            _FOUND.clear()
+        _FOUND.update(fresh)
+    # A row changed between the two statements is shown as the second read it; one deleted in between is left out.
+    return [entry[1] for pk, _ in rows if (entry := known.get(pk) or fresh.get(pk)) is not None]
 
 
 def _column(name: str) -> str:
@@ -220,10 +267,10 @@ def _column(name: str) -> str:
     return str(field.column)
 
 
-# What a hit needs (its address, title, summary and the text for its snippet); the
-# rest of the row stays deferred. The stored, GIN-indexed ``search_document`` column
+# What a hit needs (its address, title, summary and the text for its snippet), in
+# FoundArticle's order. The stored, GIN-indexed ``search_document`` column
 # is not modelled (SQLite has no tsvector), so it is named here.
-_HIT_FIELDS = ("id", "language", "slug", "title", "summary", "body_text", "publish_at")
+_HIT_FIELDS = ("id", "language", "slug", "title", "summary", "body_text")
 _TABLE = Article._meta.db_table
 _COLUMNS = ", ".join(f"article.{_column(name)}" for name in _HIT_FIELDS)
 # ``public_rule``'s lookups as SQL, so search applies the same rule as every list page.
@@ -311,7 +358,7 @@ def _fallback(words: list[str], language: str) -> list[SearchHit]:
     scored.sort(key=lambda pair: (-pair[0], -(pair[1].publish_at.timestamp() if pair[1].publish_at else 0)))
     every_term = [term for group in groups for term in group]
     return [
-        SearchHit(article=article, snippet=snippet(article.body_text, every_term))
+        SearchHit(article=FoundArticle.of(article), snippet=snippet(article.body_text, every_term))
         for _, article in scored[:RESULT_LIMIT]
     ]
 
@@ -342,12 +389,12 @@ def snippet(text: str, terms: list[str], width: int = 110) -> SafeString:
     start = max(0, centre - width)
     end = min(len(text), centre + width)
     start = text.rfind(" ", 0, start) + 1 if start else 0
-    pieces: list[str] = []
+    pieces = ["… "] if start else []
     cursor = start
     for match in pattern.finditer(text, start, end) if pattern else ():
-        pieces += [text[cursor : match.start()], MARK_START, text[match.start() : match.end()], MARK_STOP]
+        pieces += [html.escape(text[cursor : match.start()]), "<mark>", html.escape(match.group()), "</mark>"]
         cursor = match.end()
-    pieces.append(text[cursor:end])
-    prefix = "… " if start else ""
-    suffix = " …" if end < len(text) else ""
-    return highlight(f"{prefix}{''.join(pieces)}{suffix}")
+    pieces.append(html.escape(text[cursor:end]))
+    if end < len(text):
+        pieces.append(" …")
+    return mark_safe("".join(pieces))  # noqa: S308 - every piece of the text was escaped above

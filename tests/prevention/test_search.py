@@ -11,6 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from prevention import services
 from prevention.models import Article
 from prevention.search import _fallback, query_words, search_articles, stem
 
@@ -61,6 +62,21 @@ def test_snippets_escape_the_text_around_the_highlight(make_article):
     snippet = search_articles("bild", language="sv")[0].snippet
     assert "<b>" not in snippet
     assert "&lt; &gt; &amp;" in snippet and "<mark>bild</mark>" in snippet
+
+
+@pytest.mark.services
+def test_a_search_after_an_edit_shows_the_edited_article(make_article, django_capture_on_commit_callbacks):
+    # Search remembers the rows it showed by row version: any change, even one
+    # that bypasses the models (no updated_at, no signal), must show at once.
+    article = make_article(slug="gammal", title="Om grooming", summary="Förr", body="Grooming förr.")
+    assert search_articles("grooming", language="sv")[0].article.title == "Om grooming"
+    with django_capture_on_commit_callbacks(execute=True):
+        services.article_update(article=article, title="Vad är grooming?", slug="ny")
+    hit = search_articles("grooming", language="sv")[0]
+    assert (hit.article.title, hit.article.get_absolute_url()) == ("Vad är grooming?", "/kunskap/artikel/ny/")
+    Article.objects.filter(pk=article.pk).update(summary="Direkt i databasen", body_text="Grooming nu.")
+    hit = search_articles("grooming", language="sv")[0]
+    assert hit.article.summary == "Direkt i databasen" and "<mark>Grooming</mark> nu." in hit.snippet
 
 
 def test_fallback_stems_and_folds_case(library):
