@@ -231,7 +231,8 @@ def _full_text(words: list[str], language: str) -> list[SearchHit]:
         articles = _found_articles(cursor, cursor.fetchall())
     # Snippets in Python: ts_headline re-parses every body and cost more than the search itself.
     terms = _snippet_terms(words, language)
-    return [SearchHit(article=article, snippet=snippet(article.body_text, terms)) for article in articles]
+    marked = snippets([article.body_text for article in articles], terms)
+    return [SearchHit(article=article, snippet=text) for article, text in zip(articles, marked, strict=True)]
 
 
 # The articles hits showed, by id, with the row version they were read at
@@ -357,9 +358,10 @@ def _fallback(words: list[str], language: str) -> list[SearchHit]:
             scored.append((score, article))
     scored.sort(key=lambda pair: (-pair[0], -(pair[1].publish_at.timestamp() if pair[1].publish_at else 0)))
     every_term = [term for group in groups for term in group]
+    best = [article for _, article in scored[:RESULT_LIMIT]]
+    marked = snippets([article.body_text for article in best], every_term)
     return [
-        SearchHit(article=FoundArticle.of(article), snippet=snippet(article.body_text, every_term))
-        for _, article in scored[:RESULT_LIMIT]
+        SearchHit(article=FoundArticle.of(article), snippet=text) for article, text in zip(best, marked, strict=True)
     ]
 
 
@@ -368,13 +370,23 @@ def _letter_class(letter: str) -> str:
     return f"[{''.join(re.escape(variant) for variant in variants)}]" if len(variants) > 1 else re.escape(letter)
 
 
-@functools.lru_cache(maxsize=256)
 def _marking_pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
-    """Words starting with a folded term, matched in unfolded text ("nat" matches "Nätet")."""
+    """Words starting with a folded term, matched in unfolded text ("nat" matches "Nätet").
+
+    Not memoised: a cache keyed on the terms would keep what people searched for in
+    the process's memory after the request (search terms are never kept). Each search
+    builds its pattern once for all its snippets (``snippets``).
+    """
     alternatives = ["".join(_letter_class(letter) for letter in term) for term in terms if term]
     if not alternatives:
         return None
     return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")\w*", re.IGNORECASE)
+
+
+def snippets(texts: list[str], terms: list[str], width: int = 110) -> list[SafeString]:
+    """``snippet`` for each text, with the marking pattern built once."""
+    pattern = _marking_pattern(tuple(sorted(terms)))
+    return [_snippet(text, pattern, width) for text in texts]
 
 
 def snippet(text: str, terms: list[str], width: int = 110) -> SafeString:
@@ -383,7 +395,10 @@ def snippet(text: str, terms: list[str], width: int = 110) -> SafeString:
     ``terms`` are folded (``fold``); the pattern forgives accents and case, so
     the text itself is never folded and "natet" marks "nätet".
     """
-    pattern = _marking_pattern(tuple(sorted(terms)))
+    return _snippet(text, _marking_pattern(tuple(sorted(terms))), width)
+
+
+def _snippet(text: str, pattern: re.Pattern[str] | None, width: int) -> SafeString:
     first = pattern.search(text) if pattern else None
     centre = first.start() if first else 0
     start = max(0, centre - width)
