@@ -19,6 +19,7 @@ from tests.processes import (
     CHROMIUM,
     AsgiServer,
     NeutralSite,
+    RedisServer,
     database_url_for_subprocess,
     service_env,
 )
@@ -158,3 +159,38 @@ def page(browser: object) -> Iterator[object]:
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own on a free port, so the test may stop it (never the shared one)."""
+    with RedisServer(tmp_path) as server:
+        yield server
+
+
+@pytest.fixture
+def private_redis_cache(settings: Any, private_redis: RedisServer) -> Iterator[Any]:
+    """The default cache on the test's own Redis, with short timeouts, a closed breaker and empty local limits."""
+    from django.core.cache import caches
+
+    from privacy import ratelimit
+    from resilience.breaker import breaker_for
+    from resilience.cache import ResilientRedisCache
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "resilience.cache.ResilientRedisCache",
+            "LOCATION": private_redis.url,
+            "KEY_PREFIX": "private-redis-test",
+            "OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5, "CIRCUIT_BREAKER_SECONDS": 1.0},
+        }
+    }
+    breaker = breaker_for("Redis cache")
+    breaker.succeeded()
+    ratelimit.local_counters.clear()
+    ratelimit._memo.clear()
+    backend = caches["default"]
+    assert isinstance(backend, ResilientRedisCache)
+    yield backend
+    breaker.succeeded()
+    ratelimit._memo.clear()

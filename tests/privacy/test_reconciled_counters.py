@@ -3,39 +3,11 @@
 import asyncio
 
 import pytest
-from django.core.cache import caches
 
 from privacy import ratelimit
-from resilience.breaker import breaker_for
 from resilience.cache import ResilientRedisCache
-from tests.processes import RedisServer
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture
-def private_redis(tmp_path):
-    with RedisServer(tmp_path) as server:
-        yield server
-
-
-@pytest.fixture
-def shared_cache(settings, private_redis):
-    """The default cache on a private Redis, so a test can stop it."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "resilience.cache.ResilientRedisCache",
-            "LOCATION": private_redis.url,
-            "KEY_PREFIX": "reconciled-test",
-            "OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5, "CIRCUIT_BREAKER_SECONDS": 1.0},
-        }
-    }
-    breaker = breaker_for("Redis cache")
-    breaker.succeeded()
-    backend = caches["default"]
-    assert isinstance(backend, ResilientRedisCache)
-    yield backend
-    breaker.succeeded()
 
 
 def shared_total(cache: ResilientRedisCache, identity: str) -> int:
@@ -43,18 +15,20 @@ def shared_total(cache: ResilientRedisCache, identity: str) -> int:
     return int(cache.redis_client().get(cache.make_key(name)) or 0)
 
 
-async def test_one_process_never_exceeds_the_limit_and_batches_its_round_trips(shared_cache):
+async def test_one_process_never_exceeds_the_limit_and_batches_its_round_trips(private_redis_cache):
     counters = ratelimit.ReconciledCounters(flush_seconds=0.05)
     allowed = [counters.hit("msg", "token-a", limit=5, window_seconds=60) for _ in range(8)]
     assert allowed == [True] * 5 + [False] * 3
     await asyncio.sleep(0.3)
     assert counters.round_trips == 1, "eight hits should reach Redis in one round trip"
-    assert shared_total(shared_cache, "token-a") == 5
-    ttl = shared_cache.redis_client().ttl(shared_cache.make_key(ratelimit._counter("msg", "token-a", 60)[0]))
+    assert shared_total(private_redis_cache, "token-a") == 5
+    ttl = private_redis_cache.redis_client().ttl(
+        private_redis_cache.make_key(ratelimit._counter("msg", "token-a", 60)[0])
+    )
     assert 0 < ttl <= 61
 
 
-async def test_processes_share_the_limit_within_the_documented_bound(shared_cache):
+async def test_processes_share_the_limit_within_the_documented_bound(private_redis_cache):
     first, second = ratelimit.ReconciledCounters(flush_seconds=0.05), ratelimit.ReconciledCounters(flush_seconds=0.05)
     assert all(first.hit("msg", "token-b", limit=6, window_seconds=60) for _ in range(4))
     await asyncio.sleep(0.3)  # reconciled: Redis holds 4
@@ -63,7 +37,7 @@ async def test_processes_share_the_limit_within_the_documented_bound(shared_cach
     admitted = sum(second.hit("msg", "token-b", limit=6, window_seconds=60) for _ in range(10))
     assert admitted == 6
     await asyncio.sleep(0.3)
-    assert shared_total(shared_cache, "token-b") == 10 <= 2 * 6
+    assert shared_total(private_redis_cache, "token-b") == 10 <= 2 * 6
     assert not second.hit("msg", "token-b", limit=6, window_seconds=60)
     # The first learns the total at its next reconciliation; its next hits are refused.
     first.hit("msg", "token-b", limit=6, window_seconds=60)
@@ -73,7 +47,7 @@ async def test_processes_share_the_limit_within_the_documented_bound(shared_cach
     assert first.hit("msg", "token-c", limit=6, window_seconds=60)
 
 
-async def test_without_redis_each_process_still_counts_and_nothing_waits(shared_cache, private_redis):
+async def test_without_redis_each_process_still_counts_and_nothing_waits(private_redis_cache, private_redis):
     private_redis.stop()
     counters = ratelimit.ReconciledCounters(flush_seconds=0.01)
     loop = asyncio.get_running_loop()
@@ -86,7 +60,7 @@ async def test_without_redis_each_process_still_counts_and_nothing_waits(shared_
     assert loop.time() - started < 3
 
 
-async def test_hits_made_during_a_reconciliation_are_reconciled_without_another_hit(shared_cache, monkeypatch):
+async def test_hits_made_during_a_reconciliation_are_reconciled_without_another_hit(private_redis_cache, monkeypatch):
     counters = ratelimit.ReconciledCounters(flush_seconds=0.05)
     real_add = counters._add
 
@@ -99,4 +73,4 @@ async def test_hits_made_during_a_reconciliation_are_reconciled_without_another_
     await asyncio.sleep(0.1)  # the first reconciliation is under way
     assert counters.hit("msg", "token-e", limit=10, window_seconds=60)
     await asyncio.sleep(0.8)
-    assert shared_total(shared_cache, "token-e") == 2
+    assert shared_total(private_redis_cache, "token-e") == 2
