@@ -151,25 +151,31 @@ async def claimed_in_process() -> tuple[InProcessSocket, InProcessSocket, int]:
     return visitor, console, conversation_id
 
 
+async def one_message_counted(monkeypatch, visitor, console) -> tuple[Costs, list[str]]:
+    """The visitor sends one message that the console receives, counting its costs and rate-limit round trips."""
+    costs = Costs(monkeypatch)
+    round_trips: list[str] = []
+    real_acount = ratelimit.acount
+
+    async def counted(name: str, ttl: int) -> int:
+        round_trips.append(name)
+        return await real_acount(name, ttl)
+
+    monkeypatch.setattr(ratelimit, "acount", counted)
+    await visitor.send(type="message", client_id="m1", text="Hej, jag behöver hjälp")
+    assert await visitor.frame() == {"type": "ack", "client_id": "m1", "seq": 1}
+    echo = await visitor.frame()
+    assert (echo["type"], echo["seq"], echo["text"]) == ("message", 1, "Hej, jag behöver hjälp")
+    received = await console.frame_of("message")
+    assert (received["seq"], received["text"]) == (1, "Hej, jag behöver hjälp")
+    assert await visitor.drain(0.5) == []  # its own event does not make the sender read again
+    return costs, round_trips
+
+
 async def test_one_visitor_message_costs_no_hop_one_statement_one_encrypt_and_one_read_per_receiver(monkeypatch):
     visitor, console, _ = await claimed_in_process()
     try:
-        costs = Costs(monkeypatch)
-        round_trips: list[str] = []
-        real_acount = ratelimit.acount
-
-        async def counted(name: str, ttl: int) -> int:
-            round_trips.append(name)
-            return await real_acount(name, ttl)
-
-        monkeypatch.setattr(ratelimit, "acount", counted)
-        await visitor.send(type="message", client_id="m1", text="Hej, jag behöver hjälp")
-        assert await visitor.frame() == {"type": "ack", "client_id": "m1", "seq": 1}
-        echo = await visitor.frame()
-        assert (echo["type"], echo["seq"], echo["text"]) == ("message", 1, "Hej, jag behöver hjälp")
-        received = await console.frame_of("message")
-        assert (received["seq"], received["text"]) == (1, "Hej, jag behöver hjälp")
-        assert await visitor.drain(0.5) == []  # its own event does not make the sender read again
+        costs, round_trips = await one_message_counted(monkeypatch, visitor, console)
 
         # No thread hop at all: both statements run on the event loop (supportline.db.on_event_loop).
         assert costs.hops == []
@@ -200,22 +206,7 @@ async def test_without_the_event_loop_path_a_message_costs_one_hop_for_the_sende
     settings.SUPPORTLINE_ASYNC_DB = False
     visitor, console, _ = await claimed_in_process()
     try:
-        costs = Costs(monkeypatch)
-        round_trips: list[str] = []
-        real_acount = ratelimit.acount
-
-        async def counted(name: str, ttl: int) -> int:
-            round_trips.append(name)
-            return await real_acount(name, ttl)
-
-        monkeypatch.setattr(ratelimit, "acount", counted)
-        await visitor.send(type="message", client_id="m1", text="Hej, jag behöver hjälp")
-        assert await visitor.frame() == {"type": "ack", "client_id": "m1", "seq": 1}
-        echo = await visitor.frame()
-        assert (echo["type"], echo["seq"], echo["text"]) == ("message", 1, "Hej, jag behöver hjälp")
-        received = await console.frame_of("message")
-        assert (received["seq"], received["text"]) == (1, "Hej, jag behöver hjälp")
-        assert await visitor.drain(0.5) == []  # its own event does not make the sender read again
+        costs, round_trips = await one_message_counted(monkeypatch, visitor, console)
 
         # Sender: one hop, one checkout, one transaction of one statement, one encrypt, no decrypt.
         # Receiver: one hop that reads the new rows once.
