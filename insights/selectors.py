@@ -308,6 +308,7 @@ def _contact_figures(period: Period) -> list[Figure]:
             return None
         return round(cell.contacts / cell.duty_hours, 1)
 
+    not_measured = _("–: ingen mätning den timmen.")  # noqa: RUF001
     return [
         contacts_figure,
         _heatmap(
@@ -316,7 +317,7 @@ def _contact_figures(period: Period) -> list[Figure]:
             _("Hur stor del av varje timme chatten var öppen under perioden, i procent."),
             open_share,
             unit="%",
-            note=_("–: ingen mätning den timmen."),  # noqa: RUF001
+            note=not_measured,
             empty_label=NOT_MEASURED,
         ),
         _heatmap(
@@ -328,7 +329,7 @@ def _contact_figures(period: Period) -> list[Figure]:
             ),
             on_duty,
             unit=_("rådgivare"),
-            note=_("–: ingen mätning den timmen."),  # noqa: RUF001
+            note=not_measured,
             empty_label=NOT_MEASURED,
         ),
         _heatmap(
