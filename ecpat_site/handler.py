@@ -20,14 +20,29 @@ flight at a time, so a request still has its own thread for its database
 connection and thread-sensitive code, as with Django's handler, without
 starting one. Asynchronous views still work: Django calls them through
 ``async_to_sync`` from that thread, as it does under WSGI.
+
+Requests do not each get a thread the moment they arrive (``RequestThreads``).
+Only one thread holds Python's lock at a time, so twenty threads for twenty
+requests in flight do not work faster than one: they take turns, every turn
+is a switch that costs CPU, and a thread that comes back from a short wait on
+the database or Redis waits up to the 5 ms switch interval for its turn. That
+contention cost a form page more than half its CPU and most of its latency
+tail (``docs/benchmarks.md``, fifth round). So a request waits for a free
+thread, and a new thread starts only when every busy one has been on its
+request for longer than ``REQUEST_THREAD_STALL_MS``: a thread that waits on
+something slow (a database or Redis outage, a slow query) never holds up the
+rest by more than that, and CPU-bound work stays on as few threads as keep
+the process busy.
 """
 
 import asyncio
 import contextlib
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from django.conf import settings
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers import asgi, base
@@ -38,19 +53,114 @@ from django.urls import set_script_prefix
 IDLE_THREADS = 64
 
 
+class RequestThreads:
+    """Single-thread executors for requests: a new thread only when every busy one has stalled.
+
+    ``acquire`` gives a request its executor: an idle one when no thread is busy
+    or when every busy thread has been on its request for ``stall`` seconds or
+    more (and fewer than ``limit`` are busy); otherwise the request waits in
+    line for the next thread to come free or to stall. ``release`` hands the
+    executor straight to the next request in line, or keeps it idle.
+    """
+
+    def __init__(self, *, stall: float, limit: int) -> None:
+        self.stall = stall
+        self.limit = max(1, limit)
+        self._idle: list[ThreadPoolExecutor] = []
+        # Busy executors and when (event-loop time) each took its current request.
+        self._busy: dict[ThreadPoolExecutor, float] = {}
+        self._line: deque[asyncio.Future[ThreadPoolExecutor]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def busy(self) -> int:
+        return len(self._busy)
+
+    @property
+    def started(self) -> int:
+        """Threads this process holds for requests now, busy or idle."""
+        return len(self._busy) + len(self._idle)
+
+    def _may_start_another(self, now: float) -> bool:
+        if not self._busy:
+            return True
+        return len(self._busy) < self.limit and all(now - since >= self.stall for since in self._busy.values())
+
+    def _take(self, now: float) -> ThreadPoolExecutor:
+        executor = self._idle.pop() if self._idle else ThreadPoolExecutor(1, thread_name_prefix="django-request")
+        self._busy[executor] = now
+        return executor
+
+    async def acquire(self) -> ThreadPoolExecutor:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if not self._line and self._may_start_another(now):
+            return self._take(now)
+        turn: asyncio.Future[ThreadPoolExecutor] = loop.create_future()
+        self._line.append(turn)
+        self._watch(loop)
+        try:
+            return await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # handed over just as the request was cancelled
+                self.release(turn.result(), reusable=True)
+            else:
+                with contextlib.suppress(ValueError):
+                    self._line.remove(turn)
+            raise
+
+    def release(self, executor: ThreadPoolExecutor, *, reusable: bool) -> None:
+        """``executor``'s request is over; ``reusable`` when nothing it was given still runs on it."""
+        self._busy.pop(executor, None)
+        if reusable:
+            while self._line:
+                turn = self._line.popleft()
+                if not turn.done():
+                    self._busy[executor] = asyncio.get_running_loop().time()
+                    turn.set_result(executor)
+                    return
+            if len(self._idle) < IDLE_THREADS:
+                self._idle.append(executor)
+                return
+        executor.shutdown(wait=False)
+        self._admit()
+
+    def _admit(self) -> None:
+        """Starts threads for requests in line while every busy thread has stalled."""
+        self._timer = None
+        while self._line and self._line[0].done():
+            self._line.popleft()
+        if not self._line:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        while self._line and self._may_start_another(now):
+            turn = self._line.popleft()
+            if not turn.done():
+                turn.set_result(self._take(now))
+        self._watch(loop)
+
+    def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Looks again when the youngest busy thread will have stalled (if more may start)."""
+        if self._timer is not None or not self._line or not self._busy or len(self._busy) >= self.limit:
+            return
+        youngest = max(self._busy.values())
+        self._timer = loop.call_at(youngest + self.stall, self._admit)
+
+
 class ASGIHandler(asgi.ASGIHandler):
     """HTTP requests for Django: one hop from the event loop per request, on a reused thread."""
 
     def __init__(self) -> None:
         base.BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
-        self._idle: list[ThreadPoolExecutor] = []
+        self.threads = RequestThreads(stall=settings.REQUEST_THREAD_STALL_MS / 1000, limit=settings.REQUEST_THREADS)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
-        executor = self._idle.pop() if self._idle else ThreadPoolExecutor(1, thread_name_prefix="django-request")
-        idle = False
+        executor = await self.threads.acquire()
+        reusable = False
         try:
             # Thread-sensitive calls made while this request runs (Django's and
             # ours) go to this request's thread, as with Django's handler.
@@ -58,12 +168,9 @@ class ASGIHandler(asgi.ASGIHandler):
                 await self.handle(scope, receive, send)
             # Every call handed to the executor has been awaited, so its one
             # thread is free for the next request.
-            idle = True
+            reusable = True
         finally:
-            if idle and len(self._idle) < IDLE_THREADS:
-                self._idle.append(executor)
-            else:
-                executor.shutdown(wait=False)
+            self.threads.release(executor, reusable=reusable)
 
     async def handle(self, scope: Any, receive: Any, send: Any) -> None:
         """Django's ``ASGIHandler.handle``, with the synchronous work in one call."""

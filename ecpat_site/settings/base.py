@@ -88,6 +88,12 @@ MIDDLEWARE = [
     "staff.middleware.StaffSessionMiddleware",
 ]
 
+# Threads for requests' synchronous work (ecpat_site.handler.RequestThreads): a
+# request waits for a busy thread unless every busy one has been on its request
+# this long (waiting on something slow); never more than REQUEST_THREADS at once.
+REQUEST_THREAD_STALL_MS: int = env.int("REQUEST_THREAD_STALL_MS", default=25)
+REQUEST_THREADS: int = env.int("REQUEST_THREADS", default=64)
+
 ROOT_URLCONF = "ecpat_site.urls"
 ASGI_APPLICATION = "ecpat_site.asgi.application"
 

@@ -1,4 +1,4 @@
-"""The ASGI handler: one thread per request in flight, reused, one hop from the event loop (ecpat_site.handler)."""
+"""The ASGI handler: requests on as few reused threads as keep it busy, one hop from the loop (ecpat_site.handler)."""
 
 import asyncio
 import threading
@@ -13,7 +13,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import path
 
-from ecpat_site.handler import ASGIHandler
+from ecpat_site.handler import ASGIHandler, RequestThreads
 
 # Views of this module's own URLconf (settings.ROOT_URLCONF points here in these tests).
 arrived = threading.Barrier(2, timeout=5)
@@ -125,12 +125,78 @@ async def test_a_request_runs_on_one_thread_that_the_next_request_reuses(app: AS
     assert threads != {threading.get_ident()}, "the view must not run on the event loop's thread"
 
 
-async def test_requests_in_flight_at_once_each_have_their_own_thread(app: ASGIHandler):
-    # Each view waits for the other: on one shared thread this could never finish.
+async def test_a_burst_of_quick_requests_shares_one_thread(app: ASGIHandler):
+    # Twenty threads for twenty requests would only take turns at Python's lock.
+    results = await asyncio.gather(*(fetch(app, "/where/") for _ in range(20)))
+    assert set(results) == {(200, b"here")}
+    assert len({thread for event, thread in seen if event == "view"}) == 1
+    assert app.threads.started == 1
+
+
+async def test_a_request_stuck_on_its_thread_gets_a_second_thread_started_for_the_rest(app: ASGIHandler, settings):
+    # Each view waits for the other: on one thread this could never finish. The
+    # second starts once the first has been on its thread for the stall time.
+    loop = asyncio.get_running_loop()
+    began = loop.time()
     results = await asyncio.gather(fetch(app, "/meet/"), fetch(app, "/meet/"))
     assert list(results) == [(200, b"met"), (200, b"met")]
-    views = {thread for event, thread in seen if event == "view"}
-    assert len(views) == 2
+    assert len({thread for event, thread in seen if event == "view"}) == 2
+    assert loop.time() - began >= app.threads.stall
+
+
+async def test_a_slow_request_holds_up_the_others_for_the_stall_time_at_most(app: ASGIHandler):
+    slow = asyncio.create_task(fetch(app, "/held/"))
+    await asyncio.sleep(0.1)  # the slow view is on the only thread
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    assert await fetch(app, "/where/") == (200, b"here")
+    assert loop.time() - began < app.threads.stall + 1.0
+    release.set()
+    assert await slow == (200, b"late")
+    assert app.threads.busy == 0 and app.threads.started == 2
+
+
+async def test_no_more_threads_than_the_limit(settings: Any):
+    settings.ROOT_URLCONF = __name__
+    settings.REQUEST_THREADS = 1
+    release.clear()
+    app = ASGIHandler()
+    slow = asyncio.create_task(fetch(app, "/held/"))
+    await asyncio.sleep(0.1)
+    quick = asyncio.create_task(fetch(app, "/where/"))
+    await asyncio.sleep(app.threads.stall * 4)
+    assert not quick.done(), "a second thread started beyond the limit"
+    release.set()
+    assert await slow == (200, b"late")
+    assert await quick == (200, b"here")
+    assert app.threads.started == 1
+
+
+async def test_a_request_that_leaves_while_in_line_gives_up_its_place():
+    threads = RequestThreads(stall=60.0, limit=4)
+    first = await threads.acquire()
+    waiting = asyncio.create_task(threads.acquire())
+    await asyncio.sleep(0.01)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    threads.release(first, reusable=True)
+    assert threads.busy == 0 and threads.started == 1
+    assert await threads.acquire() is first
+    threads.release(first, reusable=True)
+    first.shutdown()
+
+
+async def test_a_thread_still_running_abandoned_work_is_not_reused():
+    threads = RequestThreads(stall=60.0, limit=4)
+    first = await threads.acquire()
+    waiting = asyncio.create_task(threads.acquire())
+    await asyncio.sleep(0.01)
+    threads.release(first, reusable=False)  # the next request in line gets a new thread
+    second = await asyncio.wait_for(waiting, 1)
+    assert second is not first
+    threads.release(second, reusable=True)
+    second.shutdown()
 
 
 async def test_a_streaming_response_is_sent_whole_and_then_closed(app: ASGIHandler):
