@@ -260,6 +260,9 @@ class VisitorChatConsumer(_ChatSocket):
         self.in_queue_group = False
         self.queue_updates = live.Coalescer(self._send_queue, interval=1 / QUEUE_UPDATES_PER_SECOND)
         self.last_state: dict[str, Any] | None = None
+        # The queue frame this page shows now: a change elsewhere in the queue that
+        # leaves it as it is (someone new behind) sends nothing.
+        self.last_queue_frame: dict[str, Any] | None = None
         self.watch_layer()
         await super().connect()
 
@@ -409,6 +412,8 @@ class VisitorChatConsumer(_ChatSocket):
             if not self.in_queue_group:  # back in the queue after a transfer
                 await self.join(services.QUEUE_GROUP)
                 self.in_queue_group = True
+            # A state frame is followed by the queue frame even when it has not changed.
+            self.last_queue_frame = None
             await self._send_queue(time.monotonic())
             self.queue_updates.flushed()
         else:
@@ -419,7 +424,8 @@ class VisitorChatConsumer(_ChatSocket):
             return
         snapshot = await live.live_snapshot(not_before=since)
         frame = snapshot.queue_frame(self.conversation_id)
-        if frame is not None:
+        if frame is not None and frame != self.last_queue_frame:
+            self.last_queue_frame = frame
             await self.send_json(frame)
 
     async def _leave_queue_group(self) -> None:
@@ -505,6 +511,7 @@ class CounsellorConsumer(_ChatSocket):
         self.session_loaded = False
         self.on_duty_renewed = float("-inf")
         self.dashboard_updates = live.Coalescer(self._send_dashboard, interval=1 / DASHBOARD_UPDATES_PER_SECOND)
+        self.last_dashboard = ""
         self.is_supervisor = await scope_has_verified_role(self.scope, Role.SUPERVISOR)
         if not (self.is_supervisor or await scope_has_verified_role(self.scope, Role.COUNSELLOR)):
             await self.close()  # before accept: the handshake is refused with 403
@@ -714,4 +721,8 @@ class CounsellorConsumer(_ChatSocket):
 
     async def _send_dashboard(self, since: float) -> None:
         snapshot = await live.live_snapshot(not_before=since)
-        await self.send(text_data=snapshot.dashboard_json(self.user.pk, supervisor=self.is_supervisor))
+        frame = snapshot.dashboard_json(self.user.pk, supervisor=self.is_supervisor)
+        # A change that leaves this console's view as it is sends nothing.
+        if frame != self.last_dashboard:
+            self.last_dashboard = frame
+            await self.send(text_data=frame)

@@ -5,6 +5,8 @@ another, so every frame between them crosses the Redis channel layer.
 """
 
 import asyncio
+import itertools
+import json
 import time
 from typing import Any
 
@@ -348,4 +350,33 @@ async def test_transfer_to_a_named_colleague_moves_the_chat_with_its_history(two
     assert chat["writable"] is True
     assert (await other.recv_type("message"))["text"] == "Jag vågar inte berätta för mamma"
     for socket in (visitor, staff, other):
+        await socket.close()
+
+
+async def test_a_queued_page_hears_only_of_changes_to_what_it_shows(two_servers, counsellor):
+    # Someone new behind you leaves your place in the queue as it is: no frame.
+    # Someone ahead of you leaving moves you up: a frame. With hundreds waiting
+    # this is the difference between one frame per change and one per page.
+    visitor_server, counsellor_server = two_servers
+    _user, cookie = counsellor
+    staff = await Socket.open(counsellor_server, "/ws/counsellor/", cookie=cookie)
+    first, _ = await start_chat(visitor_server, age_band="13_15", topic="online")
+    assert (await first.recv_type("queue"))["position"] == 1
+    second, _ = await start_chat(visitor_server, age_band="13_15", topic="online")
+    assert (await second.recv_type("queue"))["position"] == 2
+    third, _ = await start_chat(visitor_server, age_band="13_15", topic="online")
+    assert (await third.recv_type("queue"))["position"] == 3
+    assert await second.collect("queue", quiet=2.5) == []
+    dashboards = [frame for frame in await staff.collect("dashboard", quiet=2.5) if len(frame["queue"]) == 3]
+    assert len(dashboards) >= 1
+
+    await first.send(type="leave")
+    moved = await second.recv_type("queue", timeout=10)
+    assert moved["position"] == 1
+    assert (await third.recv_type("queue", timeout=10))["position"] == 2
+    # The console's queue changed too, and no dashboard repeats the one before it.
+    shown = [json.dumps(frame, sort_keys=True) for frame in await staff.collect("dashboard", quiet=2.5)]
+    assert shown and len(json.loads(shown[-1])["queue"]) == 2
+    assert all(before != after for before, after in itertools.pairwise(shown))
+    for socket in (first, second, third, staff):
         await socket.close()
