@@ -52,6 +52,7 @@ def _console_strings() -> dict[str, str]:
         ),
         "connected": _("Ansluten."),
         "queue_empty": _("Ingen väntar just nu."),
+        "queue_more": _("Här visas de %(shown)s första. %(more)s till väntar."),
         "claim": _("Ta chatten"),
         "monitor": _("Läs (tyst)"),
         "take_over": _("Ta över"),

@@ -316,6 +316,12 @@ def wait_estimate(position: int, now: datetime | None = None) -> WaitEstimate:
     return queue_outlook(now).estimate(position)
 
 
+# A console lists the front of the queue (urgent and longest-waiting first) and the
+# total: on a big evening hundreds of rows would be unreadable, and every console
+# would be sent all of them on every change.
+DASHBOARD_QUEUE_ROWS = 50
+
+
 @dataclass(frozen=True)
 class LiveSnapshot:
     """The queue and every open chat at one moment, from a fixed number of queries.
@@ -350,10 +356,11 @@ class LiveSnapshot:
         }
 
     def dashboard(self, user_id: int, *, supervisor: bool) -> dict[str, Any]:
-        """Everything a console shows: the queue, my chats, and (supervisors) every live chat."""
+        """Everything a console shows: the front of the queue, my chats, and (supervisors) every live chat."""
         return {
             "type": "dashboard",
-            "queue": self.queue,
+            "queue": self.queue[:DASHBOARD_QUEUE_ROWS],
+            "queue_total": len(self.queue),
             "mine": self._by_counsellor.get(user_id, []),
             "cap": self.caps.get(user_id) or int(settings.SUPPORTLINE_MAX_CHATS_PER_COUNSELLOR),
             "supervisor": supervisor,
@@ -379,7 +386,7 @@ class LiveSnapshot:
 
     @cached_property
     def _queue_json(self) -> str:
-        return json.dumps(self.queue, ensure_ascii=False)
+        return json.dumps(self.queue[:DASHBOARD_QUEUE_ROWS], ensure_ascii=False)
 
     @cached_property
     def _by_counsellor(self) -> dict[int, list[dict[str, Any]]]:

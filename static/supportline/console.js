@@ -149,8 +149,11 @@ function start(root, { ChatSocket, newClientId, socketUrl }) {
     });
     if (knownQueue !== null && ids.some(function (id) { return knownQueue.indexOf(id) === -1; })) alertTitle();
     knownQueue = ids;
-    document.getElementById("queue-count").textContent = String(d.queue.length);
-    document.getElementById("queue-empty").textContent = d.queue.length ? "" : T.queue_empty;
+    // The dashboard lists the front of the queue; queue_total counts everyone waiting.
+    var total = typeof d.queue_total === "number" ? d.queue_total : d.queue.length;
+    document.getElementById("queue-count").textContent = String(total);
+    document.getElementById("queue-empty").textContent = !total ? T.queue_empty :
+      total > d.queue.length ? format(T.queue_more, { shown: d.queue.length, more: total - d.queue.length }) : "";
     document.getElementById("mine-count").textContent = String(d.mine.filter(function (c) { return c.status === "active"; }).length);
     document.getElementById("mine-cap").textContent = String(d.cap);
     lastMine = d.mine;

@@ -1,6 +1,7 @@
 """A queue or dashboard update costs the same queries however long the queue, and is computed once."""
 
 import asyncio
+import json
 import time
 from datetime import timedelta
 from typing import Any
@@ -59,7 +60,9 @@ def test_dashboard_and_queue_updates_cost_constant_queries(counsellor, waiting):
         dashboard = snapshot.dashboard(counsellor.pk, supervisor=False)
         frames = [snapshot.queue_frame(c["id"]) for c in snapshot.queue]
     assert len(derived) == 0  # each console and visitor derives its frame in memory
-    assert len(dashboard["queue"]) == waiting and len(dashboard["mine"]) == 3
+    assert len(dashboard["queue"]) == min(waiting, selectors.DASHBOARD_QUEUE_ROWS)
+    assert dashboard["queue_total"] == waiting and len(dashboard["mine"]) == 3
+    assert json.loads(snapshot.dashboard_json(counsellor.pk, supervisor=False)) == dashboard
     assert [c["counsellor"] for c in dashboard["mine"]] == ["Maja"] * 3
     assert dashboard["cap"] == 4
     assert [f["position"] for f in frames if f] == list(range(1, waiting + 1))
