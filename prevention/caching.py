@@ -14,9 +14,11 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from resilience import generations
@@ -24,6 +26,10 @@ from resilience import generations
 GENERATION_KEY = "prevention:generation"
 
 View = Callable[..., HttpResponse]
+
+# Where a framed page's per-request part goes (``page_frame``): a private-use
+# character, which no template writes and no article text carries.
+FRAME_SLOT = "\ue002"
 
 
 def bump_generation() -> None:
@@ -91,3 +97,27 @@ def cached_public_page(
         return response
 
     return wrapper
+
+
+def page_frame(request: HttpRequest, template_name: str) -> tuple[str, str]:
+    """The page ``template_name`` renders around ``{{ slot }}``, as the text before and after it.
+
+    For an uncached page whose only per-request part is one slot (the search page:
+    its form and results). The rest of the page (base.html's chrome, the language
+    switch, the blocks) is rendered once per process, language, path and referrer
+    policy, in the in-memory ``template_fragments`` cache like the ``{% cache %}``
+    fragments, so everything ``template_name`` and base.html show outside the slot
+    must be the same for every request that shares those four (a test renders the
+    page whole and compares). ``request.path`` has no query string, so nothing a
+    visitor typed is ever part of the key or of the frame.
+    """
+    policy = getattr(request, "referrer_policy", "")
+    key = f"page-frame:{template_name}:{get_language()}:{policy}:{request.path}"
+    fragments = caches["template_fragments"]
+    frame: tuple[str, str] | None = fragments.get(key)
+    if frame is None:
+        page = render_to_string(template_name, {"slot": mark_safe(FRAME_SLOT)}, request)  # noqa: S308 - a constant
+        before, after = page.split(FRAME_SLOT)  # exactly one slot, or this unpacking fails
+        frame = (before, after)
+        fragments.set(key, frame)
+    return frame

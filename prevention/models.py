@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -303,6 +303,12 @@ class SearchWord(models.Model):
 def article_url(language: str, slug: str) -> str:
     """The address of the article with this language and slug (for rows read without a model instance)."""
     return _article_url(language, slug, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+
+
+def article_urls(articles: Iterable[tuple[str, str]]) -> list[str]:
+    """``article_url`` of each (language, slug), reading the URLconf and script prefix once for all."""
+    urlconf, prefix = get_urlconf() or settings.ROOT_URLCONF, get_script_prefix()
+    return [_article_url(language, slug, urlconf, prefix) for language, slug in articles]
 
 
 @functools.lru_cache(maxsize=4096)

@@ -2,13 +2,14 @@
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
 from prevention import selectors
-from prevention.caching import cached_public_page
+from prevention.caching import cached_public_page, page_frame
 from prevention.forms import SearchForm
 from prevention.models import Article
 from prevention.search import search as search_articles
@@ -92,6 +93,9 @@ def search(request: HttpRequest) -> HttpResponse:
     result = None
     if form.is_valid():
         result = search_articles(form.cleaned_data["q"], language=_language())
-    response = render(request, "prevention/search.html", {"form": form, "result": result, "read_aloud": False})
+    # The page around the form and the results is the same for every search: rendered once per language.
+    before, after = page_frame(request, "prevention/search.html")
+    body = render_to_string("prevention/_search_body.html", {"form": form, "result": result})
+    response = HttpResponse(before + body + after)
     response["X-Robots-Tag"] = "noindex"
     return response
