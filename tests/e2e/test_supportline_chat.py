@@ -11,7 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from staff.roles import Role
-from supportline import services
+from supportline import selectors, services
 from supportline.models import Conversation, CounsellorProfile, Feedback, Message
 from tests.factories import StaffUserFactory, login_verified
 from tests.processes import AsgiServer, database_url_for_subprocess, service_env
@@ -339,3 +339,22 @@ def test_the_console_stays_flat_over_a_shift_of_fifty_chats(counsellor_page, cha
         handled += len(batch)
     assert Conversation.objects.filter(classification__isnull=False).count() == handled
     assert dom_nodes() == before
+
+
+def test_a_long_queue_shows_its_front_and_how_many_more_wait(browser, chat_server):
+    # On a big evening a console lists the front of the queue (urgent and
+    # longest-waiting first) and says how many more are waiting.
+    open_all_week()
+    waiting = selectors.DASHBOARD_QUEUE_ROWS + 3
+    Conversation.objects.bulk_create(
+        Conversation(token_hash=f"long-{n}", queued_at=timezone.now()) for n in range(waiting)
+    )
+    page = open_console(browser, chat_server)
+    try:
+        expect(page.locator("#queue-count")).to_have_text(str(waiting))
+        expect(page.locator("#queue-table tbody tr")).to_have_count(selectors.DASHBOARD_QUEUE_ROWS)
+        expect(page.locator("#queue-empty")).to_have_text(
+            f"Här visas de {selectors.DASHBOARD_QUEUE_ROWS} första. 3 till väntar."
+        )
+    finally:
+        page.context.close()
