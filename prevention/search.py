@@ -100,6 +100,11 @@ class FoundArticle:
         # Escaped once per row version (the instance is remembered, see _found_articles).
         return f'<h3><a href="{{url}}">{html.escape(self.title)}</a></h3>\n      <p>{html.escape(self.summary)}</p>'
 
+    @functools.cached_property
+    def folded_body(self) -> str:
+        """``fold(body_text)``, where snippets find the search terms: folded once per row version, like the heading."""
+        return fold(self.body_text)
+
     @classmethod
     def of(cls, article: Article) -> "FoundArticle":
         return cls(article.pk, article.language, article.slug, article.title, article.summary, article.body_text)
@@ -178,6 +183,9 @@ def _accent_table() -> dict[int, str]:
 
 
 _ACCENTS = _accent_table()
+# The same, by character: ``fold`` replaces the few accented letters a text has, each
+# with one ``str.replace``, which cost a tenth of ``str.translate`` looking up every character.
+_ACCENTED = {chr(code): base for code, base in _ACCENTS.items()}
 
 
 def fold(text: str) -> str:
@@ -185,7 +193,12 @@ def fold(text: str) -> str:
     lowered = text.lower()
     if len(lowered) != len(text):  # a rare letter ("İ") lowers to two; keep those as they are
         lowered = "".join(char.lower() if len(char.lower()) == 1 else char for char in text)
-    return lowered.translate(_ACCENTS)
+    if lowered.isascii():
+        return lowered
+    # A base letter is never accented itself, so the replacements do not chain: the same as translating.
+    for accented in _ACCENTED.keys() & set(lowered):
+        lowered = lowered.replace(accented, _ACCENTED[accented])
+    return lowered
 
 
 def vocabulary_words(*texts: str) -> set[str]:
@@ -232,7 +245,7 @@ def _full_text(words: list[str], language: str) -> list[SearchHit]:
         articles = _found_articles(cursor, cursor.fetchall())
     # Snippets in Python: ts_headline re-parses every body and cost more than the search itself.
     terms = _snippet_terms(words, language)
-    marked = snippets([article.body_text for article in articles], terms)
+    marked = snippets([(article.body_text, article.folded_body) for article in articles], terms)
     return [SearchHit(article=article, snippet=text) for article, text in zip(articles, marked, strict=True)]
 
 
@@ -353,93 +366,101 @@ def _fallback(words: list[str], language: str) -> list[SearchHit]:
     ]
     if not groups:
         return []
-    scored: list[tuple[int, Article]] = []
+    scored: list[tuple[int, Article, str]] = []
     for article in Article.objects.published().in_language(language).defer("body"):
         title, summary, body = fold(article.title), fold(article.summary), fold(article.body_text)
         if all(any(term in title or term in summary or term in body for term in group) for group in groups):
             terms = [term for group in groups for term in group]
             score = sum(3 * title.count(term) + 2 * summary.count(term) + body.count(term) for term in terms)
-            scored.append((score, article))
-    scored.sort(key=lambda pair: (-pair[0], -(pair[1].publish_at.timestamp() if pair[1].publish_at else 0)))
+            scored.append((score, article, body))
+    scored.sort(key=lambda found: (-found[0], -(found[1].publish_at.timestamp() if found[1].publish_at else 0)))
     every_term = [term for group in groups for term in group]
-    best = [article for _, article in scored[:RESULT_LIMIT]]
-    marked = snippets([article.body_text for article in best], every_term)
+    best = scored[:RESULT_LIMIT]
+    marked = snippets([(article.body_text, body) for _, article, body in best], every_term)
     return [
-        SearchHit(article=FoundArticle.of(article), snippet=text) for article, text in zip(best, marked, strict=True)
+        SearchHit(article=FoundArticle.of(article), snippet=text)
+        for (_, article, _), text in zip(best, marked, strict=True)
     ]
 
 
-def _letter_variants() -> dict[str, str]:
-    """Each base letter with its accented forms ("a" -> "aÀÁÂÃÄÅàáâãäå…"), from ``_ACCENTS``."""
-    variants: dict[str, str] = {}
-    for code, base in _ACCENTS.items():
-        letter = base.lower()
-        if len(letter) == 1:
-            variants[letter] = variants.get(letter, letter) + chr(code)
-    return variants
+def snippets(bodies: list[tuple[str, str]], terms: list[str], width: int = 110) -> list[SafeString]:
+    """``snippet`` for each ``(text, fold(text))`` pair, the terms prepared once.
 
-
-# Built once at import: they say something about the alphabet and nothing about any query.
-_LETTER_VARIANTS = _letter_variants()
-# For ``str.translate``: each base letter to a class of its variants ("a" -> "[aàáâ…]"), and
-# ``re.escape``'s escapes (only ASCII characters need one), so translating a folded term
-# gives its pattern in one call.
-_LETTER_CLASSES = {
-    **{code: re.escape(chr(code)) for code in range(128) if re.escape(chr(code)) != chr(code)},
-    **{ord(letter): f"[{re.escape(variants)}]" for letter, variants in _LETTER_VARIANTS.items()},
-}
-
-
-def _marking_pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
-    r"""Words starting with a folded term, matched in unfolded text ("nat" matches "Nätet").
-
-    The same matches as ``(?<!\w)(?:term|…)\w*`` with each letter a class of its
-    accented forms, written so that the engine tests one class (every term's first
-    letter) at each position before anything else: about twice as fast on article
-    bodies. The lookbehind ``(?<!\w[\s\S])`` sits after that first letter, so it asks
-    what ``(?<!\w)`` asked before it; ``(?<=…)`` then says which term's first letter it was.
-
-    Not memoised here: a cache keyed on the terms would keep what people searched
-    for in the process's memory after the request (search terms are never kept).
-    Each search builds its pattern once for all its snippets (``snippets``). But
-    ``re.compile`` keeps the last few hundred patterns it compiled, these among them
-    (a known gap, docs/prevention.md): compiling past that cache costs about 2 ms
-    a search, so closing it needs marking without a per-search pattern.
+    Bodies come folded by their holder (``FoundArticle.folded_body``, once per
+    row version; the fallback folds them to match anyway), so a search folds no text.
     """
-    terms = tuple(term for term in terms if term)
-    if not terms:
-        return None
-    firsts = "".join(dict.fromkeys(variant for term in terms for variant in _LETTER_VARIANTS.get(term[0], term[0])))
-    alternatives = [f"(?<={term[0].translate(_LETTER_CLASSES)}){term[1:].translate(_LETTER_CLASSES)}" for term in terms]
-    return re.compile(f"[{re.escape(firsts)}]" + r"(?<!\w[\s\S])(?:" + "|".join(alternatives) + r")\w*", re.IGNORECASE)
-
-
-def snippets(texts: list[str], terms: list[str], width: int = 110) -> list[SafeString]:
-    """``snippet`` for each text, with the marking pattern built once."""
-    pattern = _marking_pattern(tuple(sorted(terms)))
-    return [_snippet(text, pattern, width) for text in texts]
+    words = _marking_terms(terms)
+    return [_snippet(text, folded, words, width) for text, folded in bodies]
 
 
 def snippet(text: str, terms: list[str], width: int = 110) -> SafeString:
     """A window of ``text`` around the first word that starts with a term, each such word marked.
 
-    ``terms`` are folded (``fold``); the pattern forgives accents and case, so
-    the text itself is never folded and "natet" marks "nätet".
+    ``terms`` are folded (``fold``) words. The text is folded too, one character
+    for one (``fold``), so "natet" finds "nätet" at the same position in the text
+    and the text's own characters are marked.
     """
-    return _snippet(text, _marking_pattern(tuple(sorted(terms))), width)
+    return _snippet(text, fold(text), _marking_terms(terms), width)
 
 
-def _snippet(text: str, pattern: re.Pattern[str] | None, width: int) -> SafeString:
-    first = pattern.search(text) if pattern else None
-    centre = first.start() if first else 0
+def _marking_terms(terms: list[str]) -> tuple[str, ...]:
+    r"""The terms a snippet looks for: folded words (``\w+``), without repeats.
+
+    No regular expression is built from them: ``re.compile`` keeps the last few
+    hundred patterns it compiled in the process, and a per-search pattern would
+    keep recent search stems there (docs/prevention.md). They are found with
+    ``str.find`` in the folded text, at a word's start (the character before is not
+    a word character), and a marked word runs to its end by the static ``_WORD``.
+    They key nothing. A term that is not one word (search makes none) marks nothing.
+    """
+    return tuple(dict.fromkeys(term for term in map(fold, terms) if term and all(map(_is_word_char, term))))
+
+
+def _is_word_char(char: str) -> bool:
+    # What ``\w`` matches, one character (a test checks it for every code point).
+    return char.isalnum() or char == "_"
+
+
+def _first_word_start(folded: str, terms: tuple[str, ...]) -> int | None:
+    """Where the first word starting with a term starts in ``folded``, or None."""
+    first = None
+    for term in terms:
+        # Only an occurrence starting before the earliest found so far can be earlier.
+        limit = len(folded) if first is None else first + len(term) - 1
+        position = folded.find(term, 0, limit)
+        while position > 0 and _is_word_char(folded[position - 1]):
+            position = folded.find(term, position + 1, limit)
+        if position >= 0:
+            first = position
+    return first
+
+
+def _word_starts(folded: str, terms: tuple[str, ...], start: int, end: int) -> list[int]:
+    """Where words starting with a term start in ``folded[start:end]``, in order (the term wholly inside)."""
+    starts = set()
+    for term in terms:
+        position = folded.find(term, start, end)
+        while position >= 0:
+            if position == 0 or not _is_word_char(folded[position - 1]):
+                starts.add(position)
+            position = folded.find(term, position + 1, end)
+    return sorted(starts)
+
+
+def _snippet(text: str, folded: str, terms: tuple[str, ...], width: int) -> SafeString:
+    first = _first_word_start(folded, terms) if terms else None
+    centre = first or 0
     start = max(0, centre - width)
     end = min(len(text), centre + width)
     start = text.rfind(" ", 0, start) + 1 if start else 0
     pieces = ["… "] if start else []
     cursor = start
-    for match in pattern.finditer(text, start, end) if pattern else ():
-        pieces += [html.escape(text[cursor : match.start()]), "<mark>", html.escape(match.group()), "</mark>"]
-        cursor = match.end()
+    for begin in _word_starts(folded, terms, start, end) if first is not None else ():
+        # The whole word is marked, up to the window's end; the text's own characters, at the folded positions.
+        word = _WORD.match(folded, begin, end)
+        stop = word.end() if word else begin
+        pieces += [html.escape(text[cursor:begin]), "<mark>", html.escape(text[begin:stop]), "</mark>"]
+        cursor = stop
     pieces.append(html.escape(text[cursor:end]))
     if end < len(text):
         pieces.append(" …")
