@@ -174,6 +174,7 @@ def private_redis_cache(settings: Any, private_redis: RedisServer) -> Iterator[A
     from django.core.cache import caches
 
     from privacy import ratelimit
+    from resilience import cache as resilient_cache
     from resilience.breaker import breaker_for
     from resilience.cache import ResilientRedisCache
 
@@ -189,8 +190,12 @@ def private_redis_cache(settings: Any, private_redis: RedisServer) -> Iterator[A
     breaker.succeeded()
     ratelimit.local_counters.clear()
     ratelimit._memo.clear()
+    # The asyncio clients are kept per loop and address; a test's Redis may get the
+    # port of an earlier test's stopped one, whose dead connections must not be reused.
+    resilient_cache._async_clients.clear()
     backend = caches["default"]
     assert isinstance(backend, ResilientRedisCache)
     yield backend
     breaker.succeeded()
     ratelimit._memo.clear()
+    resilient_cache._async_clients.clear()
