@@ -359,7 +359,7 @@ class LiveSnapshot:
         """Everything a console shows: the front of the queue, my chats, and (supervisors) every live chat."""
         return {
             "type": "dashboard",
-            "queue": self.queue[:DASHBOARD_QUEUE_ROWS],
+            "queue": self._queue_front,
             "queue_total": len(self.queue),
             "mine": self._by_counsellor.get(user_id, []),
             "cap": self.caps.get(user_id) or int(settings.SUPPORTLINE_MAX_CHATS_PER_COUNSELLOR),
@@ -385,8 +385,12 @@ class LiveSnapshot:
         )
 
     @cached_property
+    def _queue_front(self) -> list[dict[str, Any]]:
+        return self.queue[:DASHBOARD_QUEUE_ROWS]
+
+    @cached_property
     def _queue_json(self) -> str:
-        return json.dumps(self.queue[:DASHBOARD_QUEUE_ROWS], ensure_ascii=False)
+        return json.dumps(self._queue_front, ensure_ascii=False)
 
     @cached_property
     def _by_counsellor(self) -> dict[int, list[dict[str, Any]]]:
