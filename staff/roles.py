@@ -59,18 +59,26 @@ def role_permissions() -> dict[Role, set[str]]:
 
 
 def sync_role_permissions(sender: Any = None, **kwargs: Any) -> None:
-    """Makes each role group hold exactly the permissions from ``role_permissions()``."""
+    """Makes each role group hold exactly the permissions from ``role_permissions()``.
+
+    Connected to ``post_migrate``, which is sent once per app (and after every
+    ``flush``, so once per transactional test): only the last app's signal
+    acts, when every app's permissions exist, and it reads them in one query.
+    """
+    from django.apps import apps
     from django.contrib.auth.models import Group, Permission
 
+    with_models = [config for config in apps.get_app_configs() if config.models_module is not None]
+    if sender is not None and with_models and sender is not with_models[-1]:
+        return
     using = kwargs.get("using", "default")
-    for role, wanted in role_permissions().items():
+    wanted = role_permissions()
+    codenames = {dotted.split(".", 1)[1] for dotted_names in wanted.values() for dotted in dotted_names}
+    existing = {
+        f"{permission.content_type.app_label}.{permission.codename}": permission
+        for permission in Permission.objects.using(using).select_related("content_type").filter(codename__in=codenames)
+    }
+    for role, dotted_names in wanted.items():
         group, _ = Group.objects.using(using).get_or_create(name=role.value)
-        permissions = []
-        for dotted in sorted(wanted):
-            app_label, codename = dotted.split(".", 1)
-            permission = (
-                Permission.objects.using(using).filter(content_type__app_label=app_label, codename=codename).first()
-            )
-            if permission is not None:  # the app's own migrate creates it
-                permissions.append(permission)
-        group.permissions.set(permissions)
+        # A permission not yet created is skipped: its app's own migrate creates it.
+        group.permissions.set([existing[dotted] for dotted in sorted(dotted_names) if dotted in existing])

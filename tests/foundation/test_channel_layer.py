@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 import websockets
+import websockets.exceptions
 from channels.layers import get_channel_layer
 from websockets.typing import Origin
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import websockets
+import websockets.exceptions
 from websockets.typing import Origin
 
 from staff.roles import Role
