@@ -7,6 +7,7 @@ import re
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.core.management import call_command
 from django.test import Client
 
 from insights.demo import generate_demo_data
@@ -15,7 +16,9 @@ from staff.roles import Role
 from tests.factories import StaffUserFactory, login_verified
 from tests.processes import ROOT
 
-pytestmark = [pytest.mark.browser, pytest.mark.services, pytest.mark.django_db(transaction=True)]
+# The tests only read: the demo data and the login are made once for the module
+# (committed, so the server sees them) and flushed after its last test.
+pytestmark = [pytest.mark.browser, pytest.mark.services]
 
 WCAG_22_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}}
 PAGES = ["/admin/statistik/stodlinjen/", "/admin/statistik/hotline/", "/admin/statistik/forebyggande/"]
@@ -29,15 +32,24 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
+@pytest.fixture(scope="module")
+def administrator_session(django_db_setup, django_db_blocker):
+    """An administrator's session key, over demo data: what the pages under test read."""
+    with django_db_blocker.unblock():
+        # What manage.py generate_insights_demo_data does, smaller (the command refuses a test database's name).
+        generate_demo_data(chats=3000, tips=800, days=400, seed=7)
+        aggregate_days()
+        client = Client()
+        login_verified(client, StaffUserFactory(role=Role.ADMINISTRATOR))
+    yield client.cookies["sessionid"].value
+    with django_db_blocker.unblock():
+        call_command("flush", interactive=False, verbosity=0)
+
+
 @pytest.fixture
-def administrator_page(browser, asgi_server):
-    # What manage.py generate_insights_demo_data does, smaller (the command refuses a test database's name).
-    generate_demo_data(chats=3000, tips=800, days=400, seed=7)
-    aggregate_days()
-    client = Client()
-    login_verified(client, StaffUserFactory(role=Role.ADMINISTRATOR))
+def administrator_page(browser, asgi_server, administrator_session):
     context = browser.new_context(locale="sv-SE", viewport={"width": 1280, "height": 900}, device_scale_factor=1)
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": asgi_server.url}])
+    context.add_cookies([{"name": "sessionid", "value": administrator_session, "url": asgi_server.url}])
     page = context.new_page()
     page.add_init_script(WATCH_CSP)
     console_errors: list[str] = []
