@@ -25,7 +25,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from audit.services import record_event
+from audit.services import record_event, record_events_in_transaction
 from resilience.on_commit import run_after_commit
 from staff.roles import Role, has_role
 from staff.types import StaffUser
@@ -57,9 +57,12 @@ class ChatError(Exception):
         self.retry_after_ms = retry_after_ms
 
 
+_AUDITED_CONVERSATION = "supportline.Conversation"
+
+
 def _audit_conversation(actor: StaffUser, action: str, conversation_id: int) -> None:
     """One audit event about a conversation: who did what, never what was said."""
-    record_event(actor=actor, action=action, object_type="supportline.Conversation", object_id=conversation_id)
+    record_event(actor=actor, action=action, object_type=_AUDITED_CONVERSATION, object_id=conversation_id)
 
 
 def broadcast_on_commit(group: str, event: dict[str, Any]) -> None:
@@ -480,26 +483,44 @@ def conversation_claim(*, conversation_id: int, counsellor: StaffUser) -> Conver
     """Gives a queued chat to a counsellor, within their cap on parallel chats."""
     _require_staff(counsellor)
     with transaction.atomic():
-        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
-        if conversation.status != Conversation.Status.QUEUED:
-            raise ChatError("not_queued")
-        if selectors.active_chat_count(counsellor) >= selectors.chat_cap(counsellor):
-            raise ChatError("cap_reached")
-        conversation.status = Conversation.Status.ACTIVE
-        conversation.counsellor = counsellor
-        conversation.claimed_at = timezone.now()
-        conversation.save(update_fields=["status", "counsellor", "claimed_at"])
+        conversation = _claim_locked(conversation_id, counsellor)
         _audit_conversation(counsellor, "supportline.conversation.claimed", conversation.pk)
-        _state_changed(conversation.pk)
-        _queue_changed()
     return conversation
 
 
 def conversation_claim_and_open(*, conversation_id: int, counsellor: StaffUser) -> Conversation:
-    """A claim from the console, which opens the chat at once: both audited, in one transaction."""
+    """A claim from the console, which opens the chat at once: both audited, in one transaction.
+
+    Both audit events are appended under one hold of the audit chain's lock
+    (which every claim of every counsellor waits for) and without savepoints:
+    in a burst of claims the lock, not the claim, set the pace.
+    """
+    _require_staff(counsellor)
     with transaction.atomic():
-        conversation = conversation_claim(conversation_id=conversation_id, counsellor=counsellor)
-        _audit_conversation(counsellor, "supportline.transcript.viewed", conversation.pk)
+        conversation = _claim_locked(conversation_id, counsellor)
+        record_events_in_transaction(
+            actor=counsellor,
+            events=[
+                ("supportline.conversation.claimed", _AUDITED_CONVERSATION, conversation.pk),
+                ("supportline.transcript.viewed", _AUDITED_CONVERSATION, conversation.pk),
+            ],
+        )
+    return conversation
+
+
+def _claim_locked(conversation_id: int, counsellor: StaffUser) -> Conversation:
+    """The claim itself, inside the caller's transaction (the row stays locked until it commits)."""
+    conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+    if conversation.status != Conversation.Status.QUEUED:
+        raise ChatError("not_queued")
+    if selectors.active_chat_count(counsellor) >= selectors.chat_cap(counsellor):
+        raise ChatError("cap_reached")
+    conversation.status = Conversation.Status.ACTIVE
+    conversation.counsellor = counsellor
+    conversation.claimed_at = timezone.now()
+    conversation.save(update_fields=["status", "counsellor", "claimed_at"])
+    _state_changed(conversation.pk)
+    _queue_changed()
     return conversation
 
 

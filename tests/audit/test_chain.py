@@ -296,3 +296,31 @@ def test_an_edited_anchor_is_reported():
 def test_an_empty_chain_starts_at_genesis():
     assert verify_chain().problems == []
     assert record_event(actor=None, action="x").previous_hash == GENESIS_HASH
+
+
+def test_several_events_of_one_action_are_appended_under_one_lock(django_assert_num_queries):
+    """A busy action (a chat claim) writes its events with one lock, one head read and one insert."""
+    from django.db import transaction
+
+    from audit.services import record_events_in_transaction
+
+    user = staff_member()
+    first = record_event(actor=user, action="staff.login.succeeded")
+    # The chain lock (PostgreSQL only), the head's hash, one INSERT of both rows; no savepoints.
+    with transaction.atomic(), django_assert_num_queries(3 if connection.vendor == "postgresql" else 2):
+        claimed, viewed = record_events_in_transaction(
+            actor=user,
+            events=[
+                ("supportline.conversation.claimed", "supportline.Conversation", 7),
+                ("supportline.transcript.viewed", "supportline.Conversation", 7),
+            ],
+        )
+    assert claimed.previous_hash == first.hash
+    assert viewed.previous_hash == claimed.hash
+    assert claimed.id < viewed.id
+    assert list(AuditEvent.objects.order_by("id").values_list("action", flat=True)) == [
+        "staff.login.succeeded",
+        "supportline.conversation.claimed",
+        "supportline.transcript.viewed",
+    ]
+    assert problems() == ""
