@@ -10,17 +10,23 @@ that works in-process; a subscription that Redis refused (for a channel or a
 group) is remembered and made by :func:`restore_subscriptions` once Redis
 answers again. ``group_add`` still raises, so the caller learns that the
 layer is down and can poll meanwhile.
+
+Publishes are pipelined (:class:`PipelinedShardConnection`): channels_redis
+sends each ``send``/``group_send`` as its own round trip under one lock per
+process, so a burst of chat starts and claims (each publishing several
+events) queued every socket of the process behind one Redis reply at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
 from typing import Any
 
-from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
 from channels_redis.utils import _wrap_close
 from redis.exceptions import RedisError
 
@@ -33,11 +39,84 @@ RETRY_AFTER_SECONDS = 1.0
 _UNREACHABLE = (RedisError, OSError, TimeoutError)
 
 
+class PipelinedShardConnection(RedisSingleShardConnection):
+    """channels_redis's connection to one Redis, with publishes pipelined in order.
+
+    channels_redis publishes one message per round trip, holding the shard's
+    lock (shared with subscribing) until Redis has answered: every publish of
+    the process waits for all those before it, one reply at a time, and each
+    reply waits for a turn of a busy event loop. Here a publish joins the
+    outbox; one task sends everything waiting in one pipeline (one write, one
+    round trip) and tells each caller once Redis has taken its message, or
+    gives each the error. Messages leave in the order they were published, as
+    before, and a caller still returns only once Redis has its message.
+    """
+
+    def __init__(self, host: Any, channel_layer: Any) -> None:
+        super().__init__(host, channel_layer)
+        self._outbox: list[tuple[str, bytes, asyncio.Future[None]]] = []
+        self._sender: asyncio.Task[None] | None = None
+        self.round_trips = 0  # pipelines sent (tests count them)
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._outbox.append((channel, message, future))
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send_outbox())
+        await future
+
+    async def subscribe(self, channel: str) -> None:
+        # Already subscribed at Redis: nothing to send, so no wait behind the lock.
+        if channel in self._subscribed_to:
+            return
+        await super().subscribe(channel)
+
+    async def _send_outbox(self) -> None:
+        while self._outbox:
+            batch, self._outbox = self._outbox, []
+            try:
+                self._ensure_redis()
+                self.round_trips += 1
+                if len(batch) == 1:
+                    channel, message, _ = batch[0]
+                    await self._redis.publish(channel, message)
+                else:
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        for channel, message, _ in batch:
+                            pipe.publish(channel, message)
+                        await pipe.execute()
+            except BaseException as exc:
+                # Redis down, or this task cancelled (the layer flushed): each waiting publish fails.
+                failure = exc if isinstance(exc, Exception) else ConnectionError("publish cancelled")
+                for _, _, future in batch:
+                    if not future.done():  # a caller that timed out has cancelled its own
+                        future.set_exception(failure)
+                if not isinstance(exc, Exception):
+                    for _, _, future in self._outbox:
+                        if not future.done():
+                            future.set_exception(failure)
+                    self._outbox = []
+                    raise
+            else:
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+
+    async def flush(self) -> None:
+        if self._sender is not None and not self._sender.done():
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sender
+        await super().flush()
+
+
 class ResilientPubSubLoopLayer(RedisPubSubLoopLayer):
     """One event loop's layer: as channels_redis's, remembering the subscriptions Redis refused."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        hosts = [shard.host for shard in self._shards]  # type: ignore[has-type]
+        self._shards = [PipelinedShardConnection(host, self) for host in hosts]
         # Channel or group-channel names subscribed in-process but not (yet) at Redis.
         self.deferred: set[str] = set()
         # Until then, new channels do not try Redis (a blackholed Redis would hold each handshake).

@@ -80,3 +80,41 @@ async def test_other_layers_have_nothing_to_restore():
     from channels.layers import InMemoryChannelLayer
 
     assert await restore_subscriptions(InMemoryChannelLayer()) == 0
+
+
+@pytest.fixture
+def redis_up(tmp_path):
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_publishes_under_a_burst_share_round_trips_and_keep_their_order(redis_up):
+    """channels_redis sends one publish per round trip under one lock; here a burst goes in a few pipelines."""
+    layer, sender = layer_on(redis_up), layer_on(redis_up)
+    channel = await layer.new_channel()
+    await layer.group_add("burst", channel)
+    await asyncio.gather(*(sender.group_send("burst", {"type": "burst.event", "n": n}) for n in range(200)))
+    received = [(await receive(layer, channel))["n"] for _ in range(200)]
+    assert received == list(range(200))
+    shard = sender._get_layer()._shards[0]
+    assert 1 <= shard.round_trips <= 5
+    # One at a time they still go one by one, each acknowledged by Redis before the caller returns.
+    for n in range(3):
+        await sender.group_send("burst", {"type": "burst.event", "n": n})
+    assert shard.round_trips <= 8
+    assert [(await receive(layer, channel))["n"] for _ in range(3)] == [0, 1, 2]
+    await layer.flush()
+    await sender.flush()
+
+
+async def test_every_publish_waiting_in_a_pipeline_hears_that_redis_is_down(redis_up):
+    sender = layer_on(redis_up)
+    await sender.group_send("warm", {"type": "warm.up"})
+    await asyncio.to_thread(redis_up.stop, signal.SIGKILL)
+    results = await asyncio.gather(
+        *(sender.group_send("burst", {"type": "burst.event", "n": n}) for n in range(20)), return_exceptions=True
+    )
+    assert all(isinstance(result, (RedisConnectionError, OSError)) for result in results), results
+    await sender.flush()
