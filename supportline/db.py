@@ -116,7 +116,80 @@ async def _publish(events: list[tuple[str, dict[str, Any]]]) -> None:
         return
     watch = outage.layer_watch(layer)
     for group, event in events:
-        await outage.layer_call(watch, layer.group_send(group, event))
+        if event["type"] in NOTICE_TYPES:
+            notice_throttle().add(group, event)
+        else:
+            await outage.layer_call(watch, layer.group_send(group, event))
+
+
+# "The queue / the dashboards changed, read them again": events that carry no
+# state, whose receivers coalesce them anyway (a queued page to one update a
+# second, a console to two), and that reach every queued page and every
+# console of every process.
+NOTICE_TYPES = frozenset({"queue.changed", "staff.changed"})
+
+
+class NoticeThrottle:
+    """Publishes this event loop's queue and dashboard notices at most every ``INTERVAL`` per group.
+
+    A burst of 200 starts and 200 claims published one notice per change to
+    every queued page and every console: tens of thousands of layer events,
+    each received, decoded and dispatched by its socket only to mark an update
+    the socket would coalesce anyway. The first notice of a group goes out at
+    once; notices within ``INTERVAL`` after it are merged into one that
+    follows. A merged ``staff.changed`` keeps a ``new_conversation_id`` if any
+    of its notices had one, so the consoles still hear that someone new is
+    waiting (once, rather than once per newcomer).
+    """
+
+    INTERVAL = 0.25
+
+    def __init__(self) -> None:
+        self._pending: dict[str, dict[str, Any]] = {}
+        self._last: dict[str, float] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.published = 0  # notices sent (tests count them)
+
+    def add(self, group: str, event: dict[str, Any]) -> None:
+        merged = self._pending.get(group)
+        if merged is None:
+            self._pending[group] = dict(event)
+        elif event.get("new_conversation_id"):
+            merged["new_conversation_id"] = event["new_conversation_id"]
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._pending:
+            now = loop.time()
+            due = {g: self._last.get(g, float("-inf")) + self.INTERVAL for g in self._pending}
+            ready = [g for g, at in due.items() if at <= now]
+            if not ready:
+                await asyncio.sleep(min(due.values()) - now)
+                continue
+            layer = get_channel_layer()
+            for group in ready:
+                event = self._pending.pop(group)
+                self._last[group] = loop.time()
+                if layer is None:
+                    continue
+                self.published += 1
+                await outage.layer_call(outage.layer_watch(layer), layer.group_send(group, event))
+
+
+_throttles: dict[asyncio.AbstractEventLoop, NoticeThrottle] = {}
+
+
+def notice_throttle() -> NoticeThrottle:
+    """The running event loop's :class:`NoticeThrottle` (one per process in production)."""
+    loop = asyncio.get_running_loop()
+    throttle = _throttles.get(loop)
+    if throttle is None:
+        for stale in [other for other in _throttles if other.is_closed()]:
+            del _throttles[stale]
+        throttle = _throttles[loop] = NoticeThrottle()
+    return throttle
 
 
 # --- The event loop's own connections (PostgreSQL) ---------------------------------

@@ -1,6 +1,7 @@
 """The sockets' database threads: layer events committed there are published by the event loop."""
 
 import asyncio
+import itertools
 import threading
 
 import pytest
@@ -74,3 +75,53 @@ async def test_events_of_a_call_whose_socket_went_away_are_still_published(publi
             break
         await asyncio.sleep(0.02)
     assert [group for group, _ in events] == ["supportline.queue", "supportline.staff"]
+
+
+class RecordingLayer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[float, str, dict[str, object]]] = []
+
+    async def group_send(self, group: str, event: dict[str, object]) -> None:
+        self.sent.append((asyncio.get_running_loop().time(), group, dict(event)))
+
+
+async def test_a_burst_of_queue_and_dashboard_notices_goes_out_merged(monkeypatch):
+    """200 starts in a second reach each socket as a few notices, the first at once, the last change too."""
+    layer = RecordingLayer()
+    monkeypatch.setattr(db, "get_channel_layer", lambda: layer)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    for n in range(1, 201):
+        await db._publish(
+            [
+                ("supportline.queue", {"type": "queue.changed"}),
+                ("supportline.staff", {"type": "staff.changed", "new_conversation_id": n}),
+                ("supportline.conversation.9", {"type": "chat.state", "conversation_id": 9}),
+            ]
+        )
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(db.NoticeThrottle.INTERVAL * 2)
+    by_group: dict[str, list[tuple[float, dict[str, object]]]] = {}
+    for at, group, event in layer.sent:
+        by_group.setdefault(group, []).append((at, event))
+    # Events that carry state still go one by one.
+    assert len(by_group["supportline.conversation.9"]) == 200
+    for group in ("supportline.queue", "supportline.staff"):
+        sent = by_group[group]
+        assert sent[0][0] - began < 0.05  # the first at once
+        assert len(sent) <= (200 * 0.005 + 0.5) / db.NoticeThrottle.INTERVAL + 2
+        gaps = [later[0] - earlier[0] for earlier, later in itertools.pairwise(sent)]
+        assert min(gaps) >= db.NoticeThrottle.INTERVAL * 0.9
+    staff = [event for _, event in by_group["supportline.staff"]]
+    assert all(event["new_conversation_id"] for event in staff)  # each one still says someone new is waiting
+    assert staff[-1]["new_conversation_id"] == 200  # and the last newcomer is announced
+
+
+async def test_a_single_notice_is_not_delayed(monkeypatch):
+    layer = RecordingLayer()
+    monkeypatch.setattr(db, "get_channel_layer", lambda: layer)
+    began = asyncio.get_running_loop().time()
+    await db._publish([("supportline.queue", {"type": "queue.changed"})])
+    await asyncio.sleep(0.02)
+    assert [(group, event) for _, group, event in layer.sent] == [("supportline.queue", {"type": "queue.changed"})]
+    assert layer.sent[0][0] - began < 0.02
