@@ -533,6 +533,8 @@ class Conversations:
     drops: Counter[str]
     senders: list[Client]
     claim_seconds: float = 0.0
+    # The server's CPU over the same time: what a burst of starts and claims costs it.
+    claim_cpu_seconds: float = 0.0
 
     async def settle(self, quiet: float, within: float) -> float:
         await asyncio.sleep(quiet)  # the same pause the site gets at the least
@@ -575,7 +577,7 @@ class SiteConversations(Conversations):
         )
         self.consoles = [Client(ws, self._console_reader(i), self.drops, "console") for i, ws in enumerate(consoles)]
         progress(f"site: {len(self.consoles)} consoles open")
-        started = time.perf_counter()
+        started, cpu0 = time.perf_counter(), self.server.cpu_seconds()
         visitors = [self._start_visitor() for _ in range(chats)]
         # A burst, as when a campaign goes out; bounded so the handshake backlog stays sane.
         opened = await asyncio.wait_for(gather_bounded(visitors, 50), within)
@@ -583,6 +585,7 @@ class SiteConversations(Conversations):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.all_active.wait(), max(0.0, within - (time.perf_counter() - started)))
         self.claim_seconds = time.perf_counter() - started
+        self.claim_cpu_seconds = self.server.cpu_seconds() - cpu0
         self.senders = [v for v in opened if v.active]
         progress(
             f"site: {self.active} active after {self.claim_seconds:.1f} s; {self.dashboards} dashboards, "
@@ -677,7 +680,7 @@ class TutorialConversations(Conversations):
         self.run = uuid.uuid4().hex[:8]
 
     async def open(self, chats: int, within: float) -> None:
-        started = time.perf_counter()
+        started, cpu0 = time.perf_counter(), self.server.cpu_seconds()
         url = f"{self.server.ws_url}/ws/chat/r{self.run}x"
         rooms = await asyncio.wait_for(
             gather_bounded(
@@ -692,6 +695,7 @@ class TutorialConversations(Conversations):
             else:
                 self.receivers.append(Client(ws, self._other_copy, self.drops, "receiver"))
         self.claim_seconds = time.perf_counter() - started
+        self.claim_cpu_seconds = self.server.cpu_seconds() - cpu0
 
     def _own_copy(self, frame: dict[str, Any]) -> None:
         self.ledger.acked(frame["message"].split(" ", 1)[0])
@@ -752,6 +756,7 @@ class Run:
     chats: int
     chats_ready: int
     ready_seconds: float
+    ready_cpu_seconds: float
     settle_seconds: float
     idle_cpu_pct: float
     console_frames: dict[str, int]
@@ -817,6 +822,7 @@ async def drive(args: argparse.Namespace, server: Server, cookies: list[str], pa
             chats=args.chats,
             chats_ready=ready,
             ready_seconds=conversations.claim_seconds,
+            ready_cpu_seconds=conversations.claim_cpu_seconds,
             settle_seconds=settled,
             idle_cpu_pct=100 * idle_share,
             console_frames=console_frames,
@@ -871,15 +877,15 @@ def fmt(value: float, digits: int = 1) -> str:
 def print_runs(runs: list[Run], saturate: bool) -> None:
     print()
     print(
-        "| pair | server | ready | ready s | settle s | offered/s | msg/s | CPU ms/msg | net ms/msg | idle CPU "
-        "| ack p50/p90/p99 ms | relay p50/p90/p99 ms | lost | dropped | refused | generator CPU |"
+        "| pair | server | ready | ready s | ready CPU s | settle s | offered/s | msg/s | CPU ms/msg | net ms/msg "
+        "| idle CPU | ack p50/p90/p99 ms | relay p50/p90/p99 ms | lost | dropped | refused | generator CPU |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for run in runs:
         w = run.window
         print(
             f"| {run.pair} | {run.server} | {run.chats_ready}/{run.chats} "
-            f"| {run.ready_seconds:.1f} | {run.settle_seconds:.1f} "
+            f"| {run.ready_seconds:.1f} | {run.ready_cpu_seconds:.1f} | {run.settle_seconds:.1f} "
             f"| {w.offered_per_s:.0f} | {w.throughput_per_s:.0f} | {fmt(w.cpu_ms_per_msg, 2)} "
             f"| {fmt(run.net_cpu_ms_per_msg, 2)} | {run.idle_cpu_pct:.1f} % "
             f"| {fmt(w.ack_ms[0])} / {fmt(w.ack_ms[1])} / {fmt(w.ack_ms[2])} "
@@ -912,6 +918,7 @@ def summary(runs: list[Run]) -> dict[str, Any]:
             "cpu_ms_per_msg": median([r.window.cpu_ms_per_msg for r in rs]),
             "net_cpu_ms_per_msg": median([r.net_cpu_ms_per_msg for r in rs]),
             "ready_seconds": median([r.ready_seconds for r in rs]),
+            "ready_cpu_seconds": median([r.ready_cpu_seconds for r in rs]),
             "ack_p99_ms": median([r.window.ack_ms[2] for r in rs]),
             "relay_p99_ms": median([r.window.relay_ms[2] for r in rs]),
             "lost": sum(r.window.lost for r in rs),
@@ -943,16 +950,17 @@ def summary(runs: list[Run]) -> dict[str, Any]:
 def print_summary(result: dict[str, Any]) -> None:
     print()
     print(
-        "| server (medians) | msg/s | CPU ms/msg | net ms/msg | ready s | ack p99 ms | relay p99 ms "
+        "| server (medians) | msg/s | CPU ms/msg | net ms/msg | ready s | ready CPU s | ack p99 ms | relay p99 ms "
         "| lost (all runs) | dropped (all runs) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, m in result["medians"].items():
         if m["throughput_per_s"] != m["throughput_per_s"]:
             continue  # not run (--only)
         print(
             f"| {name} | {m['throughput_per_s']:.0f} | {fmt(m['cpu_ms_per_msg'], 2)} "
-            f"| {fmt(m['net_cpu_ms_per_msg'], 2)} | {m['ready_seconds']:.1f} | {fmt(m['ack_p99_ms'])} "
+            f"| {fmt(m['net_cpu_ms_per_msg'], 2)} | {m['ready_seconds']:.1f} | {m['ready_cpu_seconds']:.1f} "
+            f"| {fmt(m['ack_p99_ms'])} "
             f"| {fmt(m['relay_p99_ms'])} | {m['lost']} | {m['dropped']} |"
         )
     if not result["throughput_ratio_per_pair"]:
@@ -1031,7 +1039,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(
                         f"  pair {pair} {name}: {w.throughput_per_s:.0f} msg/s, {fmt(w.cpu_ms_per_msg, 2)} ms CPU/msg, "
                         f"ack p99 {fmt(w.ack_ms[2])} ms, relay p99 {fmt(w.relay_ms[2])} ms, lost {w.lost}, "
-                        f"dropped {run.dropped}, ready {run.chats_ready}/{run.chats} in {run.ready_seconds:.1f} s",
+                        f"dropped {run.dropped}, ready {run.chats_ready}/{run.chats} in {run.ready_seconds:.1f} s "
+                        f"({run.ready_cpu_seconds:.1f} s server CPU)",
                         flush=True,
                     )
         except HarnessError as exc:
