@@ -8,17 +8,19 @@ replaces it. Scheduled articles need no
 bump: a page is never cached past the next scheduled publication.
 """
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
 from resilience import generations
@@ -27,9 +29,16 @@ GENERATION_KEY = "prevention:generation"
 
 View = Callable[..., HttpResponse]
 
-# Where a framed page's per-request part goes (``page_frame``): a private-use
-# character, which no template writes and no article text carries.
-FRAME_SLOT = "\ue002"
+# Where a frame's per-request values go (``framed``): private-use characters,
+# which no template or translation writes and no article text carries
+# (``rendering.plain_text`` strips the private-use marks search uses).
+SLOT_MARKS = "\ue002\ue003\ue004\ue005\ue006\ue007"
+# Where a framed page's per-request part goes (``page_frame``).
+FRAME_SLOT = SLOT_MARKS[0]
+_SLOT_MARK = re.compile(f"([{SLOT_MARKS}])")
+# Frames kept per process; more than this and the store starts again (the keys
+# come from code: template names, languages, paths of the URLconf, shapes).
+FRAMES_LIMIT = 1024
 
 
 def bump_generation() -> None:
@@ -99,25 +108,67 @@ def cached_public_page(
     return wrapper
 
 
+@dataclass(frozen=True)
+class Frame:
+    """A rendering with named places for per-request values: ``literals`` around ``slots``, alternating."""
+
+    literals: tuple[str, ...]
+    slots: tuple[str, ...]
+
+    def fill(self, values: Mapping[str, str]) -> str:
+        """The rendering with each slot's value (already HTML: escape what the template would have)."""
+        pieces = [self.literals[0]]
+        for slot, literal in zip(self.slots, self.literals[1:], strict=True):
+            pieces += (values[slot], literal)
+        return "".join(pieces)
+
+
+# Per process: a frame depends only on the code, the templates, the translations
+# and its key, and a deploy restarts the process. A plain dict, not a Django
+# cache: ``caches[...]`` builds a backend object per request (its connections
+# are per context) and ``LocMemCache`` pickles every value, which cost more than
+# the frame saved on the search page.
+_frames: dict[tuple[Hashable, ...], Frame] = {}
+
+
+def framed(
+    key: tuple[Hashable, ...], slots: tuple[str, ...], render: Callable[[Mapping[str, SafeString]], str]
+) -> Frame:
+    """The frame ``render`` makes with a mark for each of ``slots``, rendered once per process and ``key``.
+
+    ``render`` gets each slot's mark (a private-use character, safe HTML) to put
+    where that slot's value goes; every rendering under one key must be the same
+    but for the slots' values. Nothing per request may be part of the key but
+    choices from a small, fixed set (a language, a path of the URLconf, a count).
+    """
+    frame = _frames.get(key)
+    if frame is None:
+        marks = dict(zip(slots, SLOT_MARKS, strict=False))
+        if len(marks) != len(slots):
+            raise ValueError(f"at most {len(SLOT_MARKS)} slots")
+        names = {mark: slot for slot, mark in marks.items()}
+        pieces = _SLOT_MARK.split(render({slot: mark_safe(mark) for slot, mark in marks.items()}))  # noqa: S308 - constants
+        frame = Frame(literals=tuple(pieces[0::2]), slots=tuple(names[mark] for mark in pieces[1::2]))
+        if len(_frames) >= FRAMES_LIMIT:
+            _frames.clear()
+        _frames[key] = frame
+    return frame
+
+
 def page_frame(request: HttpRequest, template_name: str) -> tuple[str, str]:
     """The page ``template_name`` renders around ``{{ slot }}``, as the text before and after it.
 
     For an uncached page whose only per-request part is one slot (the search page:
     its form and results). The rest of the page (base.html's chrome, the language
     switch, the blocks) is rendered once per process, language, path and referrer
-    policy, in the in-memory ``template_fragments`` cache like the ``{% cache %}``
-    fragments, so everything ``template_name`` and base.html show outside the slot
-    must be the same for every request that shares those four (a test renders the
-    page whole and compares). ``request.path`` has no query string, so nothing a
-    visitor typed is ever part of the key or of the frame.
+    policy (``framed``), so everything ``template_name`` and base.html show outside
+    the slot must be the same for every request that shares those four (a test
+    renders the page whole and compares). ``request.path`` has no query string, so
+    nothing a visitor typed is ever part of the key or of the frame.
     """
     policy = getattr(request, "referrer_policy", "")
-    key = f"page-frame:{template_name}:{get_language()}:{policy}:{request.path}"
-    fragments = caches["template_fragments"]
-    frame: tuple[str, str] | None = fragments.get(key)
-    if frame is None:
-        page = render_to_string(template_name, {"slot": mark_safe(FRAME_SLOT)}, request)  # noqa: S308 - a constant
-        before, after = page.split(FRAME_SLOT)  # exactly one slot, or this unpacking fails
-        frame = (before, after)
-        fragments.set(key, frame)
-    return frame
+    key = ("page-frame", template_name, get_language(), policy, request.path)
+    frame = framed(key, ("slot",), lambda marks: render_to_string(template_name, {"slot": marks["slot"]}, request))
+    if frame.slots != ("slot",):
+        raise ValueError(f"{template_name} must show its slot exactly once")
+    return frame.literals[0], frame.literals[1]

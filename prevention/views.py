@@ -2,7 +2,6 @@
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -13,6 +12,7 @@ from prevention.caching import cached_public_page, page_frame
 from prevention.forms import SearchForm
 from prevention.models import Article
 from prevention.search import search as search_articles
+from prevention.search_page import search_body
 
 
 def _language() -> str:
@@ -95,7 +95,6 @@ def search(request: HttpRequest) -> HttpResponse:
         result = search_articles(form.cleaned_data["q"], language=_language())
     # The page around the form and the results is the same for every search: rendered once per language.
     before, after = page_frame(request, "prevention/search.html")
-    body = render_to_string("prevention/_search_body.html", {"form": form, "result": result})
-    response = HttpResponse(before + body + after)
+    response = HttpResponse(before + search_body(form, result) + after)
     response["X-Robots-Tag"] = "noindex"
     return response

@@ -15,9 +15,23 @@ from django.test import Client, RequestFactory
 from django.utils import translation
 from django.utils.safestring import mark_safe
 
+from prevention import caching, search_page
 from prevention.forms import SearchForm
 from prevention.models import article_url, article_urls
-from prevention.search import _ACCENTS, _fallback, _is_word_char, fold, query_words, search, snippet, snippets
+from prevention.search import (
+    _ACCENTS,
+    FoundArticle,
+    SearchHit,
+    SearchResult,
+    _fallback,
+    _is_word_char,
+    fold,
+    query_words,
+    search,
+    snippet,
+    snippets,
+)
+from prevention.search_page import search_body
 
 pytestmark = pytest.mark.django_db
 
@@ -318,10 +332,58 @@ def test_nothing_typed_is_kept_in_the_in_memory_fragments(client: Client, librar
     term = "zebrafinkhemlis"
     client.post("/kunskap/sok/", {"q": f"nätet {term}"})
     client.post("/en/knowledge/search/", {"q": term})
+    client.post("/kunskap/sok/", {"q": f"<{term}>" * 40})  # too long: the error and what was typed
+    client.post("/kunskap/sok/", {"q": "natt"})  # a suggestion ("Menade du …?")
     client.get(f"/kunskap/sok/?q={term}")
     fragments = caches["template_fragments"]
     kept = fragments._cache  # type: ignore[attr-defined]  # LocMemCache's own store: keys and pickled values
-    assert any(key.endswith("/kunskap/sok/") for key in kept), "the frame must be in the scanned store"
     for key, value in kept.items():
         assert term not in key
         assert term not in repr(pickle.loads(value))  # noqa: S301 - the process's own cache
+    frames = caching._frames
+    assert any("/kunskap/sok/" in key for key in frames), "the page frame must be in the scanned store"
+    assert any(search_page.BODY_TEMPLATE in key for key in frames), "the body frames must be in the scanned store"
+    assert term not in repr(frames)
+
+
+def _hit(n: int, language: str = "sv") -> SearchHit:
+    article = FoundArticle(n, language, f"artikel-{n}", f"Titel {n} <&>", f'Ingress {n} "citat"', "Brödtext.")
+    return SearchHit(article=article, snippet=mark_safe(f"… på <mark>nätet</mark> {n} …"))  # noqa: S308 - a constant
+
+
+def _bodies(data: dict[str, str] | None, result: SearchResult | None) -> tuple[str, str]:
+    """``search_body`` and the template rendered whole, for the same form and result."""
+    form = SearchForm(data)
+    form.is_valid()
+    whole = render_to_string(search_page.BODY_TEMPLATE, {"form": form, "result": result})
+    return search_body(form, result), whole
+
+
+_TYPED = ["nätet", "<b>\"x\" & 'y'</b>", "  spaces around  ", "\ue002\ue003 marks typed {url}"]
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_the_search_body_is_its_template_rendered_for_every_shape(language):
+    with translation.override(language):
+        cases: list[tuple[dict[str, str] | None, SearchResult | None]] = [(None, None)]
+        # Errors: nothing, only spaces, too long, a null character; what was typed is kept.
+        cases += [({"q": typed}, None) for typed in ("", "   ", "<x>" * 70, "a\x00b")]
+        for typed in _TYPED:
+            for count in (0, 1, 2, 20):
+                hits = [_hit(n, language) for n in range(count)]
+                cases.append(({"q": typed}, SearchResult(hits=hits)))
+                cases.append(({"q": typed}, SearchResult(hits=hits, suggestion=f"{typed} <rättat>")))
+                cases.append(
+                    ({"q": typed}, SearchResult(hits=hits, suggestion=f"rättat {typed}", showing_suggestion=True))
+                )
+        for data, result in cases * 2:  # the second time from the kept frames
+            framed, whole = _bodies(data, result)
+            assert framed == whole, (data, result)
+
+
+def test_a_body_frame_keeps_no_value():
+    with translation.override("sv"):
+        first, _ = _bodies({"q": "första"}, SearchResult(hits=[_hit(1)], suggestion="förslag"))
+        second, whole = _bodies({"q": "andra"}, SearchResult(hits=[_hit(2)], suggestion="annat"))
+    assert "första" in first and "förslag" in first
+    assert second == whole and "första" not in second and "förslag" not in second and "Titel 1 " not in second
