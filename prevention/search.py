@@ -231,7 +231,8 @@ def _full_text(words: list[str], language: str) -> list[SearchHit]:
     # the ORM (a tree of SearchQuery, SearchRank, RawSQL and the public rule)
     # cost more CPU per search than PostgreSQL took to answer it.
     # It reads only each hit's id and row version; the rest comes from _found_articles.
-    query_sql, query_params = _tsquery(words, language)
+    groups = [alternatives(word, language) for word in words]
+    query_sql, query_params = _tsquery(groups, language)
     rule_sql, rule_params = _public_rule_sql()
     params: list[Any] = [*query_params, language, *rule_params, RESULT_LIMIT]
     with connection.cursor() as cursor:
@@ -244,7 +245,7 @@ def _full_text(words: list[str], language: str) -> list[SearchHit]:
         )
         articles = _found_articles(cursor, cursor.fetchall())
     # Snippets in Python: ts_headline re-parses every body and cost more than the search itself.
-    terms = _snippet_terms(words, language)
+    terms = _snippet_terms(groups)
     marked = snippets([(article.body_text, article.folded_body) for article in articles], terms)
     return [SearchHit(article=article, snippet=text) for article, text in zip(articles, marked, strict=True)]
 
@@ -275,6 +276,7 @@ def _found_articles(cursor: Any, rows: list[tuple[int, str]]) -> list[FoundArtic
     return [entry[1] for pk, _ in rows if (entry := known.get(pk) or fresh.get(pk)) is not None]
 
 
+@functools.cache
 def _column(name: str) -> str:
     field = Article._meta.get_field(name)
     if not isinstance(field, Field):
@@ -303,21 +305,23 @@ def _public_rule_sql() -> tuple[str, list[object]]:
     return " AND ".join(conditions), params
 
 
-def _tsquery(words: list[str], language: str) -> tuple[str, list[str]]:
-    """Every word must match, each through any of its synonyms: ``(a || a2) && (b)`` as one ``tsquery``."""
+def _tsquery(groups: list[list[str]], language: str) -> tuple[str, list[str]]:
+    """Every word must match, each through any of its synonyms: ``(a || a2) && (b)`` as one ``tsquery``.
+
+    ``groups`` are each word's ``alternatives``.
+    """
     config = CONFIGS.get(language, "simple")
-    groups, params = [], []
-    for word in words:
-        synonyms = alternatives(word, language)
-        groups.append("(" + " || ".join(["plainto_tsquery(%s::regconfig, %s)"] * len(synonyms)) + ")")
+    parts, params = [], []
+    for synonyms in groups:
+        parts.append("(" + " || ".join(["plainto_tsquery(%s::regconfig, %s)"] * len(synonyms)) + ")")
         for synonym in synonyms:
             params += [config, synonym]
-    return "SELECT " + " && ".join(groups) + " AS query", params
+    return "SELECT " + " && ".join(parts) + " AS query", params
 
 
-def _snippet_terms(words: list[str], language: str) -> list[str]:
-    """Folded, crudely stemmed forms of the words and their synonyms, for highlighting."""
-    return sorted({stem(fold(alternative)) for word in words for alternative in alternatives(word, language)})
+def _snippet_terms(groups: list[list[str]]) -> list[str]:
+    """Folded, crudely stemmed forms of the words and their synonyms (``groups``), for highlighting."""
+    return sorted({stem(fold(alternative)) for synonyms in groups for alternative in synonyms})
 
 
 def _corrected(words: list[str], language: str) -> list[str] | None:
@@ -464,4 +468,6 @@ def _snippet(text: str, folded: str, terms: tuple[str, ...], width: int) -> Safe
     pieces.append(html.escape(text[cursor:end]))
     if end < len(text):
         pieces.append(" …")
-    return mark_safe("".join(pieces))  # noqa: S308 - every piece of the text was escaped above
+    # Every piece of the text was escaped above. SafeString directly: mark_safe's
+    # check for lazy arguments cost as much as a short snippet's marking.
+    return SafeString("".join(pieces))

@@ -387,3 +387,12 @@ def test_a_body_frame_keeps_no_value():
         second, whole = _bodies({"q": "andra"}, SearchResult(hits=[_hit(2)], suggestion="annat"))
     assert "första" in first and "förslag" in first
     assert second == whole and "första" not in second and "förslag" not in second and "Titel 1 " not in second
+
+
+def test_forms_that_share_the_words_field_keep_their_own_data_and_errors():
+    too_long, empty, fine = SearchForm({"q": "x" * 201}), SearchForm({"q": " "}), SearchForm({"q": " nätet "})
+    assert not too_long.is_valid() and not empty.is_valid() and fine.is_valid()
+    assert fine.cleaned_data == {"q": "nätet"} and not fine.errors
+    assert too_long.errors["q"] == ["Skriv högst 200 tecken."]
+    assert empty.errors["q"] == ["Skriv ett eller flera ord att söka efter."]
+    assert too_long["q"].value() == "x" * 201 and empty["q"].value() == " "
