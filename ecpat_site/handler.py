@@ -155,6 +155,9 @@ class ASGIHandler(asgi.ASGIHandler):
         base.BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
         self.threads = RequestThreads(stall=settings.REQUEST_THREAD_STALL_MS / 1000, limit=settings.REQUEST_THREADS)
+        # One wrapper for every request (it keeps no state between calls): building
+        # it inspects the function and copies its attributes, each time.
+        self._respond_on_thread = sync_to_async(self._respond, thread_sensitive=True)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -181,7 +184,7 @@ class ASGIHandler(asgi.ASGIHandler):
         set_script_prefix(asgi.get_script_prefix(scope))
 
         async def process_request() -> HttpResponseBase:
-            response = await sync_to_async(self._respond, thread_sensitive=True)(scope, body_file)
+            response = await self._respond_on_thread(scope, body_file)
             with contextlib.suppress(asyncio.CancelledError):  # the client left during the body
                 await self.send_response(response, send)
             return response

@@ -8,7 +8,6 @@ the request or letting everything through.
 """
 
 import asyncio
-import hashlib
 import hmac
 import logging
 import math
@@ -82,7 +81,8 @@ async def _daily_key() -> bytes:
 async def anonymous_client_key(address: str) -> str:
     """Returns today's keyed hash of a client address; the address is not kept."""
     key = await _daily_key()
-    return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()[:32]
+    # hmac.digest: the same HMAC-SHA256 in one call, without building an HMAC object per request.
+    return hmac.digest(key, address.encode(), "sha256").hex()[:32]
 
 
 def request_client_key(request: HttpRequest) -> str:
