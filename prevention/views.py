@@ -3,7 +3,6 @@
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.utils.translation import get_language
-from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -13,6 +12,7 @@ from prevention.forms import SearchForm
 from prevention.models import Article
 from prevention.search import search as search_articles
 from prevention.search_page import search_body
+from privacy.uncached import never_cache
 
 
 def _language() -> str:
