@@ -1,10 +1,20 @@
-"""Django's message middleware, with the message storage made only when something uses it."""
+"""Two of Django's middleware, doing only the work a request needs.
+
+* ``LazyMessageMiddleware``: the message storage made only when something uses it.
+* ``LocaleMiddleware``: where the address alone decides the language (this site's
+  ``i18n_patterns`` without a Swedish prefix), the address is read once and
+  nothing else.
+"""
 
 from functools import partial
 
+from django.conf import settings
+from django.conf.urls.i18n import is_language_prefix_patterns_used
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.messages.storage import default_storage
 from django.http import HttpRequest, HttpResponse
+from django.middleware import locale
+from django.utils import translation
 from django.utils.functional import SimpleLazyObject, empty
 
 
@@ -28,3 +38,23 @@ class LazyMessageMiddleware(MessageMiddleware):
         if isinstance(messages, SimpleLazyObject) and messages._wrapped is empty:
             return response
         return super().process_response(request, response)
+
+
+class LocaleMiddleware(locale.LocaleMiddleware):
+    """Django's ``LocaleMiddleware``, reading only the address when the address decides.
+
+    With ``i18n_patterns(..., prefix_default_language=False)`` Django's own code
+    picks the address's language, or ``LANGUAGE_CODE`` for an address without a
+    prefix, whatever the cookie or ``Accept-Language`` say; it still parsed both,
+    and the address twice, on every request. Here such a request reads the address
+    once; any other URLconf goes to Django's code. The response side is Django's.
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        urlconf = getattr(request, "urlconf", settings.ROOT_URLCONF)
+        i18n_patterns_used, prefixed_default_language = is_language_prefix_patterns_used(urlconf)
+        if not i18n_patterns_used or prefixed_default_language:
+            super().process_request(request)
+            return
+        translation.activate(translation.get_language_from_path(request.path_info) or settings.LANGUAGE_CODE)
+        request.LANGUAGE_CODE = translation.get_language()
