@@ -8,6 +8,7 @@ import re
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.core.management import call_command
+from django.db import connections
 from django.test import Client
 
 from insights.demo import generate_demo_data
@@ -44,6 +45,8 @@ def administrator_session(django_db_setup, django_db_blocker):
     yield client.cookies["sessionid"].value
     with django_db_blocker.unblock():
         call_command("flush", interactive=False, verbosity=0)
+        # Outside a test nothing else closes it, and an open session stops the test database's removal.
+        connections.close_all()
 
 
 @pytest.fixture
