@@ -22,7 +22,6 @@ from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from hotline import form_tokens, selectors, services
@@ -31,6 +30,7 @@ from hotline.models import Tip
 from privacy import crypto
 from privacy.ratelimit import hit, request_client_key, seconds_until_reset
 from privacy.referrer import same_origin_referrer
+from privacy.uncached import never_cache
 
 # What a reporter may know about their tip: fixed texts, never an analyst's notes.
 REPORTER_STATUS_TEXTS = {

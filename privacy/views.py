@@ -4,8 +4,9 @@ from importlib import import_module
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+
+from privacy.uncached import never_cache
 
 logger = logging.getLogger(__name__)
 

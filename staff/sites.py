@@ -15,13 +15,13 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.i18n import JavaScriptCatalog
 from django_otp.admin import OTPAdminSite
 
 from privacy.referrer import same_origin_referrer
+from privacy.uncached import never_cache
 from staff import passkey_views, views
 from staff.access import acting_staff
 from staff.index_panels import rendered_index_panels

@@ -6,11 +6,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
 from privacy.ratelimit import hit, request_client_key
+from privacy.uncached import never_cache
 from supportline import selectors, services
 from supportline.models import Conversation, Feedback
 

@@ -13,11 +13,11 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from privacy.ratelimit import hit, request_client_key
 from privacy.referrer import same_origin_referrer
+from privacy.uncached import never_cache
 from supportline.letters import selectors, services
 from supportline.letters.forms import LetterCodeForm, LetterForm, LetterReplyForm
 from supportline.letters.models import Letter

@@ -51,4 +51,4 @@ def test_async_views_are_refused():
         return _page()
 
     with pytest.raises(TypeError):
-        never_cache(view)  # type: ignore[arg-type]  # what the check is for
+        never_cache(view)  # type: ignore[type-var]  # what the check is for
