@@ -263,7 +263,12 @@ async def test_a_start_and_a_claim_each_cost_two_hops_and_publish_from_the_event
         # Every counsellor frame first re-checks that access was not revoked (staff.revocation: one cache read
         # on the fast path), then claim and audited view in one hop, then (once subscribed) the chat and its
         # messages in one.
-        assert console_hops == ["confirm", "conversation_claim_and_open", "_staff_chat_and_messages"]
+        # The claim's own chat.state event can come back from Redis after the console joined the chat's group:
+        # when this process already listens to that group (the visitor's socket is here), the join waits for no
+        # round trip (resilience.channel_layer), so the console may hear its own claim and re-read the state once.
+        # One re-read at most, and only that.
+        assert console_hops[:3] == ["confirm", "conversation_claim_and_open", "_staff_chat_and_messages"]
+        assert console_hops[3:] in ([], ["readable_chat_frame"])
         assert bridged == []
     finally:
         await visitor.disconnect()
