@@ -40,6 +40,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from supportline import outage
+from supportline.loops import PerLoop
 
 _lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
@@ -178,18 +179,12 @@ class NoticeThrottle:
                 await outage.layer_call(outage.layer_watch(layer), layer.group_send(group, event))
 
 
-_throttles: dict[asyncio.AbstractEventLoop, NoticeThrottle] = {}
+_throttles: PerLoop[NoticeThrottle] = PerLoop()
 
 
 def notice_throttle() -> NoticeThrottle:
     """The running event loop's :class:`NoticeThrottle` (one per process in production)."""
-    loop = asyncio.get_running_loop()
-    throttle = _throttles.get(loop)
-    if throttle is None:
-        for stale in [other for other in _throttles if other.is_closed()]:
-            del _throttles[stale]
-        throttle = _throttles[loop] = NoticeThrottle()
-    return throttle
+    return _throttles.get(NoticeThrottle)
 
 
 # --- The event loop's own connections (PostgreSQL) ---------------------------------

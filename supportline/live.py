@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from supportline import selectors
 from supportline.db import run_db
+from supportline.loops import PerLoop
 
 logger = logging.getLogger(__name__)
 
@@ -60,18 +61,12 @@ class SnapshotMemo:
             return self._snapshot
 
 
-_memos: dict[asyncio.AbstractEventLoop, SnapshotMemo] = {}
+_memos: PerLoop[SnapshotMemo] = PerLoop()
 
 
 def snapshot_memo() -> SnapshotMemo:
     """The memo of the running event loop (one per process in production)."""
-    loop = asyncio.get_running_loop()
-    memo = _memos.get(loop)
-    if memo is None:
-        for stale in [other for other in _memos if other.is_closed()]:
-            del _memos[stale]
-        memo = _memos[loop] = SnapshotMemo()
-    return memo
+    return _memos.get(SnapshotMemo)
 
 
 async def live_snapshot(*, not_before: float | None = None) -> selectors.LiveSnapshot:

@@ -21,6 +21,7 @@ from collections.abc import Awaitable
 from typing import Any, Protocol
 
 from resilience.channel_layer import restore_subscriptions
+from supportline.loops import PerLoop
 
 logger = logging.getLogger(__name__)
 
@@ -114,18 +115,12 @@ class LayerWatch:
         return missing == 0
 
 
-_watches: dict[asyncio.AbstractEventLoop, LayerWatch] = {}
+_watches: PerLoop[LayerWatch] = PerLoop()
 
 
 def layer_watch(layer: Any) -> LayerWatch:
     """The watch of the running event loop's layer."""
-    loop = asyncio.get_running_loop()
-    watch = _watches.get(loop)
-    if watch is None or watch.layer is not layer:
-        for stale in [other for other in _watches if other.is_closed()]:
-            del _watches[stale]
-        watch = _watches[loop] = LayerWatch(layer)
-    return watch
+    return _watches.get(lambda: LayerWatch(layer), fits=lambda watch: watch.layer is layer)
 
 
 async def layer_call(watch: LayerWatch, call: Awaitable[Any]) -> bool:
