@@ -13,10 +13,12 @@ from prevention.models import Article
 from staff.roles import Role
 from tests.factories import StaffUserFactory, login_verified
 
+GROOMING = "kontakt för att träffa ett barn i sexuellt syfte"
+CHILD_PURCHASE = "utnyttjande av barn genom köp av sexuell handling"
 # Wrong forms that have appeared or could appear, and the names the law uses.
 # "kontaktförsök" has never been a statutory name; "olaglig" is not the law's word for these offences.
 NEVER = {
-    "kontaktförsök med barn": "kontakt med barn i sexuellt syfte (brottsbalken 6 kap. 10 a §)",
+    "kontaktförsök med barn": f"{GROOMING} (brottsbalken 6 kap. 10 a §)",
     "olagligt integritetsintrång": "olaga integritetsintrång (brottsbalken 4 kap. 6 c §)",
     "olagligt hot": "olaga hot (brottsbalken 4 kap. 5 §)",
     "olagligt tvång": "olaga tvång (brottsbalken 4 kap. 4 §)",
@@ -24,16 +26,24 @@ NEVER = {
     "sexuellt övergrepp av barn": "sexuellt övergrepp mot barn (brottsbalken 6 kap. 6 §)",
     "sexuell posering av barn": "utnyttjande av barn för sexuell posering (brottsbalken 6 kap. 8 §)",
     "våldtäkt på barn": "våldtäkt mot barn (brottsbalken 6 kap. 4 §)",
-    "i sexuella syften": "kontakt med barn i sexuellt syfte (brottsbalken 6 kap. 10 a §)",
+    "i sexuella syften": f"{GROOMING} (brottsbalken 6 kap. 10 a §)",
     "sexuellt antastande": "sexuellt ofredande (brottsbalken 6 kap. 10 §)",
     "olaga integritetskränkning": "olaga integritetsintrång (brottsbalken 4 kap. 6 c §)",
 }
+# Names the law has since replaced (prop. 2016/17:214 from 1 January 2018; prop. 2018/19:157 from
+# 1 January 2020). A text may name one only as the former name, in a sentence that says so.
+FORMER = {
+    "kontakt med barn i sexuellt syfte": f"{GROOMING} (brottsbalken 6 kap. 10 a §, since 2018)",
+    "köp av sexuell handling av barn": f"{CHILD_PURCHASE} (brottsbalken 6 kap. 9 §, since 2020)",
+}
+SAYS_FORMER = re.compile(r"\b(hette|was called|tidigare|formerly)\b", re.IGNORECASE)
 # Where the parents' law article's sources place each offence it names: (section as cited, statutory name).
 CITED = [
     ("4 § våldtäkt mot barn", "våldtäkt mot barn"),
     ("6 § sexuellt övergrepp mot barn", "sexuellt övergrepp mot barn"),
     ("8 § utnyttjande av barn för sexuell posering", "utnyttjande av barn för sexuell posering"),
-    ("10 a § kontakt med barn i sexuellt syfte", "kontakt med barn i sexuellt syfte"),
+    (f"9 § {CHILD_PURCHASE}", CHILD_PURCHASE),
+    (f"10 a § {GROOMING}", GROOMING),
     ("16 kap. 10 a § (barnpornografibrott)", "barnpornografibrott"),
     ("6 c §§ (olaga tvång, olaga hot och olaga integritetsintrång)", "olaga integritetsintrång"),
 ]
@@ -59,11 +69,34 @@ def test_no_text_misspells_a_statutory_name(path: Path):
     assert not wrong, f"{path.name}: write {wrong}"
 
 
+@pytest.mark.parametrize("path", CONTENT_FILES, ids=lambda path: path.name)
+def test_a_former_statutory_name_appears_only_as_the_former_name(path: Path):
+    sentences = re.split(r"(?<=[.!?:])\s+", _text(path))
+    for sentence in sentences:
+        for former, current in FORMER.items():
+            # The current name of 6:10 a contains no former name, so a hit is always the old one.
+            if former in sentence.casefold():
+                assert SAYS_FORMER.search(sentence), f"{path.name}: write {current}, not {former!r}: {sentence}"
+
+
 @pytest.mark.parametrize("name", LAW_ARTICLES)
 @pytest.mark.parametrize("language", ["sv", "en"])
 def test_the_law_articles_use_the_statutory_name_of_the_grooming_offence(name: str, language: str):
     # The English texts give the Swedish name too, so a reader can look it up.
-    assert "kontakt med barn i sexuellt syfte" in _text(CONTENT_DIR / f"{name}.{language}.md")
+    assert GROOMING in _text(CONTENT_DIR / f"{name}.{language}.md")
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_the_parents_law_article_states_the_limitation_rule_as_amended_in_2020(language: str):
+    # Prop. 2019/20:69: no limitation period for rape offences against children from 1 May 2020,
+    # also for offences committed earlier that were not yet time-barred on that day.
+    text = _text(CONTENT_DIR / f"12-lagen-foraldrar.{language}.md")
+    if language == "sv":
+        assert "1 maj 2020" in text and "inte redan hade hunnit preskriberas" in text
+        assert "begåtts efter lagändringarna" not in text
+    else:
+        assert "1 May 2020" in text and "had not already become time-barred" in text
+        assert "committed after the law changed" not in text
 
 
 def test_the_parents_law_article_cites_the_section():

@@ -18,7 +18,7 @@ from prevention.models import Article, Topic
 
 CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
 # When the texts in prevention/content were last fact-checked against their sources (see each "Källor").
-CONTENT_REVIEWED = datetime.date(2026, 12, 1)
+CONTENT_REVIEWED = datetime.date(2026, 12, 2)
 
 
 @dataclass(frozen=True)
