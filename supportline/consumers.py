@@ -24,6 +24,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from privacy.ratelimit import ahit, reconciled_counters
+from resilience.channel_layer import ORIGIN
 from staff import revocation
 from staff.access import scope_has_verified_role
 from staff.roles import Role
@@ -133,8 +134,12 @@ class _ChatSocket(AsyncWebsocketConsumer):
         self.joined.discard(group)
         await self._layer(self.channel_layer.group_discard(group, self.channel_name))
 
-    async def publish(self, group: str, event: dict[str, Any]) -> None:
+    async def publish(self, group: str, event: dict[str, Any], *, to_self: bool = True) -> None:
         # A lost event is healed by polling (below) or by the next event.
+        if not to_self:
+            # This socket has already done what the event asks (shown its own message):
+            # the layer does not hand it back (resilience.channel_layer).
+            event = {**event, ORIGIN: self.channel_name}
         await self._layer(self.channel_layer.group_send(group, event))
 
     async def _layer(self, call: Awaitable[None]) -> None:
@@ -324,7 +329,7 @@ class VisitorChatConsumer(_ChatSocket):
         # A resend is announced again: the first announcement may never have
         # gone out (the socket went away after the commit); receivers that
         # have the message drop it by its seq without reading.
-        await self.publish(*services.message_event(message))
+        await self.publish(*services.message_event(message), to_self=False)
         # The message's own frame (with its client_id) acknowledges it: one
         # write, not an ack and then the echo. A separate ack only for a
         # message this socket has already shown (a resend).
@@ -341,7 +346,9 @@ class VisitorChatConsumer(_ChatSocket):
 
     async def handle_typing(self, frame: frames.VisitorTyping) -> None:
         conversation_id = self._require_conversation()
-        await self.publish(*services.typing_event(conversation_id, Message.Sender.VISITOR, active=frame.active))
+        await self.publish(
+            *services.typing_event(conversation_id, Message.Sender.VISITOR, active=frame.active), to_self=False
+        )
 
     async def handle_end(self, frame: frames.End) -> None:
         await self._end(Conversation.EndReason.VISITOR_ENDED)
@@ -588,7 +595,7 @@ class CounsellorConsumer(_ChatSocket):
             text=frame.text,
             author=self.user,
         )
-        await self.publish(*services.message_event(message))  # a resend too (see the visitor's)
+        await self.publish(*services.message_event(message), to_self=False)  # a resend too (see the visitor's)
         # As for visitors: the message's own frame acknowledges it; an ack for
         # one already shown (a resend), or when the chat was closed meanwhile.
         last = self.opened.get(conversation_id)
@@ -607,7 +614,9 @@ class CounsellorConsumer(_ChatSocket):
         conversation_id = self._opened_id(frame.conversation_id)
         if not await run_db(selectors.may_signal_typing, conversation_id, self.user):
             return
-        await self.publish(*services.typing_event(conversation_id, Message.Sender.COUNSELLOR, active=frame.active))
+        await self.publish(
+            *services.typing_event(conversation_id, Message.Sender.COUNSELLOR, active=frame.active), to_self=False
+        )
 
     async def handle_end(self, frame: frames.ChatAction) -> None:
         await self._act(services.conversation_end_by_staff, frame)
