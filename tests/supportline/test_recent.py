@@ -1,5 +1,6 @@
 """The messages a process stored moments ago, which its own receivers take from memory (supportline.recent)."""
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -32,7 +33,7 @@ def test_every_missing_seq_or_none():
 
 def test_nothing_is_kept_past_its_age_or_the_cap(monkeypatch):
     now = [100.0]
-    monkeypatch.setattr(recent.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
     store = recent.RecentMessages()
     store.add(_message(7, 1))
     now[0] += recent.RecentMessages.MAX_AGE + 0.1
