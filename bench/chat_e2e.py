@@ -602,7 +602,8 @@ class SiteConversations(Conversations):
     def _visitor_frame(self, visitor: Client, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
         self.last_frame_at = time.perf_counter()
-        if kind == "ack":
+        if kind == "ack" or (kind == "message" and frame.get("sender") == "visitor"):
+            # The visitor's own message frame acknowledges it (an ack only for a resend).
             self.ledger.acked(frame["client_id"])
         elif kind == "state" and frame.get("status") == "active" and not visitor.active:
             visitor.active = True

@@ -15,6 +15,11 @@ Publishes are pipelined (:class:`PipelinedShardConnection`): channels_redis
 sends each ``send``/``group_send`` as its own round trip under one lock per
 process, so a burst of chat starts and claims (each publishing several
 events) queued every socket of the process behind one Redis reply at a time.
+
+A group message is decoded once per process, not once per member channel, and
+a message that names its sender's channel under :data:`ORIGIN` is not handed
+back to that channel: a chat message's sender has already shown it, and each
+event a socket is handed costs it a task, a wake-up and a dispatch.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ logger = logging.getLogger(__name__)
 SUBSCRIBE_TIMEOUT_SECONDS = 5.0
 RETRY_AFTER_SECONDS = 1.0
 _UNREACHABLE = (RedisError, OSError, TimeoutError)
+# A group message carrying the sending consumer's channel name under this key is not delivered to that channel.
+ORIGIN = "origin_channel"
 
 
 class PipelinedShardConnection(RedisSingleShardConnection):
@@ -102,6 +109,28 @@ class PipelinedShardConnection(RedisSingleShardConnection):
                     if not future.done():
                         future.set_result(None)
 
+    def _receive_message(self, message: Any) -> None:
+        # channels_redis hands every member channel the raw bytes, each decoded by
+        # its own receive(); here a group message is decoded once, each member gets
+        # its own copy, and the channel it came from (ORIGIN) none.
+        if message is None:
+            return
+        name, data = message["channel"], message["data"]
+        if isinstance(name, bytes):
+            name = name.decode()
+        layer = self.channel_layer
+        if name in layer.channels:
+            layer.channels[name].put_nowait(data)
+            return
+        members = layer.groups.get(name)
+        if not members:
+            return
+        event = layer.channel_layer.deserialize(data)
+        origin = event.get(ORIGIN)
+        for channel_name in members:
+            if channel_name != origin and channel_name in layer.channels:
+                layer.channels[channel_name].put_nowait(dict(event))
+
     async def flush(self) -> None:
         if self._sender is not None and not self._sender.done():
             self._sender.cancel()
@@ -164,6 +193,12 @@ class ResilientPubSubChannelLayer(RedisPubSubChannelLayer):
     """``channels_redis.pubsub.RedisPubSubChannelLayer`` with :class:`ResilientPubSubLoopLayer` per loop."""
 
     _layers: dict[asyncio.AbstractEventLoop, ResilientPubSubLoopLayer]
+
+    def deserialize(self, message: Any) -> Any:
+        # A group message arrives already decoded (PipelinedShardConnection._receive_message).
+        if isinstance(message, dict):
+            return message
+        return super().deserialize(message)
 
     def _get_layer(self) -> ResilientPubSubLoopLayer:
         loop = asyncio.get_running_loop()

@@ -24,6 +24,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from privacy.ratelimit import ahit, reconciled_counters
+from resilience.channel_layer import ORIGIN
 from staff import revocation
 from staff.access import scope_has_verified_role
 from staff.roles import Role
@@ -133,8 +134,12 @@ class _ChatSocket(AsyncWebsocketConsumer):
         self.joined.discard(group)
         await self._layer(self.channel_layer.group_discard(group, self.channel_name))
 
-    async def publish(self, group: str, event: dict[str, Any]) -> None:
+    async def publish(self, group: str, event: dict[str, Any], *, to_self: bool = True) -> None:
         # A lost event is healed by polling (below) or by the next event.
+        if not to_self:
+            # This socket has already done what the event asks (shown its own message):
+            # the layer does not hand it back (resilience.channel_layer).
+            event = {**event, ORIGIN: self.channel_name}
         await self._layer(self.channel_layer.group_send(group, event))
 
     async def _layer(self, call: Awaitable[None]) -> None:
@@ -324,18 +329,26 @@ class VisitorChatConsumer(_ChatSocket):
         # A resend is announced again: the first announcement may never have
         # gone out (the socket went away after the commit); receivers that
         # have the message drop it by its seq without reading.
-        await self.publish(*services.message_event(message))
-        await self.send_json({"type": "ack", "client_id": message.client_id, "seq": message.seq})
-        if created and message.seq == self.last_sent + 1:
+        await self.publish(*services.message_event(message), to_self=False)
+        # The message's own frame (with its client_id) acknowledges it: one
+        # write, not an ack and then the echo. A separate ack only for a
+        # message this socket has already shown (a resend).
+        shown_before = self.last_sent
+        if created and message.seq == shown_before + 1:
             # The echo comes from memory: what was just written is not read back.
             await self.send_json(selectors.message_frame(message))
             self.last_sent = message.seq
-        elif message.seq > self.last_sent:
-            await self._catch_up()
+            return
+        if message.seq > shown_before:
+            await self._catch_up()  # everything up to this one, this one too
+        if not shown_before < message.seq <= self.last_sent:
+            await self.send_json({"type": "ack", "client_id": message.client_id, "seq": message.seq})
 
     async def handle_typing(self, frame: frames.VisitorTyping) -> None:
         conversation_id = self._require_conversation()
-        await self.publish(*services.typing_event(conversation_id, Message.Sender.VISITOR, active=frame.active))
+        await self.publish(
+            *services.typing_event(conversation_id, Message.Sender.VISITOR, active=frame.active), to_self=False
+        )
 
     async def handle_end(self, frame: frames.End) -> None:
         await self._end(Conversation.EndReason.VISITOR_ENDED)
@@ -347,7 +360,7 @@ class VisitorChatConsumer(_ChatSocket):
 
     async def chat_message(self, event: dict[str, Any]) -> None:
         if event["conversation_id"] == self.conversation_id and event["seq"] > self.last_sent:
-            await self._catch_up()
+            await self._catch_up(through_seq=event["seq"])
 
     async def chat_typing(self, event: dict[str, Any]) -> None:
         if event["conversation_id"] == self.conversation_id and event["sender"] != Message.Sender.VISITOR:
@@ -391,9 +404,11 @@ class VisitorChatConsumer(_ChatSocket):
         await self._send_new(new)
         await self._show_state(state)
 
-    async def _catch_up(self) -> None:
+    async def _catch_up(self, *, through_seq: int | None = None) -> None:
         conversation_id = self._require_conversation()
-        await self._send_new(await selectors.amessage_frames_after(conversation_id, self.last_sent))
+        await self._send_new(
+            await selectors.amessage_frames_after(conversation_id, self.last_sent, through_seq=through_seq)
+        )
 
     async def _send_new(self, new: list[dict[str, Any]]) -> None:
         for frame in new:
@@ -580,24 +595,28 @@ class CounsellorConsumer(_ChatSocket):
             text=frame.text,
             author=self.user,
         )
-        await self.publish(*services.message_event(message))  # a resend too (see the visitor's)
-        await self.send_json(
-            {"type": "ack", "conversation_id": conversation_id, "client_id": message.client_id, "seq": message.seq}
-        )
+        await self.publish(*services.message_event(message), to_self=False)  # a resend too (see the visitor's)
+        # As for visitors: the message's own frame acknowledges it; an ack for
+        # one already shown (a resend), or when the chat was closed meanwhile.
         last = self.opened.get(conversation_id)
-        if last is None:
-            return  # closed meanwhile
-        if created and message.seq == last + 1:
+        if last is not None and created and message.seq == last + 1:
             await self.send_json(selectors.message_frame(message, for_staff=True))
             self.opened[conversation_id] = message.seq
-        elif message.seq > last:
-            await self._catch_up(conversation_id)
+            return
+        if last is not None and message.seq > last:
+            await self._catch_up(conversation_id)  # this one too, unless the chat was closed meanwhile
+        if last is None or not last < message.seq <= self.opened.get(conversation_id, 0):
+            await self.send_json(
+                {"type": "ack", "conversation_id": conversation_id, "client_id": message.client_id, "seq": message.seq}
+            )
 
     async def handle_typing(self, frame: frames.StaffTyping) -> None:
         conversation_id = self._opened_id(frame.conversation_id)
         if not await run_db(selectors.may_signal_typing, conversation_id, self.user):
             return
-        await self.publish(*services.typing_event(conversation_id, Message.Sender.COUNSELLOR, active=frame.active))
+        await self.publish(
+            *services.typing_event(conversation_id, Message.Sender.COUNSELLOR, active=frame.active), to_self=False
+        )
 
     async def handle_end(self, frame: frames.ChatAction) -> None:
         await self._act(services.conversation_end_by_staff, frame)
@@ -654,7 +673,7 @@ class CounsellorConsumer(_ChatSocket):
         # reads no more than RECHECK_SECONDS of live messages.
         fresh = conversation_id in self.opened and event["seq"] > self.opened[conversation_id]
         if fresh and await self._still_granted(lazy=True):
-            await self._catch_up(conversation_id)
+            await self._catch_up(conversation_id, through_seq=event["seq"])
 
     async def chat_typing(self, event: dict[str, Any]) -> None:
         if event["conversation_id"] in self.opened and event["sender"] == Message.Sender.VISITOR:
@@ -705,11 +724,10 @@ class CounsellorConsumer(_ChatSocket):
         if self.opened.pop(conversation_id, None) is not None:
             await self.leave(conversation_group(conversation_id))
 
-    async def _catch_up(self, conversation_id: int) -> None:
+    async def _catch_up(self, conversation_id: int, *, through_seq: int | None = None) -> None:
         last = self.opened[conversation_id]
-        await self._send_new(
-            conversation_id, await selectors.amessage_frames_after(conversation_id, last, for_staff=True)
-        )
+        new = await selectors.amessage_frames_after(conversation_id, last, for_staff=True, through_seq=through_seq)
+        await self._send_new(conversation_id, new)
 
     async def _send_new(self, conversation_id: int, new: list[dict[str, Any]]) -> None:
         for frame in new:

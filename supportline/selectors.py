@@ -37,6 +37,7 @@ from supportline.models import (
     SpecialDay,
     VisitorBlock,
 )
+from supportline.recent import recent_messages
 
 logger = logging.getLogger(__name__)
 
@@ -540,14 +541,22 @@ def message_frames_after(conversation_id: int, after_seq: int, *, for_staff: boo
 
 
 async def amessage_frames_after(
-    conversation_id: int, after_seq: int, *, for_staff: bool = False
+    conversation_id: int, after_seq: int, *, for_staff: bool = False, through_seq: int | None = None
 ) -> list[dict[str, Any]]:
     """:func:`message_frames_after` from a socket's event loop.
 
-    On PostgreSQL one prepared statement on the event loop's own connection
-    (``supportline.db.on_event_loop``), no thread hop; otherwise on the
+    ``through_seq`` (the ``seq`` a layer event announced): when this process
+    stored every message after ``after_seq`` up to it moments ago, they come
+    from memory (``supportline.recent``), with no statement and no decryption;
+    later ones follow with their own events. Otherwise, on PostgreSQL one
+    prepared statement on the event loop's own connection
+    (``supportline.db.on_event_loop``), no thread hop; elsewhere on the
     database threads.
     """
+    if through_seq is not None:
+        recent = recent_messages().after(conversation_id, after_seq, through_seq)
+        if recent is not None:
+            return [message_frame(message, for_staff=for_staff) for message in recent]
     if not db.async_path():
         return await db.run_db(message_frames_after, conversation_id, after_seq, for_staff=for_staff)
 

@@ -40,6 +40,7 @@ from supportline.models import (
     VisitorBlock,
     conversation_group,
 )
+from supportline.recent import recent_messages
 
 STAFF_GROUP = "supportline.staff"
 SUPERVISOR_GROUP = "supportline.supervisors"
@@ -219,7 +220,7 @@ async def amessage_post(
     statement runs to its end even if the socket goes away meanwhile.
     """
     if not db.async_path():
-        return await db.run_db(
+        message, created = await db.run_db(
             message_post,
             conversation_id=conversation_id,
             sender=sender,
@@ -227,11 +228,17 @@ async def amessage_post(
             text=text,
             author=author,
         )
-    sender = _checked_message(sender, client_id, text)
-    message = await db.finish_anyway(_amessage_insert(conversation_id, sender, client_id, text, author))
-    if message is not None:
-        return message, True
-    return await db.run_db(_message_post_checked, conversation_id, sender, client_id, text, author)
+    else:
+        sender = _checked_message(sender, client_id, text)
+        stored = await db.finish_anyway(_amessage_insert(conversation_id, sender, client_id, text, author))
+        if stored is not None:
+            message, created = stored, True
+        else:
+            message, created = await db.run_db(_message_post_checked, conversation_id, sender, client_id, text, author)
+    if created:
+        # Committed: this process's receivers take it from memory (supportline.recent).
+        recent_messages().add(message)
+    return message, created
 
 
 class _NotFastPath(Exception):

@@ -382,7 +382,9 @@ export class ChatSocket {
       this.cancel("pongTimer");
       return;
     }
-    if (frame.type === "ack" && frame.client_id) this.outbox.ack(frame.client_id);
+    // A message's own frame coming back acknowledges it (the server sends a
+    // separate ack only for a message it has already shown on this socket).
+    if ((frame.type === "ack" || frame.type === "message") && frame.client_id) this.outbox.ack(frame.client_id);
     if (frame.type === "error" && frame.code === "rate_limited") {
       this.outbox.limited(frame.client_id, frame.retry_after_ms);
     }

@@ -137,6 +137,11 @@ function behaviours(clock) {
   return {
     // Acknowledges everything: the outbox drains, each message stored once, in order.
     ack_all: on((frame, conn, server) => [store(server, frame)]),
+    // As the real server: the message's own frame coming back is its acknowledgement (no ack frame).
+    echo_all: on((frame, conn, server) => {
+      const seq = store(server, frame).seq;
+      return [{ type: "message", seq, sender: "visitor", client_id: frame.client_id, text: frame.text }];
+    }),
     // Refuses every message without a hint: the page's own backoff.
     refuse: on((frame, conn, server) => refuse(server, frame, clock)),
     // Refuses every message and asks for 250 ms.

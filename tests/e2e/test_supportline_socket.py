@@ -98,8 +98,10 @@ def test_the_servers_retry_after_is_obeyed_and_the_outbox_still_drains(harness):
     assert result["stored"] == sorted(result["stored"]), "stored out of the order written"
 
 
-def test_an_acknowledging_server_gets_every_message_once_in_order(harness):
-    result = run(harness, "ack_all")
+@pytest.mark.parametrize("scenario", ["ack_all", "echo_all"])
+def test_an_acknowledging_server_gets_every_message_once_in_order(harness, scenario):
+    # echo_all: the server confirms each message with its own message frame, as the real one does.
+    result = run(harness, scenario)
     assert result["stored"] == [f"m{i:03d}" for i in range(100)]
     assert result["messageFrames"] == 100
     assert result["outboxLeft"] == 0

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from resilience.channel_layer import ResilientPubSubChannelLayer, restore_subscriptions
+from resilience.channel_layer import ORIGIN, ResilientPubSubChannelLayer, restore_subscriptions
 from tests.processes import RedisServer
 
 pytestmark = pytest.mark.services
@@ -118,3 +118,31 @@ async def test_every_publish_waiting_in_a_pipeline_hears_that_redis_is_down(redi
     )
     assert all(isinstance(result, (RedisConnectionError, OSError)) for result in results), results
     await sender.flush()
+
+
+async def test_a_group_message_is_decoded_once_and_not_handed_back_to_its_origin(redis_up, monkeypatch):
+    layer = layer_on(redis_up)
+    sender, other, third = await layer.new_channel(), await layer.new_channel(), await layer.new_channel()
+    for channel in (sender, other, third):
+        await layer.group_add("room", channel)
+    decoded: list[object] = []
+    real_deserialize = ResilientPubSubChannelLayer.deserialize
+
+    def counted(self, message):
+        if not isinstance(message, dict):
+            decoded.append(message)
+        return real_deserialize(self, message)
+
+    monkeypatch.setattr(ResilientPubSubChannelLayer, "deserialize", counted)
+    await layer.group_send("room", {"type": "room.event", "n": 1, ORIGIN: sender})
+    await layer.group_send("room", {"type": "room.event", "n": 2})
+    first, second = await receive(layer, other), await receive(layer, third)
+    assert first == second == {"type": "room.event", "n": 1, ORIGIN: sender}
+    assert first is not second  # each member its own copy
+    assert (await receive(layer, sender))["n"] == 2  # the first one never reached its origin
+    assert (await receive(layer, other))["n"] == 2 and (await receive(layer, third))["n"] == 2
+    assert len(decoded) == 2  # once per message, not once per member
+    # A direct message still goes as before.
+    await layer.send(other, {"type": "direct"})
+    assert (await receive(layer, other))["type"] == "direct"
+    await layer.flush()

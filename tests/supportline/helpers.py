@@ -101,6 +101,22 @@ class Socket:
             if frame.get("type") == frame_type and all(frame.get(k) == v for k, v in match.items()):
                 return frame
 
+    async def confirmed(self, client_id, /, timeout=10.0):
+        """The frame that confirms the message ``client_id`` was stored: its own ``message`` frame, or an ``ack``.
+
+        The sender gets its message back as the confirmation; a separate ack
+        only for a message its socket has already shown (a resend). Other frames
+        are skipped.
+        """
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError(f"no confirmation of {client_id}")
+            frame = await self.recv(remaining)
+            if frame.get("type") in ("ack", "message") and frame.get("client_id") == client_id:
+                return frame
+
     async def collect(self, kind, quiet=1.0):
         """Every ``kind`` frame until nothing arrives for ``quiet`` seconds."""
         frames: list[dict[str, Any]] = []
@@ -200,6 +216,14 @@ class InProcessSocket:
         while True:
             frame = await self.frame(max(0.01, deadline - asyncio.get_running_loop().time()))
             if frame.get("type") == frame_type and all(frame.get(k) == v for k, v in match.items()):
+                return frame
+
+    async def confirmed(self, client_id: str, /, timeout: float = 10) -> dict[str, Any]:
+        """The frame confirming the message ``client_id``: its own ``message`` frame, or an ``ack`` (a resend)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            frame = await self.frame(max(0.01, deadline - asyncio.get_running_loop().time()))
+            if frame.get("type") in ("ack", "message") and frame.get("client_id") == client_id:
                 return frame
 
     async def drain(self, quiet: float = 0.7) -> list[dict[str, Any]]:

@@ -65,8 +65,9 @@ async def test_full_conversation(two_servers, counsellor):
 
     visitor_id = new_client_id()
     await visitor.send(type="message", client_id=visitor_id, text="Hej, någon skickar konstiga bilder till mig")
-    ack = await visitor.recv_type("ack")
-    assert ack == {"type": "ack", "client_id": visitor_id, "seq": 1}
+    # The sender's own message frame is its confirmation: one write, no separate ack.
+    echo = await visitor.confirmed(visitor_id)
+    assert (echo["type"], echo["client_id"], echo["seq"], echo["sender"]) == ("message", visitor_id, 1, "visitor")
     received = await staff.recv_type("message")
     assert (received["seq"], received["sender"], received["text"]) == (
         1,
@@ -79,7 +80,8 @@ async def test_full_conversation(two_servers, counsellor):
     assert (await visitor.recv_type("typing"))["sender"] == "counsellor"
     staff_id = new_client_id()
     await staff.send(type="message", conversation_id=waiting["id"], client_id=staff_id, text="Vad bra att du skriver.")
-    assert (await staff.recv_type("ack"))["seq"] == 2
+    own = await staff.confirmed(staff_id)
+    assert (own["type"], own["seq"], own["conversation_id"]) == ("message", 2, waiting["id"])
     reply = await visitor.recv_type("message", seq=2)
     assert (reply["sender"], reply["text"]) == ("counsellor", "Vad bra att du skriver.")
 
@@ -102,15 +104,14 @@ async def test_dropped_connection_resumes_with_nothing_lost_or_duplicated(two_se
     _, cookie = counsellor
     visitor, token, staff, conversation_id = await claimed_chat(visitor_server, counsellor_server, cookie)
     await visitor.send(type="message", client_id="v-1", text="ett")
-    await visitor.recv_type("ack")
-    await visitor.recv_type("message", seq=1)
+    assert (await visitor.confirmed("v-1"))["seq"] == 1
 
-    # The phone loses its connection, with one message sent but its ack never read.
+    # The phone loses its connection, with one message sent but its confirmation never read.
     await visitor.send(type="message", client_id="v-2", text="två")
     await visitor.close()
     for n in range(3):
         await staff.send(type="message", conversation_id=conversation_id, client_id=f"c-{n}", text=f"svar {n}")
-        await staff.recv_type("ack")
+        await staff.confirmed(f"c-{n}")
 
     visitor = await Socket.open(visitor_server, "/ws/chat/")
     await visitor.send(type="resume", token=token, last_seq=1)
@@ -138,8 +139,9 @@ async def test_resent_client_id_is_stored_once_and_acked_with_the_same_seq(two_s
     visitor, _, staff, conversation_id = await claimed_chat(visitor_server, counsellor_server, cookie)
     for _ in range(3):
         await visitor.send(type="message", client_id="same-id", text="Hjälp")
-    acks = [await visitor.recv_type("ack") for _ in range(3)]
-    assert {(a["client_id"], a["seq"]) for a in acks} == {("same-id", 1)}
+    # The first is confirmed by its own message frame, the resends (already shown) by an ack each.
+    confirmations = [await visitor.confirmed("same-id") for _ in range(3)]
+    assert [(c["type"], c["seq"]) for c in confirmations] == [("message", 1), ("ack", 1), ("ack", 1)]
     staff_messages = await staff.collect("message", quiet=1.0)
     assert [m["seq"] for m in staff_messages] == [1]
     assert await adb(Message.objects.filter(conversation_id=conversation_id).count)() == 1
@@ -168,7 +170,7 @@ async def test_each_bad_input_gets_an_error_frame_and_the_connection_stays_usabl
         await visitor.send(type="message", client_id=f"burst-{n}", text="hej")
     assert (await visitor.recv_type("error"))["code"] == "rate_limited"
     await asyncio.sleep(1.2)
-    await visitor.collect("ack", quiet=0.3)
+    await visitor.collect("message", quiet=0.3)
     await visitor.alive()
 
     # Per token: two connections on the same chat share one budget.
@@ -209,14 +211,11 @@ async def test_frames_never_reach_another_conversation(two_servers, counsellor):
     first, _, staff, first_id = await claimed_chat(visitor_server, counsellor_server, cookie)
     second, _ = await start_chat(visitor_server)
     await first.send(type="message", client_id="1", text="bara till min rådgivare")
-    await first.recv_type("ack")
+    assert (await first.confirmed("1"))["text"] == "bara till min rådgivare"
     await staff.send(type="message", conversation_id=first_id, client_id="s1", text="bara till första")
-    await staff.recv_type("ack")
+    await staff.confirmed("s1")
     assert await second.collect("message", quiet=1.0) == []
-    assert [m["text"] for m in await first.collect("message", quiet=0.5)] == [
-        "bara till min rådgivare",
-        "bara till första",
-    ]
+    assert [m["text"] for m in await first.collect("message", quiet=0.5)] == ["bara till första"]
     for socket in (first, second, staff):
         await socket.close()
 

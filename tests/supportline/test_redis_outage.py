@@ -127,8 +127,9 @@ async def test_chats_go_on_through_a_redis_outage_with_nothing_lost(outage_serve
                 type="message", conversation_id=conversation_id, client_id=f"c{tag}", text=f"counsellor {tag}"
             )
         for visitor, staff, conversation_id in chats:
-            await visitor.wait("ack", timeout, client_id=f"v{tag}")
-            await staff.wait("ack", timeout, client_id=f"c{tag}")
+            # Each sender's own message frame confirms its message (docs/chat-protocol.md).
+            await visitor.wait("message", timeout, client_id=f"v{tag}")
+            await staff.wait("message", timeout, client_id=f"c{tag}")
             await staff.wait("message", timeout, text=f"visitor {tag}", conversation_id=conversation_id)
             await visitor.wait("message", timeout, text=f"counsellor {tag}")
         return time.monotonic() - started

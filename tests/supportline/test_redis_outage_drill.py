@@ -70,8 +70,10 @@ async def read_frames(side: Side, conversation_of_visitor: int | None = None):
             if frame["type"] == "pong":
                 side.pongs += 1
             elif frame["type"] == "ack":
-                side.acked[frame["client_id"]] = (frame["seq"], now)
+                side.acked.setdefault(frame["client_id"], (frame["seq"], now))
             elif frame["type"] == "message":
+                if frame["client_id"] in side.sent_at:  # its own message back: the confirmation
+                    side.acked.setdefault(frame["client_id"], (frame["seq"], now))
                 conversation = frame.get("conversation_id", conversation_of_visitor)
                 side.received.append((conversation, frame["seq"], frame["client_id"], now))
         side.closed = RuntimeError("closed by the server")

@@ -95,18 +95,18 @@ async def open_reader(server, path: str, cookie: str | None = None) -> Reader:
 async def exchange(visitor: Reader, counsellor: Reader, conversation_id: int, tag: str, timeout: float):
     """One message each way, each side only listening while the other writes; returns their client ids.
 
-    A side that sends catches up on everything new after its ack, so the
+    A side that sends catches up on everything new when it stores its message, so the
     other side's message must reach it while it is silent: by the layer, or
     by polling while the layer is down.
     """
     from_visitor, from_counsellor = f"v-{tag}-{new_client_id()}", f"c-{tag}-{new_client_id()}"
     await visitor.socket.send(type="message", client_id=from_visitor, text=f"visitor {tag}")
-    await visitor.wait("ack", timeout, client_id=from_visitor)
+    await visitor.wait("message", timeout, client_id=from_visitor)  # its own message back: stored
     await counsellor.wait("message", timeout, client_id=from_visitor)
     await counsellor.socket.send(
         type="message", conversation_id=conversation_id, client_id=from_counsellor, text=f"counsellor {tag}"
     )
-    await counsellor.wait("ack", timeout, client_id=from_counsellor)
+    await counsellor.wait("message", timeout, client_id=from_counsellor)
     await visitor.wait("message", timeout, client_id=from_counsellor)
     return from_visitor, from_counsellor
 

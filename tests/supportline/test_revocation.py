@@ -74,8 +74,9 @@ async def test_revocation_closes_an_open_console_within_a_second(two_servers, re
     user, cookie = await adb(verified_staff_cookie)(Role.COUNSELLOR, "Maja")
     visitor, _token, console, conversation_id = await claimed_chat(visitor_server, counsellor_server, cookie)
     try:
-        await console.send(type="message", conversation_id=conversation_id, client_id=new_client_id(), text="Hej")
-        await console.recv_type("ack")
+        hello = new_client_id()
+        await console.send(type="message", conversation_id=conversation_id, client_id=hello, text="Hej")
+        await console.confirmed(hello)
         assert await adb(_counsellor_messages)(conversation_id) == 1
 
         started = time.monotonic()
@@ -90,8 +91,9 @@ async def test_revocation_closes_an_open_console_within_a_second(two_servers, re
         assert code == ACCESS_REVOKED_CLOSE_CODE, f"closed with {code} after {time.monotonic() - started:.2f}s"
 
         # The child writes on; nothing of it reaches the closed console, nothing later of the counsellor is stored.
-        await visitor.send(type="message", client_id=new_client_id(), text="Hallå?")
-        await visitor.recv_type("ack")
+        still_there = new_client_id()
+        await visitor.send(type="message", client_id=still_there, text="Hallå?")
+        await visitor.confirmed(still_there)
         await asyncio.sleep(0.3)
         assert await adb(_counsellor_messages)(conversation_id) == 1
         # And the console cannot come back on the same cookie.

@@ -125,13 +125,14 @@ class Visitor(Page):
             while True:
                 frame = await socket.recv(timeout=3600)
                 kind = frame.get("type")
-                if kind == "ack":
+                # An ack, or the page's own message coming back, confirms a message.
+                if kind == "ack" or (kind == "message" and frame["client_id"] in self.created):
                     client_id, seq = frame["client_id"], frame["seq"]
                     self.ack_times.setdefault(client_id, time.monotonic())
                     if self.acked.setdefault(client_id, seq) != seq:
                         self.ack_conflicts.append((client_id, self.acked[client_id], seq))
                     self.outbox.pop(client_id, None)
-                elif kind == "message":
+                if kind == "message":
                     self.shown.append(frame["seq"])
                     self.last_seq = max(self.last_seq, frame["seq"])
                 elif kind == "state" and socket is self.resuming:
