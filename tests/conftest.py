@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connections
 from django.utils import translation
 
+from tests import fast_flush
 from tests.processes import (
     CHROMIUM,
     AsgiServer,
@@ -70,8 +71,14 @@ def pytest_runtest_makereport(
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
-    """Closes psycopg pools before pytest-django drops the test database."""
+    """Closes psycopg pools before pytest-django drops the test database.
+
+    Meanwhile the flush after each transactional test empties only the
+    tables that hold rows (tests/fast_flush.py).
+    """
+    fast_flush.install()
     yield
+    fast_flush.uninstall()
     with django_db_blocker.unblock():
         for connection in connections.all():
             close_pool = getattr(connection, "close_pool", None)
