@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from staff.roles import Role
 from supportline import selectors, services
 from supportline.models import Conversation, CounsellorProfile, Feedback, Message
+from tests.e2e.waits import until_count
 from tests.factories import StaffUserFactory, login_verified
 from tests.processes import AsgiServer, database_url_for_subprocess, service_env
 from tests.supportline.helpers import open_all_week
@@ -327,14 +328,18 @@ def test_the_console_stays_flat_over_a_shift_of_fifty_chats(counsellor_page, cha
             Conversation.objects.create(token_hash=f"shift-{handled + n}", queued_at=timezone.now()) for n in range(3)
         ]
         off_the_browser_thread(claim_all, batch, maja)
+        until_count(counsellor_page, ".chat-panel", 3)
         expect(panels).to_have_count(3)
         for chat in batch:
             expect(counsellor_page.locator(f"#chat-{chat.pk} .chat-meta")).to_contain_text("pågår")
         for _ in batch:
             panels.first.get_by_role("button", name="Stäng fönstret").click()
+        until_count(counsellor_page, ".chat-panel", 0)
         expect(panels).to_have_count(0)
+        until_count(counsellor_page, "#mine-closed li", 3)
         expect(closed).to_have_count(3)
         off_the_browser_thread(end_and_classify, batch, maja)
+        until_count(counsellor_page, "#mine-closed li", 0)
         expect(closed).to_have_count(0)
         handled += len(batch)
     assert Conversation.objects.filter(classification__isnull=False).count() == handled
