@@ -73,8 +73,8 @@ $flush$"""  # noqa: S608 (names from Django's introspection, quoted)
 
 def install() -> None:
     """Makes Django's ``flush`` command (as run by pytest-django) use :func:`sql_flush`."""
-    flush_command.sql_flush = sql_flush  # type: ignore[assignment]
+    flush_command.sql_flush = sql_flush  # type: ignore[attr-defined]  # the stubs leave the import out
 
 
 def uninstall() -> None:
-    flush_command.sql_flush = _django_sql_flush
+    flush_command.sql_flush = _django_sql_flush  # type: ignore[attr-defined]

@@ -25,7 +25,7 @@ def _tables_with_rows() -> list[str]:
 
 
 def test_the_flush_empties_every_table_including_the_audit_log_and_rows_others_refer_to():
-    assert flush_command.sql_flush is fast_flush.sql_flush
+    assert flush_command.sql_flush is fast_flush.sql_flush  # type: ignore[attr-defined]
     open_all_week()
     user, _cookie = verified_staff_cookie()
     record_event(actor=user, action="test.flush")
