@@ -128,7 +128,7 @@ def _phantoms(known_tokens: set[str]) -> list[int]:
 @pytest.fixture
 def brisk_snapshots(monkeypatch):
     # A console's frames ask for a fresh queue snapshot, which a process takes at most every 200 ms
-    # (live.SnapshotMemo): with a new console per example, that pause was three quarters of this test's
+    # (live.SnapshotMemo): with a new console per example, that pause was five sixths of this test's
     # time. The fuzz is about parsing, not about that pacing; 10 ms still pauses, so the path is the same.
     monkeypatch.setattr(live.SnapshotMemo, "MIN_INTERVAL", 0.01)
 
