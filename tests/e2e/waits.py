@@ -1,8 +1,8 @@
 """Waiting in the page itself, for loops that wait on the server many times.
 
 Playwright's ``expect`` looks again after 100, 250, 500 and 1000 ms, so a
-change that lands after 0.4 s is seen at 0.85 s. Over the fifty rounds of the
-DOM-flatness tests that pause was most of their time. :func:`until_count`
+change that lands after 0.4 s is seen at 0.85 s. Over the seventeen rounds of
+the fifty-chat DOM test that came to about 8 s. :func:`until_count`
 looks every 20 ms inside the page; the caller still asserts with ``expect``,
 which then passes at once, or fails with its own message if the wait timed
 out. So a test waits no less for what it needs, and asserts the same.
