@@ -92,14 +92,11 @@ class Socket:
 
     async def recv_type(self, frame_type, /, timeout=10.0, **match):
         """The next frame of ``frame_type`` (matching ``match``); other frames are skipped."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                raise TimeoutError(f"no {frame_type} frame matching {match}")
-            frame = await self.recv(remaining)
-            if frame.get("type") == frame_type and all(frame.get(k) == v for k, v in match.items()):
-                return frame
+        return await self._recv_until(
+            lambda frame: frame.get("type") == frame_type and all(frame.get(k) == v for k, v in match.items()),
+            timeout,
+            f"no {frame_type} frame matching {match}",
+        )
 
     async def confirmed(self, client_id, /, timeout=10.0):
         """The frame that confirms the message ``client_id`` was stored: its own ``message`` frame, or an ``ack``.
@@ -108,13 +105,21 @@ class Socket:
         only for a message its socket has already shown (a resend). Other frames
         are skipped.
         """
+        return await self._recv_until(
+            lambda frame: frame.get("type") in ("ack", "message") and frame.get("client_id") == client_id,
+            timeout,
+            f"no confirmation of {client_id}",
+        )
+
+    async def _recv_until(self, wanted, timeout, missing):
+        """The next frame for which ``wanted(frame)`` holds, within ``timeout``; other frames are skipped."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
-                raise TimeoutError(f"no confirmation of {client_id}")
+                raise TimeoutError(missing)
             frame = await self.recv(remaining)
-            if frame.get("type") in ("ack", "message") and frame.get("client_id") == client_id:
+            if wanted(frame):
                 return frame
 
     async def collect(self, kind, quiet=1.0):

@@ -8,6 +8,8 @@ import asyncio
 import logging
 import threading
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
@@ -151,6 +153,18 @@ async def claimed_in_process() -> tuple[InProcessSocket, InProcessSocket, int]:
     return visitor, console, conversation_id
 
 
+@asynccontextmanager
+async def claimed_chat() -> AsyncIterator[tuple[InProcessSocket, InProcessSocket]]:
+    """:func:`claimed_in_process`'s visitor and console, both disconnected (and the test's connection closed) after."""
+    visitor, console, _ = await claimed_in_process()
+    try:
+        yield visitor, console
+    finally:
+        await visitor.disconnect()
+        await console.disconnect()
+        await database_sync_to_async(lambda: connection.close())()
+
+
 def stored_by_another_process(monkeypatch) -> None:
     """Receivers here cannot take the message from memory, as when its sender's socket is in another process."""
     monkeypatch.setattr(recent.RecentMessages, "add", lambda self, message: None)
@@ -187,8 +201,7 @@ async def one_message_counted(monkeypatch, visitor, console) -> tuple[Costs, lis
 async def test_one_visitor_message_costs_no_hop_one_statement_and_one_encrypt_and_nothing_for_a_receiver_here(
     monkeypatch,
 ):
-    visitor, console, _ = await claimed_in_process()
-    try:
+    async with claimed_chat() as (visitor, console):
         costs, round_trips = await one_message_counted(monkeypatch, visitor, console)
 
         # No thread hop at all: the statement runs on the event loop (supportline.db.on_event_loop).
@@ -205,16 +218,11 @@ async def test_one_visitor_message_costs_no_hop_one_statement_and_one_encrypt_an
         ]
         # The per-token limit is decided in memory (reconciled with Redis in batches): no round trip per message.
         assert round_trips == []
-    finally:
-        await visitor.disconnect()
-        await console.disconnect()
-        await database_sync_to_async(lambda: connection.close())()
 
 
 async def test_a_receiver_in_another_process_reads_the_new_rows_once(monkeypatch):
     stored_by_another_process(monkeypatch)
-    visitor, console, _ = await claimed_in_process()
-    try:
+    async with claimed_chat() as (visitor, console):
         costs, round_trips = await one_message_counted(monkeypatch, visitor, console)
 
         assert costs.hops == []
@@ -229,10 +237,6 @@ async def test_a_receiver_in_another_process_reads_the_new_rows_once(monkeypatch
         ]
         # The per-token limit is decided in memory (reconciled with Redis in batches): no round trip per message.
         assert round_trips == []
-    finally:
-        await visitor.disconnect()
-        await console.disconnect()
-        await database_sync_to_async(lambda: connection.close())()
 
 
 async def test_without_the_event_loop_path_a_message_costs_one_hop_for_the_sender_and_one_per_receiver(
@@ -241,8 +245,7 @@ async def test_without_the_event_loop_path_a_message_costs_one_hop_for_the_sende
     # SQLite (embedded mode) or SUPPORTLINE_ASYNC_DB=false: the database threads.
     settings.SUPPORTLINE_ASYNC_DB = False
     stored_by_another_process(monkeypatch)
-    visitor, console, _ = await claimed_in_process()
-    try:
+    async with claimed_chat() as (visitor, console):
         costs, round_trips = await one_message_counted(monkeypatch, visitor, console)
 
         # Sender: one hop, one checkout, one transaction of one statement, one encrypt, no decrypt.
@@ -257,10 +260,6 @@ async def test_without_the_event_loop_path_a_message_costs_one_hop_for_the_sende
         assert "outside" not in costs.by_hop
         # The per-token limit is decided in memory (reconciled with Redis in batches): no round trip per message.
         assert round_trips == []
-    finally:
-        await visitor.disconnect()
-        await console.disconnect()
-        await database_sync_to_async(lambda: connection.close())()
 
 
 async def test_a_start_and_a_claim_each_cost_two_hops_and_publish_from_the_event_loop(monkeypatch):
@@ -315,8 +314,7 @@ async def test_a_start_and_a_claim_each_cost_two_hops_and_publish_from_the_event
 
 
 async def test_a_resend_is_acknowledged_again_without_a_second_row_or_a_gap(monkeypatch):
-    visitor, console, _ = await claimed_in_process()
-    try:
+    async with claimed_chat() as (visitor, console):
         for kind in ("message", "ack"):  # the first confirmed by its own frame, the resend by an ack
             await visitor.send(type="message", client_id="same", text="en gång")
             confirmation = await visitor.confirmed("same")
@@ -325,10 +323,6 @@ async def test_a_resend_is_acknowledged_again_without_a_second_row_or_a_gap(monk
         assert (await visitor.confirmed("next"))["seq"] == 2
         seqs = [f["seq"] for f in await console.drain() if f["type"] == "message"]
         assert seqs == [1, 2]
-    finally:
-        await visitor.disconnect()
-        await console.disconnect()
-        await database_sync_to_async(lambda: connection.close())()
 
 
 async def test_malformed_frames_count_against_the_budget_and_a_socket_over_it_for_long_is_closed(monkeypatch):
