@@ -255,6 +255,55 @@ async def on_event_loop[R](work: Callable[[AsyncConnection[Any]], Awaitable[R]])
         raise AssertionError("unreachable")
 
 
+class Batched[T, R]:
+    """Items submitted by one event loop's sockets, run together: one batch in flight at a time.
+
+    ``submit`` waits for its item's result. An item submitted while no batch
+    is in flight goes out on the loop's next turn, with whatever else was
+    submitted in that turn; while a batch is in flight, what arrives meanwhile
+    waits for it and goes in the next (at most ``max_items``). Alone, an item
+    goes at once; under load one round trip carries many. ``run`` returns one
+    result per item, in order; if it raises, every item of its batch gets the
+    exception.
+    """
+
+    def __init__(self, run: Callable[[list[T]], Awaitable[list[R]]], *, max_items: int) -> None:
+        self._run = run
+        self._max_items = max_items
+        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
+        self._task: asyncio.Task[None] | None = None
+        self.batches: list[int] = []  # sizes of the batches run (tests and the benchmark read them)
+
+    async def submit(self, item: T) -> R:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+        self._waiting.append((item, future))
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[: self._max_items], self._waiting[self._max_items :]
+            del self.batches[:-1000]
+            self.batches.append(len(batch))
+            try:
+                results = await self._run([item for item, _ in batch])
+            except BaseException as exc:
+                for _, future in batch:
+                    if not future.done():
+                        if isinstance(exc, asyncio.CancelledError):
+                            future.cancel()
+                        else:
+                            future.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
+                    raise
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+
 async def close_async_pools() -> None:
     """Closes the pool of the running event loop (server shutdown, end of a test), and forgets closed loops'."""
     loop = asyncio.get_running_loop()

@@ -31,6 +31,7 @@ from staff.roles import Role, has_role
 from staff.types import StaffUser
 from supportline import db, selectors
 from supportline.db import defer_to_event_loop
+from supportline.loops import PerLoop
 from supportline.models import (
     Classification,
     Conversation,
@@ -245,38 +246,75 @@ class _NotFastPath(Exception):
     """Rolls the fast path's transaction back; the checked path decides."""
 
 
-def _message_insert_statement(
-    conversation_id: int,
-    sender: Message.Sender,
-    client_id: str,
-    stored_text: str,
-    now: datetime,
-    author: StaffUser | None,
-) -> tuple[str, list[Any]] | None:
-    """The common case as one PostgreSQL statement: the counter bump and the insert, or nothing at all.
+@dataclass(frozen=True, slots=True)
+class _Store:
+    """One message for :func:`_message_store_statement`: its text already encrypted."""
 
-    The counter is bumped (which locks the row) only if the chat accepts the
-    sender, and the message inserted with that ``seq``; a duplicate
-    ``client_id`` fails the whole statement. Either way no row back means
-    nothing changed, so the statement is a transaction of its own and
-    ``seq`` stays gapless. None: this sender cannot take the fast path.
-    """
-    if sender == Message.Sender.COUNSELLOR:
-        if author is None:
-            return None
-        accepts, accepts_params = "status = %s AND counsellor_id = %s", [str(Conversation.Status.ACTIVE), author.pk]
-    else:
-        accepts, accepts_params = "status <> %s", [str(Conversation.Status.ENDED)]
+    conversation_id: int
+    sender: Message.Sender
+    client_id: str
+    stored_text: str
+    author_id: int | None
+    created_at: datetime
+
+
+def _store_of(
+    conversation_id: int, sender: Message.Sender, client_id: str, text: str, author: StaffUser | None, now: datetime
+) -> _Store:
     author_id = author.pk if sender == Message.Sender.COUNSELLOR and author is not None else None
+    return _Store(conversation_id, sender, client_id, _stored_text(text), author_id, now)
+
+
+def _message_store_statement(stores: Sequence[_Store]) -> tuple[str, list[Any]]:
+    """The common case for one or many messages as one PostgreSQL statement, and its own transaction.
+
+    The chats' rows are locked (in id order, so two batches never wait on each
+    other crosswise) and read as they are now; a message is accepted when its
+    chat accepts its sender (a visitor: the chat has not ended; a counsellor:
+    the chat is active and theirs) and its ``client_id`` is not stored yet,
+    nor earlier in the same batch. Each chat's counter is raised by its accepted
+    messages, which get the next ``seq``s in the order given, so ``seq``
+    stays gapless. Returns ``(conversation_id, client_id, id, seq)`` for each
+    stored message; a message with no row back changed nothing, and the
+    checked path decides. A ``client_id`` stored by another process in the
+    same instant fails the whole statement (unique constraint), and nothing
+    is stored.
+    """
     conversations, messages = Conversation._meta.db_table, Message._meta.db_table
+    # Only the model's table names are formatted in; every value is a parameter.
     sql = (
-        f"WITH c AS (UPDATE {conversations} SET last_seq = last_seq + 1 "  # noqa: S608 (model names)
-        f"WHERE id = %s AND {accepts} RETURNING id, last_seq) "
+        "WITH input AS (SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::bigint[], "  # noqa: S608
+        "%s::text[], %s::timestamptz[]) WITH ORDINALITY "
+        "AS i(conversation_id, client_id, sender, author_id, text, created_at, ord)), "
+        f"locked AS MATERIALIZED (SELECT id, status, counsellor_id, last_seq FROM {conversations} "
+        "WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE), "
+        "accepted AS (SELECT i.*, l.last_seq + row_number() OVER (PARTITION BY i.conversation_id ORDER BY i.ord) "
+        "AS seq FROM input i JOIN locked l ON l.id = i.conversation_id "
+        "WHERE CASE WHEN i.sender = %s THEN l.status = %s AND l.counsellor_id = i.author_id ELSE l.status <> %s END "
+        f"AND NOT EXISTS (SELECT 1 FROM {messages} m "
+        "WHERE m.conversation_id = i.conversation_id AND m.client_id = i.client_id) "
+        "AND NOT EXISTS (SELECT 1 FROM input j "
+        "WHERE j.conversation_id = i.conversation_id AND j.client_id = i.client_id AND j.ord < i.ord)), "
+        f"bumped AS (UPDATE {conversations} c SET last_seq = a.seq FROM "
+        "(SELECT conversation_id, max(seq) AS seq FROM accepted GROUP BY conversation_id) a "
+        "WHERE c.id = a.conversation_id) "
         f"INSERT INTO {messages} (conversation_id, seq, client_id, sender, author_id, text, created_at) "
-        "SELECT c.id, c.last_seq, %s::varchar, %s::varchar, %s::bigint, %s::text, %s::timestamptz FROM c "
-        "RETURNING id, seq"
+        "SELECT conversation_id, seq, client_id, sender, author_id, text, created_at FROM accepted "
+        "RETURNING conversation_id, client_id, id, seq"
     )
-    return sql, [conversation_id, *accepts_params, client_id, str(sender), author_id, stored_text, now]
+    params: list[Any] = [
+        [store.conversation_id for store in stores],
+        [store.client_id for store in stores],
+        [str(store.sender) for store in stores],
+        [store.author_id for store in stores],
+        [store.stored_text for store in stores],
+        [store.created_at for store in stores],
+        sorted({store.conversation_id for store in stores}),
+        str(Message.Sender.COUNSELLOR),
+        str(Conversation.Status.ACTIVE),
+        str(Conversation.Status.ENDED),
+    ]
+    return sql, params
 
 
 def _stored_text(text: str) -> str:
@@ -284,50 +322,69 @@ def _stored_text(text: str) -> str:
     return str(Message._meta.get_field("text").get_prep_value(text))
 
 
-def _message_from(
-    row: tuple[int, int],
-    conversation_id: int,
-    sender: Message.Sender,
-    client_id: str,
-    text: str,
-    author: StaffUser | None,
-    now: datetime,
-) -> Message:
+def _message_from(store: _Store, pk: int, seq: int, text: str) -> Message:
     """The message just stored, from memory: its text is the one sent, nothing is decrypted."""
-    pk, seq = row
     return Message(
         pk=pk,
-        conversation_id=conversation_id,
+        conversation_id=store.conversation_id,
         seq=seq,
-        client_id=client_id,
-        sender=sender,
-        author_id=author.pk if sender == Message.Sender.COUNSELLOR and author is not None else None,
+        client_id=store.client_id,
+        sender=store.sender,
+        author_id=store.author_id,
         text=text,
-        created_at=now,
+        created_at=store.created_at,
     )
 
 
 async def _amessage_insert(
     conversation_id: int, sender: Message.Sender, client_id: str, text: str, author: StaffUser | None
 ) -> Message | None:
-    """:func:`_message_insert` on the event loop's connection; None when the checked path must decide."""
-    now = timezone.now()
-    statement = _message_insert_statement(conversation_id, sender, client_id, _stored_text(text), now, author)
-    if statement is None:
-        return None
-    sql, params = statement
+    """:func:`_message_insert` on the event loop's connection; None when the checked path must decide.
 
-    async def store(conn: psycopg.AsyncConnection[Any]) -> tuple[int, int] | None:
+    The stores of the process's sockets go in batches (``db.Batched``): one
+    statement, round trip and commit for every message submitted while the
+    previous batch was in flight.
+    """
+    store = _store_of(conversation_id, sender, client_id, text, author, timezone.now())
+    stored = await _message_batches().submit(store)
+    if stored is None:
+        return None
+    return _message_from(store, *stored, text)
+
+
+type _Stored = tuple[int, int] | None  # (id, seq), or None: not stored, the checked path decides
+
+
+async def _astore_batch(stores: list[_Store]) -> list[_Stored]:
+    sql, params = _message_store_statement(stores)
+
+    async def store(conn: psycopg.AsyncConnection[Any]) -> list[tuple[int, str, int, int]] | None:
         try:
             cursor = await conn.execute(sql, params, prepare=True)
-        except psycopg.errors.UniqueViolation:
+        except (psycopg.errors.UniqueViolation, psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected):
             return None
-        return await cursor.fetchone()
+        return await cursor.fetchall()
 
-    row = await db.on_event_loop(store)
-    if row is None:
-        return None
-    return _message_from(row, conversation_id, sender, client_id, text, author, now)
+    rows = await db.on_event_loop(store)
+    if rows is None:
+        # A client_id another process stored in the same instant (or a deadlock):
+        # nothing was stored. Each message again on its own, where the
+        # duplicate alone goes to the checked path.
+        if len(stores) == 1:
+            return [None]
+        return [(await _astore_batch([one]))[0] for one in stores]
+    by_key = {(conversation_id, client_id): (pk, seq) for conversation_id, client_id, pk, seq in rows}
+    # A client_id twice in one batch (a page resending) was stored for the first only.
+    return [by_key.pop((one.conversation_id, one.client_id), None) for one in stores]
+
+
+_batches: PerLoop[db.Batched[_Store, _Stored]] = PerLoop()
+MESSAGE_BATCH_MAX = 64
+
+
+def _message_batches() -> db.Batched[_Store, _Stored]:
+    """The running event loop's batches of message stores (one per process in production)."""
+    return _batches.get(lambda: db.Batched(_astore_batch, max_items=MESSAGE_BATCH_MAX))
 
 
 def _message_insert(
@@ -341,18 +398,17 @@ def _message_insert(
     now = timezone.now()
     if connection.vendor != "postgresql":
         return _message_insert_portable(conversation_id, sender, client_id, text, author, now)
-    statement = _message_insert_statement(conversation_id, sender, client_id, _stored_text(text), now, author)
-    if statement is None:
-        return None
+    store = _store_of(conversation_id, sender, client_id, text, author, now)
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(*statement)
+            cursor.execute(*_message_store_statement([store]))
             row = cursor.fetchone()
     except IntegrityError:
         return None
     if row is None:
         return None
-    return _message_from(row, conversation_id, sender, client_id, text, author, now)
+    _, _, pk, seq = row
+    return _message_from(store, pk, seq, text)
 
 
 def _message_insert_portable(

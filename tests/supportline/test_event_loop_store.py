@@ -239,3 +239,122 @@ async def test_the_server_closes_the_chat_connections_on_shutdown():
         assert pool.closed and asyncio.get_running_loop() not in db._async_pools
     finally:
         await database_sync_to_async(lambda: connection.close())()
+
+
+def _conversation(status: str, counsellor: Any) -> int:
+    return Conversation.objects.create(
+        token_hash=selectors.token_hash(f"{status}-{time.monotonic()}"),
+        queued_at=timezone.now(),
+        status=status,
+        counsellor=counsellor,
+        claimed_at=timezone.now() if counsellor else None,
+    ).pk
+
+
+async def test_messages_submitted_together_are_stored_in_one_statement_each_by_its_chats_rules():
+    counsellor: Any = await database_sync_to_async(lambda: StaffUserFactory(role=Role.COUNSELLOR))()
+    other: Any = await database_sync_to_async(lambda: StaffUserFactory(role=Role.COUNSELLOR))()
+    a = await database_sync_to_async(_conversation)(Conversation.Status.ACTIVE, counsellor)
+    b = await database_sync_to_async(_conversation)(Conversation.Status.ACTIVE, counsellor)
+    ended = await database_sync_to_async(_conversation)(Conversation.Status.ENDED, counsellor)
+    queued = await database_sync_to_async(_conversation)(Conversation.Status.QUEUED, None)
+    posts = [
+        (a, "visitor", "a1", None),
+        (a, "counsellor", "a2", counsellor),
+        (a, "visitor", "a1", None),  # the page resent it at once: same batch
+        (b, "counsellor", "b1", other),  # not theirs
+        (b, "visitor", "b2", None),
+        (ended, "visitor", "e1", None),
+        (queued, "visitor", "q1", None),  # a visitor may write while waiting
+        (queued, "counsellor", "q2", counsellor),  # nobody has claimed it
+        (a, "visitor", "a3", None),
+    ]
+    try:
+        results = await asyncio.gather(
+            *(
+                services.amessage_post(
+                    conversation_id=chat, sender=sender, client_id=client_id, text=f"text {client_id}", author=author
+                )
+                for chat, sender, client_id, author in posts
+            ),
+            return_exceptions=True,
+        )
+        # One statement stored the batch: every post was submitted in the same turn of the loop.
+        assert services._message_batches().batches[0] == len(posts)
+        outcome = [
+            r.code if isinstance(r, ChatError) else (r[0].conversation_id, r[0].seq, r[0].client_id, r[1])
+            for r in results
+        ]
+        assert outcome == [
+            (a, 1, "a1", True),
+            (a, 2, "a2", True),
+            (a, 1, "a1", False),  # acknowledged with the stored seq, stored once
+            "forbidden",
+            (b, 1, "b2", True),
+            "chat_ended",
+            (queued, 1, "q1", True),
+            "forbidden",
+            (a, 3, "a3", True),
+        ]
+        assert results[1][0].author_id == counsellor.pk and results[0][0].author_id is None
+        assert await _stored(a) == [(1, "a1"), (2, "a2"), (3, "a3")]
+        assert await _stored(b) == [(1, "b2")]
+        assert await _stored(ended) == [] and await _stored(queued) == [(1, "q1")]
+        frames = await selectors.amessage_frames_after(a, 0)
+        assert [(f["seq"], f["text"]) for f in frames] == [(1, "text a1"), (2, "text a2"), (3, "text a3")]
+        last_seqs = await database_sync_to_async(
+            lambda: dict(Conversation.objects.filter(pk__in=[a, b, ended, queued]).values_list("pk", "last_seq"))
+        )()
+        assert last_seqs == {a: 3, b: 1, ended: 0, queued: 1}
+    finally:
+        await db.close_async_pools()
+        await database_sync_to_async(lambda: connection.close())()
+
+
+async def test_a_client_id_stored_by_another_process_in_the_same_instant_sends_each_message_alone(monkeypatch):
+    """The batch's statement fails on the unique constraint; nothing of it is kept, and each message goes again."""
+    conversation_id, _ = await database_sync_to_async(_active_conversation)()
+    stores: list[tuple[str, ...]] = []
+    real_execute = psycopg.AsyncConnection.execute
+
+    async def execute(conn: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        if str(query).startswith("WITH input"):
+            stores.append(tuple(params[1]))
+        return await real_execute(conn, query, params, **kwargs)
+
+    monkeypatch.setattr(psycopg.AsyncConnection, "execute", execute)
+    messages, conversations = Message._meta.db_table, Conversation._meta.db_table
+    async with await psycopg.AsyncConnection.connect(**db._connection_kwargs()) as elsewhere:
+        await elsewhere.set_autocommit(False)
+        # Another process stores "x" and holds the chat's row until it commits.
+        await elsewhere.execute(f"SELECT 1 FROM {conversations} WHERE id = %s FOR UPDATE", [conversation_id])
+        await elsewhere.execute(f"UPDATE {conversations} SET last_seq = 1 WHERE id = %s", [conversation_id])
+        await elsewhere.execute(
+            f"INSERT INTO {messages} (conversation_id, seq, client_id, sender, text, created_at) "
+            "VALUES (%s, 1, 'x', 'visitor', %s, now())",
+            [conversation_id, services._stored_text("from elsewhere")],
+        )
+        posts = asyncio.gather(
+            *(
+                services.amessage_post(
+                    conversation_id=conversation_id, sender="visitor", client_id=client_id, text=client_id
+                )
+                for client_id in ("w", "x", "y")
+            )
+        )
+        await asyncio.sleep(0.3)  # the batch waits for the row, its snapshot taken before "x" commits
+        assert not posts.done()
+        await elsewhere.commit()
+        results = await posts
+    try:
+        assert [(m.client_id, m.seq, created) for m, created in results] == [
+            ("w", 2, True),
+            ("x", 1, False),  # the other process's, acknowledged
+            ("y", 3, True),
+        ]
+        # The batch, then each message alone, where "x" finds the stored one and the checked path acknowledges it.
+        assert stores == [("w", "x", "y"), ("w",), ("x",), ("y",)]
+        assert await _stored(conversation_id) == [(1, "x"), (2, "w"), (3, "y")]
+    finally:
+        await db.close_async_pools()
+        await database_sync_to_async(lambda: connection.close())()
