@@ -26,6 +26,7 @@ from psycopg import AsyncConnection
 from staff.roles import Role, has_role
 from staff.types import StaffUser
 from supportline import db
+from supportline.loops import PerLoop
 from supportline.models import (
     CannedResponse,
     Classification,
@@ -559,13 +560,59 @@ async def amessage_frames_after(
             return [message_frame(message, for_staff=for_staff) for message in recent]
     if not db.async_path():
         return await db.run_db(message_frames_after, conversation_id, after_seq, for_staff=for_staff)
+    frames = await _read_batches().submit((conversation_id, after_seq))
+    if for_staff:
+        return [{**frame, "conversation_id": conversation_id} for frame in frames]
+    return frames
+
+
+type _Read = tuple[int, int]  # (conversation_id, after_seq)
+
+
+async def _aread_batch(reads: list[_Read]) -> list[list[dict[str, Any]]]:
+    """Every read of a batch in one prepared statement; a row that several readers want is decrypted once."""
+    params: Sequence[Any]
+    if len(reads) == 1:
+        sql, params = _message_frames_sql(), reads[0]
+    else:
+        sql = (
+            "SELECT r.ord, m.seq, m.sender, m.client_id, m.text, m.created_at "  # noqa: S608 (model name)
+            "FROM unnest(%s::bigint[], %s::integer[]) WITH ORDINALITY AS r(conversation_id, after_seq, ord) "
+            f"JOIN {Message._meta.db_table} m ON m.conversation_id = r.conversation_id AND m.seq > r.after_seq "
+            "ORDER BY r.ord, m.seq"
+        )
+        params = ([conversation_id for conversation_id, _ in reads], [after_seq for _, after_seq in reads])
 
     async def read(conn: AsyncConnection[Any]) -> list[tuple[Any, ...]]:
-        cursor = await conn.execute(_message_frames_sql(), (conversation_id, after_seq), prepare=True)
+        cursor = await conn.execute(sql, params, prepare=True)
         return await cursor.fetchall()
 
     rows = await db.on_event_loop(read)
-    return _message_frames(rows, conversation_id, for_staff=for_staff)
+    if len(reads) == 1:
+        return [_message_frames(rows, reads[0][0], for_staff=False)]
+    by_read: list[list[tuple[Any, ...]]] = [[] for _ in reads]
+    for ordinal, *columns in rows:
+        by_read[ordinal - 1].append(tuple(columns))
+    decrypted: dict[tuple[int, int], dict[str, Any]] = {}
+    results = []
+    for (conversation_id, _after), read_rows in zip(reads, by_read, strict=True):
+        frames = []
+        for read_row in read_rows:
+            key = (conversation_id, read_row[0])
+            frame = decrypted.get(key)
+            if frame is None:
+                frame = decrypted[key] = _message_frames([read_row], conversation_id, for_staff=False)[0]
+            frames.append(dict(frame))  # each reader its own frame
+        results.append(frames)
+    return results
+
+
+_read_batches_per_loop: PerLoop[db.Batched[_Read, list[dict[str, Any]]]] = PerLoop()
+
+
+def _read_batches() -> db.Batched[_Read, list[dict[str, Any]]]:
+    """The running event loop's batches of receivers' reads (one per process in production)."""
+    return _read_batches_per_loop.get(lambda: db.Batched(_aread_batch, max_items=64))
 
 
 def can_write(user: StaffUser, conversation: Conversation) -> bool:

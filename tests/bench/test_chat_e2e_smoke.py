@@ -64,3 +64,19 @@ def test_one_pair_of_two_chats_measures_both_servers_and_loses_nothing(tmp_path)
     summary = report["summary"]
     assert summary["throughput_ratio"] > 0
     assert summary["cpu_ratio"] > 0
+
+
+def test_the_saturation_ramp_steps_by_the_factor_and_keeps_the_best_sustained_step(tmp_path):
+    report = run_bench(
+        tmp_path,
+        *("--saturate", "--chats", "2", "--start-rate", "10", "--step-factor", "1.5", "--max-rate", "16"),
+        *("--step-seconds", "1", "--warmup", "0", "--idle-seconds", "0.5", "--drain", "10", "--pairs", "1"),
+    )
+
+    for run in report["runs"]:
+        steps = run["steps"]
+        # 10 and 15 msg/s offered (22.5 is above --max-rate); a step that fails is retried once.
+        assert [round(step["offered_per_s"]) for step in steps] == [10, 15], steps
+        assert all(step["lost"] == 0 for step in steps)
+        assert run["window"] == steps[-1]  # the best sustained step is the window reported
+    assert report["summary"]["throughput_ratio"] > 0

@@ -358,3 +358,50 @@ async def test_a_client_id_stored_by_another_process_in_the_same_instant_sends_e
     finally:
         await db.close_async_pools()
         await database_sync_to_async(lambda: connection.close())()
+
+
+async def test_receivers_reading_at_once_share_one_statement_and_a_row_is_decrypted_once(monkeypatch):
+    import privacy.fields
+
+    a, _ = await database_sync_to_async(_active_conversation)()
+    b, _ = await database_sync_to_async(_active_conversation)()
+    for chat, count in ((a, 3), (b, 2)):
+        for i in range(1, count + 1):
+            await services.amessage_post(conversation_id=chat, sender="visitor", client_id=f"m{i}", text=f"{chat}:{i}")
+    statements: list[str] = []
+    decrypted: list[str] = []
+    real_execute, real_decrypt = psycopg.AsyncConnection.execute, privacy.fields.decrypt
+
+    async def execute(conn: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        statements.append(str(query).split()[0])
+        return await real_execute(conn, query, params, **kwargs)
+
+    def decrypt(token: Any) -> Any:
+        plain = real_decrypt(token)
+        decrypted.append(plain)
+        return plain
+
+    monkeypatch.setattr(psycopg.AsyncConnection, "execute", execute)
+    monkeypatch.setattr(privacy.fields, "decrypt", decrypt)
+    try:
+        # A console and a supervisor reading chat a from seq 1, the page from 0, and chat b; a read with nothing new.
+        reads = await asyncio.gather(
+            selectors.amessage_frames_after(a, 1, for_staff=True),
+            selectors.amessage_frames_after(a, 1, for_staff=True),
+            selectors.amessage_frames_after(a, 0),
+            selectors.amessage_frames_after(b, 1),
+            selectors.amessage_frames_after(b, 2),
+        )
+        assert statements == ["SELECT"]  # one statement for the five readers
+        assert sorted(decrypted) == sorted([f"{a}:1", f"{a}:2", f"{a}:3", f"{b}:2"])  # each row once
+        assert [[(f["seq"], f["text"], f.get("conversation_id")) for f in frames] for frames in reads] == [
+            [(2, f"{a}:2", a), (3, f"{a}:3", a)],
+            [(2, f"{a}:2", a), (3, f"{a}:3", a)],
+            [(1, f"{a}:1", None), (2, f"{a}:2", None), (3, f"{a}:3", None)],
+            [(2, f"{b}:2", None)],
+            [],
+        ]
+        assert reads[0][0] is not reads[1][0] and reads[0][0] is not reads[2][1]  # each reader its own frames
+    finally:
+        await db.close_async_pools()
+        await database_sync_to_async(lambda: connection.close())()
