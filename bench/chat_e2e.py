@@ -175,10 +175,50 @@ def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout: float) ->
     raise HarnessError(f"{url} did not answer within {timeout:g} s")
 
 
+CPU_CGROUPS = Path("/sys/fs/cgroup/cpu")  # cgroup v1's CPU controller (root only)
+CFS_PERIOD_US = 100_000
+
+
+class CpuLimit:
+    """Each of a server's serving processes in a cgroup of its own, capped at ``cores`` of CPU.
+
+    On a machine with too few cores for every web process to have one of its
+    own beside PostgreSQL, Redis and the load generator, equal caps show
+    whether a second process adds what the first one carries (scaling), not
+    how the machine's cores are shared out.
+    """
+
+    def __init__(self, cores: float) -> None:
+        self.cores = cores
+        self.groups: list[Path] = []
+
+    def apply(self, pids: list[int]) -> None:
+        if not (CPU_CGROUPS / "cgroup.procs").exists() or not os.access(CPU_CGROUPS, os.W_OK):
+            raise HarnessError(f"--cpu-per-process needs a writable cgroup v1 CPU controller at {CPU_CGROUPS}")
+        for pid in pids:
+            group = CPU_CGROUPS / f"ecpat-bench-{os.getpid()}-{pid}"
+            group.mkdir()
+            self.groups.append(group)
+            (group / "cpu.cfs_period_us").write_text(str(CFS_PERIOD_US))
+            (group / "cpu.cfs_quota_us").write_text(str(round(self.cores * CFS_PERIOD_US)))
+            (group / "cgroup.procs").write_text(str(pid))
+
+    def remove(self) -> None:
+        for group in self.groups:
+            with contextlib.suppress(OSError):
+                for pid in (group / "cgroup.procs").read_text().split():
+                    (CPU_CGROUPS / "cgroup.procs").write_text(pid)  # back to the root group
+                group.rmdir()
+        self.groups = []
+
+
 class Server:
     """One uvicorn server in its own process group, with its log in a file."""
 
-    def __init__(self, name: str, app: str, env: dict[str, str], workers: int, log_path: Path) -> None:
+    def __init__(
+        self, name: str, app: str, env: dict[str, str], workers: int, log_path: Path, cpu: CpuLimit | None = None
+    ) -> None:
+        self.cpu = cpu
         self.name = name
         self.port = free_port()
         self.args = [str(BIN / "uvicorn"), app, *UVICORN_FLAGS, "--port", str(self.port)]
@@ -206,6 +246,9 @@ class Server:
             wait_for_http(f"http://127.0.0.1:{self.port}/healthz", self.process, timeout=60)
             if self.workers > 1:
                 self._wait_for_workers()
+            if self.cpu is not None:
+                # The serving processes: uvicorn itself, or each of its workers.
+                self.cpu.apply([self.process.pid] if self.workers == 1 else child_pids(self.process.pid))
         except HarnessError as exc:
             self.stop()
             raise HarnessError(f"{self.name}: {exc}\n--- log {self.log_path} ---\n{self.log_tail()}") from exc
@@ -232,6 +275,8 @@ class Server:
         return process_tree_cpu_seconds(self.process.pid)
 
     def stop(self) -> None:
+        if self.cpu is not None:
+            self.cpu.remove()
         if self.process is None or self.process.poll() is not None:
             return
         with contextlib.suppress(ProcessLookupError):
@@ -848,12 +893,15 @@ def run_on_event_loop(coroutine: Coroutine[Any, Any, Run]) -> Run:
 
 def one_run(args: argparse.Namespace, env: Environment, name: str, pair: int, logs: Path) -> Run:
     cookies: list[str] = []
+    cpu = CpuLimit(args.cpu_per_process) if args.cpu_per_process else None
     if name == "site":
         counsellors = math.ceil(args.chats / args.chats_per_counsellor)
         cookies = prepare_site(env, counsellors, args.chats_per_counsellor)
-        server = Server(name, "ecpat_site.asgi:application", env.site(), args.workers, logs / f"site-{pair}.log")
+        server = Server(name, "ecpat_site.asgi:application", env.site(), args.workers, logs / f"site-{pair}.log", cpu)
     else:
-        server = Server(name, "bench.tutorial_chat.asgi:application", env.tutorial(), 1, logs / f"tutorial-{pair}.log")
+        server = Server(
+            name, "bench.tutorial_chat.asgi:application", env.tutorial(), 1, logs / f"tutorial-{pair}.log", cpu
+        )
     progress(f"{name}: starting server")
     server.start()
     progress(f"{name}: server up")
@@ -988,6 +1036,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pairs", type=int, default=3, help="A/B pairs; the first server alternates")
     parser.add_argument("--only", choices=("site", "tutorial"), help="run one server only (no ratio)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn --workers for the site")
+    parser.add_argument(
+        "--cpu-per-process",
+        type=float,
+        help="cap each serving process (the tutorial's, the site's or each site worker) at this many cores "
+        "(a cgroup each; root, cgroup v1)",
+    )
     parser.add_argument("--chats-per-counsellor", type=int, default=4, help="each console claims up to this many")
     parser.add_argument("--ready-timeout", type=float, default=30.0, help="longest wait for every chat to be claimed")
     parser.add_argument(
@@ -1028,7 +1082,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(
                 f"chat_e2e: {args.chats} chats, {mode}, {args.pairs} pair(s), site workers {args.workers}, "
-                f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M %Z')}",
+                + (f"each serving process capped at {args.cpu_per_process:g} cores, " if args.cpu_per_process else "")
+                + f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M %Z')}",
                 flush=True,
             )
             runs: list[Run] = []
