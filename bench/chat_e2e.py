@@ -176,7 +176,7 @@ def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout: float) ->
 
 
 CPU_CGROUPS = Path("/sys/fs/cgroup/cpu")  # cgroup v1's CPU controller (root only)
-CFS_PERIOD_US = 100_000
+CFS_PERIOD_US = 10_000  # short periods: a capped process pauses for milliseconds, not tens of them
 
 
 class CpuLimit:
