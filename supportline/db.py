@@ -28,6 +28,7 @@ import asyncio
 import contextvars
 import functools
 import threading
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -255,6 +256,9 @@ async def on_event_loop[R](work: Callable[[AsyncConnection[Any]], Awaitable[R]])
         raise AssertionError("unreachable")
 
 
+BATCH_MAX_ITEMS = 64
+
+
 class Batched[T, R]:
     """Items submitted by one event loop's sockets, run together: one batch in flight at a time.
 
@@ -267,12 +271,12 @@ class Batched[T, R]:
     exception.
     """
 
-    def __init__(self, run: Callable[[list[T]], Awaitable[list[R]]], *, max_items: int) -> None:
+    def __init__(self, run: Callable[[list[T]], Awaitable[list[R]]], *, max_items: int = BATCH_MAX_ITEMS) -> None:
         self._run = run
         self._max_items = max_items
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._task: asyncio.Task[None] | None = None
-        self.batches: list[int] = []  # sizes of the batches run (tests and the benchmark read them)
+        self.batches: deque[int] = deque(maxlen=1000)  # sizes of the latest batches run (tests read them)
 
     async def submit(self, item: T) -> R:
         loop = asyncio.get_running_loop()
@@ -285,7 +289,6 @@ class Batched[T, R]:
     async def _drain(self) -> None:
         while self._waiting:
             batch, self._waiting = self._waiting[: self._max_items], self._waiting[self._max_items :]
-            del self.batches[:-1000]
             self.batches.append(len(batch))
             try:
                 results = await self._run([item for item, _ in batch])

@@ -562,7 +562,8 @@ async def amessage_frames_after(
         return await db.run_db(message_frames_after, conversation_id, after_seq, for_staff=for_staff)
     frames = await _read_batches().submit((conversation_id, after_seq))
     if for_staff:
-        return [{**frame, "conversation_id": conversation_id} for frame in frames]
+        for frame in frames:  # each reader's own frames
+            frame["conversation_id"] = conversation_id
     return frames
 
 
@@ -612,7 +613,7 @@ _read_batches_per_loop: PerLoop[db.Batched[_Read, list[dict[str, Any]]]] = PerLo
 
 def _read_batches() -> db.Batched[_Read, list[dict[str, Any]]]:
     """The running event loop's batches of receivers' reads (one per process in production)."""
-    return _read_batches_per_loop.get(lambda: db.Batched(_aread_batch, max_items=64))
+    return _read_batches_per_loop.get(lambda: db.Batched(_aread_batch))
 
 
 def can_write(user: StaffUser, conversation: Conversation) -> bool:

@@ -379,12 +379,11 @@ async def _astore_batch(stores: list[_Store]) -> list[_Stored]:
 
 
 _batches: PerLoop[db.Batched[_Store, _Stored]] = PerLoop()
-MESSAGE_BATCH_MAX = 64
 
 
 def _message_batches() -> db.Batched[_Store, _Stored]:
     """The running event loop's batches of message stores (one per process in production)."""
-    return _batches.get(lambda: db.Batched(_astore_batch, max_items=MESSAGE_BATCH_MAX))
+    return _batches.get(lambda: db.Batched(_astore_batch))
 
 
 def _message_insert(
