@@ -33,6 +33,7 @@ from staff.types import StaffUser
 from supportline import frames, live, outage, selectors, services
 from supportline.db import run_db
 from supportline.models import Conversation, Message, conversation_group
+from supportline.recent import recent_messages
 from supportline.services import ChatError
 
 logger = logging.getLogger(__name__)
@@ -360,6 +361,7 @@ class VisitorChatConsumer(_ChatSocket):
 
     async def chat_message(self, event: dict[str, Any]) -> None:
         if event["conversation_id"] == self.conversation_id and event["seq"] > self.last_sent:
+            recent_messages().learn(event["conversation_id"], event["seq"], event.get("sealed"))
             await self._catch_up(through_seq=event["seq"])
 
     async def chat_typing(self, event: dict[str, Any]) -> None:
@@ -673,6 +675,7 @@ class CounsellorConsumer(_ChatSocket):
         # reads no more than RECHECK_SECONDS of live messages.
         fresh = conversation_id in self.opened and event["seq"] > self.opened[conversation_id]
         if fresh and await self._still_granted(lazy=True):
+            recent_messages().learn(conversation_id, event["seq"], event.get("sealed"))
             await self._catch_up(conversation_id, through_seq=event["seq"])
 
     async def chat_typing(self, event: dict[str, Any]) -> None:

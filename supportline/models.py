@@ -259,6 +259,11 @@ class Message(models.Model):
     text = EncryptedTextField()
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Not a field: the text as the database holds it (its Fernet token), on an
+    # instance this process has just stored (services), for the layer event
+    # (supportline.recent.seal); None on an instance read back.
+    stored_text: str | None = None
+
     class Meta:
         ordering = ["conversation", "seq"]
         constraints = [

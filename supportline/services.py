@@ -41,7 +41,7 @@ from supportline.models import (
     VisitorBlock,
     conversation_group,
 )
-from supportline.recent import recent_messages
+from supportline.recent import recent_messages, seal
 
 STAFF_GROUP = "supportline.staff"
 SUPERVISOR_GROUP = "supportline.supervisors"
@@ -324,7 +324,7 @@ def _stored_text(text: str) -> str:
 
 def _message_from(store: _Store, pk: int, seq: int, text: str) -> Message:
     """The message just stored, from memory: its text is the one sent, nothing is decrypted."""
-    return Message(
+    message = Message(
         pk=pk,
         conversation_id=store.conversation_id,
         seq=seq,
@@ -334,6 +334,8 @@ def _message_from(store: _Store, pk: int, seq: int, text: str) -> Message:
         text=text,
         created_at=store.created_at,
     )
+    message.stored_text = store.stored_text
+    return message
 
 
 async def _amessage_insert(
@@ -471,8 +473,16 @@ def typing_event(conversation_id: int, sender: Message.Sender, *, active: bool) 
 
 
 def message_event(message: Message) -> tuple[str, dict[str, Any]]:
-    """The group and the layer event announcing a stored message: ids and seq, never text."""
-    event = {"type": "chat.message", "conversation_id": message.conversation_id, "seq": message.seq}
+    """The group and the layer event announcing a stored message: ids and seq, never plain text.
+
+    A message this process has just stored is sealed into the event as the
+    database holds it (``supportline.recent``): a receiver in another process
+    takes it from there instead of reading the row.
+    """
+    event: dict[str, Any] = {"type": "chat.message", "conversation_id": message.conversation_id, "seq": message.seq}
+    sealed = seal(message)
+    if sealed is not None:
+        event["sealed"] = sealed
     return conversation_group(message.conversation_id), event
 
 

@@ -1,5 +1,6 @@
 """The support line's services and selectors against the real database."""
 
+import json
 import threading
 from datetime import datetime, time, timedelta
 from typing import Any, cast
@@ -185,7 +186,7 @@ def test_only_the_assigned_counsellor_may_write(counsellor):
 
 
 @pytest.mark.django_db
-def test_message_post_broadcasts_nothing_itself_and_its_event_carries_no_text(
+def test_message_post_broadcasts_nothing_itself_and_its_event_carries_no_plain_text(
     counsellor, django_capture_on_commit_callbacks, layer_events
 ):
     conversation = active(counsellor)
@@ -196,10 +197,20 @@ def test_message_post_broadcasts_nothing_itself_and_its_event_carries_no_text(
     # The consumer announces the message once the service returned (committed).
     assert created and callbacks == [] and layer_events == []
     group, event = services.message_event(message)
+    sealed = event.pop("sealed")
     assert (group, event) == (
         f"supportline.conversation.{conversation.pk}",
         {"type": "chat.message", "conversation_id": conversation.pk, "seq": 1},
     )
+    # The message as the database holds it, for receivers in other processes: ciphertext, never the text.
+    stored = Message.objects.values_list("text", flat=True).get(pk=message.pk)  # decrypted by the field
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT text FROM supportline_message WHERE id = %s", [message.pk])
+        (token,) = cursor.fetchone()
+    assert stored == "hemligt" and sealed["text"] == token and "hemligt" not in json.dumps(sealed)
+    assert set(sealed) == {"sender", "client_id", "sent_at", "text", "mac"}
+    # Read back from the database, a message has no stored text at hand: ids and seq only.
+    assert "sealed" not in services.message_event(Message.objects.get(pk=message.pk))[1]
 
 
 # --- Counsellor actions ----------------------------------------------------------------

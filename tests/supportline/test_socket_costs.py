@@ -117,6 +117,7 @@ class Costs:
         monkeypatch.setattr(CursorWrapper, "execute", execute)
         monkeypatch.setattr(privacy.fields, "encrypt", encrypt)
         monkeypatch.setattr(privacy.fields, "decrypt", decrypt)
+        monkeypatch.setattr(recent, "decrypt", decrypt)
 
     def _count(self, what: str) -> None:
         hop = getattr(self._current, "name", None)
@@ -166,8 +167,14 @@ async def claimed_chat() -> AsyncIterator[tuple[InProcessSocket, InProcessSocket
 
 
 def stored_by_another_process(monkeypatch) -> None:
-    """Receivers here cannot take the message from memory, as when its sender's socket is in another process."""
-    monkeypatch.setattr(recent.RecentMessages, "add", lambda self, message: None)
+    """The sender's socket is in another process: receivers here have only what its event carries."""
+    monkeypatch.setattr(services, "recent_messages", recent.RecentMessages)
+
+
+def announced_without_a_sealed_copy(monkeypatch) -> None:
+    """...and its event carries ids and seq only (a resend, or a copy whose MAC fails here): receivers read."""
+    stored_by_another_process(monkeypatch)
+    monkeypatch.setattr(services, "seal", lambda message: None)
 
 
 async def one_message_counted(monkeypatch, visitor, console) -> tuple[Costs, list[str]]:
@@ -220,8 +227,26 @@ async def test_one_visitor_message_costs_no_hop_one_statement_and_one_encrypt_an
         assert round_trips == []
 
 
-async def test_a_receiver_in_another_process_reads_the_new_rows_once(monkeypatch):
+async def test_a_receiver_in_another_process_decrypts_the_sealed_copy_once_and_reads_nothing(monkeypatch):
     stored_by_another_process(monkeypatch)
+    async with claimed_chat() as (visitor, console):
+        costs, round_trips = await one_message_counted(monkeypatch, visitor, console)
+
+        assert costs.hops == []
+        assert costs.on_loop == [
+            "encrypt",
+            "checkout",
+            "WITH (autocommit)",
+            # Receiver (the console): the message as stored, from the event (supportline.recent.seal),
+            # decrypted once; no checkout, no read.
+            "decrypt",
+        ]
+        # The per-token limit is decided in memory (reconciled with Redis in batches): no round trip per message.
+        assert round_trips == []
+
+
+async def test_a_receiver_of_an_announcement_without_a_sealed_copy_reads_the_new_rows_once(monkeypatch):
+    announced_without_a_sealed_copy(monkeypatch)
     async with claimed_chat() as (visitor, console):
         costs, round_trips = await one_message_counted(monkeypatch, visitor, console)
 
@@ -244,7 +269,7 @@ async def test_without_the_event_loop_path_a_message_costs_one_hop_for_the_sende
 ):
     # SQLite (embedded mode) or SUPPORTLINE_ASYNC_DB=false: the database threads.
     settings.SUPPORTLINE_ASYNC_DB = False
-    stored_by_another_process(monkeypatch)
+    announced_without_a_sealed_copy(monkeypatch)
     async with claimed_chat() as (visitor, console):
         costs, round_trips = await one_message_counted(monkeypatch, visitor, console)
 
