@@ -176,7 +176,9 @@ def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout: float) ->
 
 
 CPU_CGROUPS = Path("/sys/fs/cgroup/cpu")  # cgroup v1's CPU controller (root only)
-CFS_PERIOD_US = 10_000  # short periods: a capped process pauses for milliseconds, not tens of them
+# Short periods: a capped process pauses for milliseconds, not tens of them (--cpu-period-ms).
+CFS_PERIOD_MS = 10.0
+CFS_MIN_QUOTA_US = 1_000  # the kernel refuses a smaller quota
 
 
 class CpuLimit:
@@ -188,8 +190,10 @@ class CpuLimit:
     how the machine's cores are shared out.
     """
 
-    def __init__(self, cores: float) -> None:
+    def __init__(self, cores: float, period_ms: float = CFS_PERIOD_MS) -> None:
         self.cores = cores
+        self.period_us = round(period_ms * 1000)
+        self.quota_us = round(cores * self.period_us)
         self.groups: list[Path] = []
 
     def apply(self, pids: list[int]) -> None:
@@ -199,8 +203,8 @@ class CpuLimit:
             group = CPU_CGROUPS / f"ecpat-bench-{os.getpid()}-{pid}"
             group.mkdir()
             self.groups.append(group)
-            (group / "cpu.cfs_period_us").write_text(str(CFS_PERIOD_US))
-            (group / "cpu.cfs_quota_us").write_text(str(round(self.cores * CFS_PERIOD_US)))
+            (group / "cpu.cfs_period_us").write_text(str(self.period_us))
+            (group / "cpu.cfs_quota_us").write_text(str(self.quota_us))
             (group / "cgroup.procs").write_text(str(pid))
 
     def remove(self) -> None:
@@ -893,7 +897,7 @@ def run_on_event_loop(coroutine: Coroutine[Any, Any, Run]) -> Run:
 
 def one_run(args: argparse.Namespace, env: Environment, name: str, pair: int, logs: Path) -> Run:
     cookies: list[str] = []
-    cpu = CpuLimit(args.cpu_per_process) if args.cpu_per_process else None
+    cpu = CpuLimit(args.cpu_per_process, args.cpu_period_ms) if args.cpu_per_process else None
     if name == "site":
         counsellors = math.ceil(args.chats / args.chats_per_counsellor)
         cookies = prepare_site(env, counsellors, args.chats_per_counsellor)
@@ -1042,6 +1046,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="cap each serving process (the tutorial's, the site's or each site worker) at this many cores "
         "(a cgroup each; root, cgroup v1)",
     )
+    parser.add_argument(
+        "--cpu-period-ms",
+        type=float,
+        default=CFS_PERIOD_MS,
+        help="the cap's accounting period: a capped process runs its share of each period, then waits "
+        "(the quota must come to at least 1 ms)",
+    )
     parser.add_argument("--chats-per-counsellor", type=int, default=4, help="each console claims up to this many")
     parser.add_argument("--ready-timeout", type=float, default=30.0, help="longest wait for every chat to be claimed")
     parser.add_argument(
@@ -1059,7 +1070,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--verbose", action="store_true", help="print timed phases on stderr")
     parser.add_argument("--json", type=Path, help="also write every run and the summary here")
     parser.add_argument("--logs", type=Path, help="keep server logs here (default: a temporary folder)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.cpu_per_process and round(args.cpu_per_process * args.cpu_period_ms * 1000) < CFS_MIN_QUOTA_US:
+        parser.error(
+            f"--cpu-per-process {args.cpu_per_process:g} of a {args.cpu_period_ms:g} ms period is a quota under "
+            "the kernel's 1 ms minimum: use a longer --cpu-period-ms"
+        )
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1082,7 +1099,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(
                 f"chat_e2e: {args.chats} chats, {mode}, {args.pairs} pair(s), site workers {args.workers}, "
-                + (f"each serving process capped at {args.cpu_per_process:g} cores, " if args.cpu_per_process else "")
+                + (
+                    f"each serving process capped at {args.cpu_per_process:g} cores (per {args.cpu_period_ms:g} ms), "
+                    if args.cpu_per_process
+                    else ""
+                )
                 + f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M %Z')}",
                 flush=True,
             )

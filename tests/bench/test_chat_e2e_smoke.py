@@ -71,6 +71,17 @@ def test_one_pair_of_two_chats_measures_both_servers_and_loses_nothing(tmp_path)
 CPU_CGROUPS = Path("/sys/fs/cgroup/cpu")
 
 
+def test_a_cap_under_the_kernels_minimum_quota_is_refused_before_anything_starts():
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "chat_e2e.py"), "--cpu-per-process", "0.2", "--cpu-period-ms", "2.5"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2 and "under the kernel's 1 ms minimum" in done.stderr
+
+
 def test_the_saturation_ramp_steps_by_the_factor_and_keeps_the_best_sustained_step(tmp_path):
     # Where this machine lets the harness cap each server's CPU (root, cgroup v1), the cap runs too.
     capped = os.access(CPU_CGROUPS, os.W_OK) and (CPU_CGROUPS / "cgroup.procs").exists()
@@ -78,10 +89,10 @@ def test_the_saturation_ramp_steps_by_the_factor_and_keeps_the_best_sustained_st
         tmp_path,
         *("--saturate", "--chats", "2", "--start-rate", "10", "--step-factor", "1.5", "--max-rate", "16"),
         *("--step-seconds", "1", "--warmup", "0", "--idle-seconds", "0.5", "--drain", "10", "--pairs", "1"),
-        *(("--cpu-per-process", "0.5") if capped else ()),
+        *(("--cpu-per-process", "0.5", "--cpu-period-ms", "5") if capped else ()),
     )
     if capped:
-        assert "capped at 0.5 cores" in (tmp_path / "stdout.txt").read_text()
+        assert "capped at 0.5 cores (per 5 ms)" in (tmp_path / "stdout.txt").read_text()
         assert not list(CPU_CGROUPS.glob("ecpat-bench-*")), "the harness left its cgroups behind"
 
     for run in report["runs"]:
