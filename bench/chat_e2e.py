@@ -176,6 +176,7 @@ def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout: float) ->
 
 
 CPU_CGROUPS = Path("/sys/fs/cgroup/cpu")  # cgroup v1's CPU controller (root only)
+CGROUP_PREFIX = "ecpat-bench-"  # then the harness's pid and the capped process's
 # Short periods: a capped process pauses for milliseconds, not tens of them (--cpu-period-ms).
 CFS_PERIOD_MS = 10.0
 CFS_MIN_QUOTA_US = 1_000  # the kernel refuses a smaller quota
@@ -199,8 +200,9 @@ class CpuLimit:
     def apply(self, pids: list[int]) -> None:
         if not (CPU_CGROUPS / "cgroup.procs").exists() or not os.access(CPU_CGROUPS, os.W_OK):
             raise HarnessError(f"--cpu-per-process needs a writable cgroup v1 CPU controller at {CPU_CGROUPS}")
+        remove_stale_groups()
         for pid in pids:
-            group = CPU_CGROUPS / f"ecpat-bench-{os.getpid()}-{pid}"
+            group = CPU_CGROUPS / f"{CGROUP_PREFIX}{os.getpid()}-{pid}"
             group.mkdir()
             self.groups.append(group)
             (group / "cpu.cfs_period_us").write_text(str(self.period_us))
@@ -209,11 +211,23 @@ class CpuLimit:
 
     def remove(self) -> None:
         for group in self.groups:
-            with contextlib.suppress(OSError):
-                for pid in (group / "cgroup.procs").read_text().split():
-                    (CPU_CGROUPS / "cgroup.procs").write_text(pid)  # back to the root group
-                group.rmdir()
+            _remove_group(group)
         self.groups = []
+
+
+def _remove_group(group: Path) -> None:
+    with contextlib.suppress(OSError):
+        for pid in (group / "cgroup.procs").read_text().split():
+            (CPU_CGROUPS / "cgroup.procs").write_text(pid)  # back to the root group
+        group.rmdir()
+
+
+def remove_stale_groups() -> None:
+    """Removes the cgroups of harnesses that are gone (killed by a signal before they could clean up)."""
+    for group in CPU_CGROUPS.glob(f"{CGROUP_PREFIX}*"):
+        harness = group.name.removeprefix(CGROUP_PREFIX).split("-")[0]
+        if harness.isdigit() and not Path(f"/proc/{harness}").exists():
+            _remove_group(group)
 
 
 class Server:

@@ -82,6 +82,37 @@ def test_a_cap_under_the_kernels_minimum_quota_is_refused_before_anything_starts
     assert done.returncode == 2 and "under the kernel's 1 ms minimum" in done.stderr
 
 
+def test_a_harness_that_was_killed_leaves_no_cgroup_behind_the_next_run():
+    if not (os.access(CPU_CGROUPS, os.W_OK) and (CPU_CGROUPS / "cgroup.procs").exists()):
+        pytest.skip("needs a writable cgroup v1 CPU controller (root)")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that no longer runs, as a killed harness's
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    stale = CPU_CGROUPS / f"ecpat-bench-{gone.pid}-{sleeper.pid}"
+    mine = CPU_CGROUPS / f"ecpat-bench-{os.getpid()}-{sleeper.pid}"  # a running harness's: left alone
+    try:
+        stale.mkdir()
+        mine.mkdir()
+        (stale / "cgroup.procs").write_text(str(sleeper.pid))
+        done = subprocess.run(
+            [sys.executable, "-c", "import chat_e2e; chat_e2e.remove_stale_groups()"],
+            cwd=ROOT / "bench",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert not stale.exists() and mine.exists()
+        assert str(sleeper.pid) in (CPU_CGROUPS / "cgroup.procs").read_text().split()  # back in the root group
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        for group in (stale, mine):
+            if group.exists():
+                group.rmdir()
+
+
 def test_the_saturation_ramp_steps_by_the_factor_and_keeps_the_best_sustained_step(tmp_path):
     # Where this machine lets the harness cap each server's CPU (root, cgroup v1), the cap runs too.
     capped = os.access(CPU_CGROUPS, os.W_OK) and (CPU_CGROUPS / "cgroup.procs").exists()
