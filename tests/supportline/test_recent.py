@@ -3,7 +3,6 @@
 import json
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -93,10 +92,6 @@ def test_a_message_read_back_from_the_database_has_nothing_to_seal():
     assert store.after(7, 0, 1) is None
 
 
-def _tampered(sealed: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    return {**sealed, **changes}
-
-
 @pytest.mark.parametrize(
     ("conversation_id", "seq", "change"),
     [
@@ -114,7 +109,7 @@ def test_a_sealed_copy_that_fails_its_mac_is_ignored_and_the_receiver_reads(conv
     sealed = recent.seal(_stored(7, 3, "hemligt"))
     assert sealed is not None
     store = recent.RecentMessages()
-    store.learn(conversation_id, seq, _tampered(sealed, **change))
+    store.learn(conversation_id, seq, {**sealed, **change})
     assert store.learned == 0 and store.after(conversation_id, seq - 1, seq) is None
     assert "hemligt" not in caplog.text
 

@@ -205,61 +205,37 @@ async def one_message_counted(monkeypatch, visitor, console) -> tuple[Costs, lis
     return costs, round_trips
 
 
-async def test_one_visitor_message_costs_no_hop_one_statement_and_one_encrypt_and_nothing_for_a_receiver_here(
-    monkeypatch,
+def same_process(monkeypatch) -> None:
+    """The sender's socket and the receiver's in one process (always, with one web process)."""
+
+
+@pytest.mark.parametrize(
+    ("where", "receiver_costs"),
+    [
+        # The console in the sender's process: the message from memory (supportline.recent),
+        # no checkout, no read, no decryption.
+        (same_process, []),
+        # In another process: the message as stored, from the event (supportline.recent.seal),
+        # decrypted once; no checkout, no read.
+        (stored_by_another_process, ["decrypt"]),
+        # An event without a sealed copy: one checkout, one read of the new rows, one decryption.
+        (announced_without_a_sealed_copy, ["checkout", "SELECT (autocommit)", "decrypt"]),
+    ],
+    ids=["receiver-here", "receiver-elsewhere", "receiver-elsewhere-without-copy"],
+)
+async def test_one_visitor_message_costs_no_hop_one_statement_and_one_encrypt_and_a_receiver_at_most_one_read(
+    monkeypatch, where, receiver_costs
 ):
+    where(monkeypatch)
     async with claimed_chat() as (visitor, console):
         costs, round_trips = await one_message_counted(monkeypatch, visitor, console)
 
         # No thread hop at all: the statement runs on the event loop (supportline.db.on_event_loop).
         assert costs.hops == []
         assert costs.checkouts == 0 and costs.commits == 0 and costs.by_hop == {}
-        assert costs.on_loop == [
-            # Sender: one encryption, one checkout, one statement that is its own transaction
-            # (WITH c AS (UPDATE … RETURNING) INSERT … SELECT … FROM c), no decryption.
-            "encrypt",
-            "checkout",
-            "WITH (autocommit)",
-            # Receiver (the console, in the same process): the message from memory (supportline.recent),
-            # no checkout, no read, no decryption.
-        ]
-        # The per-token limit is decided in memory (reconciled with Redis in batches): no round trip per message.
-        assert round_trips == []
-
-
-async def test_a_receiver_in_another_process_decrypts_the_sealed_copy_once_and_reads_nothing(monkeypatch):
-    stored_by_another_process(monkeypatch)
-    async with claimed_chat() as (visitor, console):
-        costs, round_trips = await one_message_counted(monkeypatch, visitor, console)
-
-        assert costs.hops == []
-        assert costs.on_loop == [
-            "encrypt",
-            "checkout",
-            "WITH (autocommit)",
-            # Receiver (the console): the message as stored, from the event (supportline.recent.seal),
-            # decrypted once; no checkout, no read.
-            "decrypt",
-        ]
-        # The per-token limit is decided in memory (reconciled with Redis in batches): no round trip per message.
-        assert round_trips == []
-
-
-async def test_a_receiver_of_an_announcement_without_a_sealed_copy_reads_the_new_rows_once(monkeypatch):
-    announced_without_a_sealed_copy(monkeypatch)
-    async with claimed_chat() as (visitor, console):
-        costs, round_trips = await one_message_counted(monkeypatch, visitor, console)
-
-        assert costs.hops == []
-        assert costs.on_loop == [
-            "encrypt",
-            "checkout",
-            "WITH (autocommit)",
-            # Receiver (the console): one checkout, one read of the new rows, one decryption.
-            "checkout",
-            "SELECT (autocommit)",
-            "decrypt",
-        ]
+        # Sender: one encryption, one checkout, one statement that is its own transaction
+        # (WITH c AS (UPDATE … RETURNING) INSERT … SELECT … FROM c), no decryption.
+        assert costs.on_loop == ["encrypt", "checkout", "WITH (autocommit)", *receiver_costs]
         # The per-token limit is decided in memory (reconciled with Redis in batches): no round trip per message.
         assert round_trips == []
 
